@@ -1,0 +1,1 @@
+"""Perks: membership, coupon and marketing campaign engine."""

@@ -1,0 +1,1 @@
+"""Adapters: everything that talks to AWS lives here and nowhere else."""

@@ -1,0 +1,80 @@
+"""Lazily created AWS clients, pointed at local endpoints when configured.
+
+Nothing here runs at import time: boto3 itself is imported on first use so that cold
+start stays light and moto's patches are active before any client exists.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from chalicelib.config import get_settings
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {}
+
+
+def _session() -> Any:
+    if "session" not in _cache:
+        import boto3
+
+        _cache["session"] = boto3.session.Session(region_name=get_settings().region)
+    return _cache["session"]
+
+
+def _config() -> Any:
+    from botocore.config import Config
+
+    return Config(retries={"max_attempts": 4, "mode": "standard"}, max_pool_connections=50,
+                  connect_timeout=3, read_timeout=10)
+
+
+def _endpoint(service: str) -> str | None:
+    s = get_settings()
+    return {"dynamodb": s.dynamodb_endpoint, "sqs": s.sqs_endpoint, "sns": s.sns_endpoint}.get(
+        service
+    )
+
+
+def client(service: str) -> Any:
+    """A cached low-level client for ``service``."""
+    key = f"client:{service}"
+    if key not in _cache:
+        with _lock:
+            if key not in _cache:
+                _cache[key] = _session().client(
+                    service, endpoint_url=_endpoint(service), config=_config()
+                )
+    return _cache[key]
+
+
+def dynamodb_resource() -> Any:
+    """A cached DynamoDB service resource (its client serialises plain Python values)."""
+    key = "resource:dynamodb"
+    if key not in _cache:
+        with _lock:
+            if key not in _cache:
+                _cache[key] = _session().resource(
+                    "dynamodb", endpoint_url=_endpoint("dynamodb"), config=_config()
+                )
+    return _cache[key]
+
+
+def table(name: str | None = None) -> Any:
+    """The Perks table (or another by name) as a boto3 Table resource."""
+    return dynamodb_resource().Table(name or get_settings().table_name)
+
+
+def queue_url(name: str) -> str:
+    """Resolve (and cache) an SQS queue URL by name."""
+    key = f"queue:{name}"
+    if key not in _cache:
+        _cache[key] = client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+    return _cache[key]
+
+
+def reset() -> None:
+    """Drop every cached client (tests switch engines between runs)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,207 @@
+"""DynamoDB plumbing shared by every repository: error translation, value mapping, updates.
+
+ClientErrors are mapped by error code (never by message text) to domain errors, once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.errors import Conflict, PerksError, Unavailable
+
+THROTTLING = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+}
+
+
+class TransactionCancelled(Conflict):
+    """A TransactWriteItems was cancelled; ``reasons`` holds one code per item ('None' = ok)."""
+
+    code = "CONFLICT"
+
+    def __init__(self, reasons: list[str], items: list[dict[str, Any] | None]) -> None:
+        super().__init__("the change conflicted with a concurrent change; retry")
+        self.reasons = reasons
+        self.items = items
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    @property
+    def throttled(self) -> bool:
+        return any(r in ("ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict")
+                   for r in self.reasons)
+
+
+class ConditionFailed(Conflict):
+    """A single conditional write failed; ``item`` is the old item when it was asked for."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the item was changed or does not satisfy the condition")
+        self.item = item
+
+
+def translate(error: Exception) -> Exception:
+    """Map a botocore ClientError to a domain error (other exceptions pass through)."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        return error
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        old = error.response.get("Item")
+        return ConditionFailed(plain(deserialize(old)) if old else None)
+    if code == "TransactionCanceledException":
+        raw = error.response.get("CancellationReasons", [])
+        reasons = [str(r.get("Code", "None")) for r in raw]
+        items = [plain(deserialize(r["Item"])) if r.get("Item") else None for r in raw]
+        if not reasons:  # moto omits reasons for some cancellations
+            reasons = ["Unknown"]
+        return TransactionCancelled(reasons, items)
+    if code == "TransactionConflictException":
+        return TransactionCancelled(["TransactionConflict"], [None])
+    if code in THROTTLING:
+        return Unavailable("the data store is busy; retry shortly")
+    return error
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Run a block of DynamoDB calls, re-raising ClientErrors as domain errors."""
+    try:
+        yield
+    except PerksError:
+        raise
+    except Exception as e:
+        mapped = translate(e)
+        if mapped is e:
+            raise
+        raise mapped from e
+
+
+def deserialize(item: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Low-level AttributeValue map → Python values (Decimal numbers)."""
+    if item is None:
+        return None
+    if item and all(isinstance(v, dict) and len(v) == 1 and next(iter(v)) in _TYPES
+                    for v in item.values()):
+        from boto3.dynamodb.types import TypeDeserializer
+
+        d = TypeDeserializer()
+        return {k: d.deserialize(v) for k, v in item.items()}
+    return dict(item)
+
+
+_TYPES = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
+
+
+def plain(value: Any) -> Any:
+    """Decimals → int (or float when fractional), sets → sorted lists, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(plain(v) for v in value)
+    return value
+
+
+def storable(value: Any) -> Any:
+    """Python values → what boto3's serializer accepts (floats → Decimal, drop None in maps)."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: storable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [storable(v) for v in value]
+    return value
+
+
+def update_args(
+    set_: Mapping[str, Any] | None = None,
+    remove: list[str] | tuple[str, ...] = (),
+    add: Mapping[str, Any] | None = None,
+    condition: str | None = None,
+    names: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build UpdateExpression kwargs with every attribute named through placeholders.
+
+    ``condition`` may refer to ``#<attr>`` and ``:<name>`` placeholders supplied in
+    ``names``/``values``.
+    """
+    expr_names: dict[str, str] = dict(names or {})
+    expr_values: dict[str, Any] = {k: storable(v) for k, v in (values or {}).items()}
+    parts: list[str] = []
+    sets = []
+    for i, (attr, val) in enumerate((set_ or {}).items()):
+        expr_names[f"#s{i}"] = attr
+        expr_values[f":s{i}"] = storable(val)
+        sets.append(f"#s{i} = :s{i}")
+    if sets:
+        parts.append("SET " + ", ".join(sets))
+    adds = []
+    for i, (attr, val) in enumerate((add or {}).items()):
+        expr_names[f"#a{i}"] = attr
+        expr_values[f":a{i}"] = storable(val)
+        adds.append(f"#a{i} :a{i}")
+    if adds:
+        parts.append("ADD " + ", ".join(adds))
+    rems = []
+    for i, attr in enumerate(remove):
+        expr_names[f"#r{i}"] = attr
+        rems.append(f"#r{i}")
+    if rems:
+        parts.append("REMOVE " + ", ".join(rems))
+    args: dict[str, Any] = {"UpdateExpression": " ".join(parts)}
+    if condition:
+        args["ConditionExpression"] = condition
+    if expr_names:
+        args["ExpressionAttributeNames"] = expr_names
+    if expr_values:
+        args["ExpressionAttributeValues"] = expr_values
+    return args
+
+
+def query_all(table: Any, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    """Follow LastEvaluatedKey until done (or ``limit`` items), returning plain items."""
+    items: list[dict[str, Any]] = []
+    while True:
+        if limit is not None:
+            kwargs["Limit"] = max(1, limit - len(items))
+        with translated():
+            page = table.query(**kwargs)
+        items.extend(plain(i) for i in page.get("Items", []))
+        lek = page.get("LastEvaluatedKey")
+        if not lek or (limit is not None and len(items) >= limit):
+            return items
+        kwargs["ExclusiveStartKey"] = lek
+
+
+def retrying(fn: Callable[[], Any], attempts: int = 8,
+             retry_on: tuple[type[Exception], ...] = (TransactionCancelled, ConditionFailed),
+             ) -> Any:
+    """Optimistic-concurrency loop: run ``fn`` (which re-reads) again after a lost race."""
+    import random
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except retry_on:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")

@@ -1,0 +1,188 @@
+"""One way to declare an endpoint: roles, strict body, idempotency, errors, OpenAPI.
+
+Chalice turns exceptions into 500s before middleware can see them, so errors are
+translated here, in the single decorator every route goes through.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.api.auth import Caller, Role, caller_of, jwt_auth
+from chalicelib.errors import Forbidden, PerksError, ValidationFailed
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+ALL_ROLES = (Role.member, Role.service, Role.marketer, Role.admin)
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the OpenAPI writer and the role matrix know about an endpoint."""
+
+    method: str
+    path: str
+    roles: tuple[str, ...]
+    body: Any
+    response: Any
+    status: int
+    summary: str
+    query: dict[str, Any]
+    errors: tuple[int, ...]
+    idempotent: bool
+    content_type: str = "application/json"
+
+
+ROUTES: list[Route] = []
+
+
+@dataclass
+class Ctx:
+    """What a handler gets besides its body: the caller, path and query parameters."""
+
+    caller: Caller | None
+    params: dict[str, str]
+    query: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sub(self) -> str:
+        assert self.caller is not None
+        return self.caller.sub
+
+    def is_(self, *roles: Role | str) -> bool:
+        return self.caller is not None and self.caller.has(*roles)
+
+
+def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None
+               ) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def error_response(e: PerksError) -> Response:
+    return Response(body=error_body(e.code, e.message, e.details), status_code=e.status,
+                    headers={"Content-Type": "application/json", **e.headers})
+
+
+def json_pointer(loc: Iterable[Any]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "/" + "/".join(parts) if parts else "/"
+
+
+def validation_details(err: Any) -> list[dict[str, Any]]:
+    """pydantic errors → [{path, message}] with JSON pointers; input values are never echoed."""
+    out = []
+    for e in err.errors(include_input=False, include_url=False):
+        loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith(
+            "function-")))]
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown or server-owned field; remove it"
+        out.append({"path": json_pointer(loc), "message": msg})
+    return out
+
+
+def parse(model: Any, raw: bytes | None) -> Any:
+    """Validate a JSON body strictly; 400 with JSON paths on any problem."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(raw or b"")
+    except ValidationError as e:
+        details = validation_details(e)
+        if any(d.get("message", "").startswith("Invalid JSON") for d in details):
+            raise ValidationFailed("the body is not valid JSON",
+                                   details=[{"path": "/", "message": "invalid JSON"}]) from None
+        raise ValidationFailed("the request body is invalid", details=details) from None
+
+
+def to_json(result: Any) -> Any:
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    if isinstance(result, list):
+        return [to_json(r) for r in result]
+    return result
+
+
+class Api:
+    """Wraps a chalice Blueprint: ``@api.post(path, roles=..., body=Model, status=201)``."""
+
+    def __init__(self, bp: Blueprint) -> None:
+        self.bp = bp
+
+    def route(self, method: str, path: str, *, roles: Iterable[Role | str] | None, body: Any = None,
+              response: Any = None, status: int = 200, summary: str = "",
+              query: dict[str, Any] | None = None, errors: Iterable[int] = (),
+              idempotent: bool | None = None, content_type: str = "application/json",
+              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        role_names = tuple(str(r) for r in roles) if roles is not None else ()
+        idem = method in MUTATING if idempotent is None else idempotent
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def view(**params: str) -> Response:
+                from chalicelib.observability import flush_metrics, logger
+
+                request = self.bp.current_request
+                try:
+                    return self._handle(fn, request, params, role_names, body, status, idem,
+                                        method, path, content_type)
+                except PerksError as e:
+                    return error_response(e)
+                except Exception:
+                    logger().exception("unhandled error", extra={"route": f"{method} {path}"})
+                    return Response(
+                        body=error_body("INTERNAL", "an internal error occurred; it was logged"),
+                        status_code=500, headers={"Content-Type": "application/json"})
+                finally:
+                    flush_metrics()
+
+            self.bp.route(path, methods=[method],
+                          authorizer=jwt_auth if role_names else None)(view)
+            ROUTES.append(Route(method, path, role_names, body, response, status,
+                                summary or (fn.__doc__ or "").strip().split("\n")[0],
+                                query or {}, tuple(errors), idem, content_type))
+            return view
+
+        return decorate
+
+    def _handle(self, fn: Callable[..., Any], request: Any, params: dict[str, str],
+                roles: tuple[str, ...], body_model: Any, status: int, idem: bool, method: str,
+                path: str, content_type: str) -> Response:
+        caller = caller_of(request) if roles else None
+        if caller is not None and not caller.has(*roles):
+            raise Forbidden("this endpoint is not available to your role",
+                            details=[{"path": "/", "message": f"requires one of: {', '.join(roles)}"}])
+        ctx = Ctx(caller=caller, params=params, query=dict(request.query_params or {}),
+                  headers={k.lower(): v for k, v in (request.headers or {}).items()})
+        raw = request.raw_body if method in MUTATING else None
+
+        def run() -> tuple[int, Any]:
+            args: dict[str, Any] = {}
+            if body_model is not None:
+                args["body"] = parse(body_model, raw)
+            result = fn(ctx, **params, **args)
+            if isinstance(result, Response):
+                return result.status_code, result
+            return (status if result is not None or status != 200 else 204), to_json(result)
+
+        key = ctx.headers.get("idempotency-key")
+        if idem and key and caller is not None:
+            from chalicelib.api.idempotency import run_once
+
+            code, payload = run_once(key, caller.sub, method, path, params, raw or b"", run)
+            headers = {"Content-Type": "application/json", "Idempotency-Key": key[:200]}
+        else:
+            code, payload = run()
+            headers = {"Content-Type": content_type}
+        if isinstance(payload, Response):
+            return payload
+        if code == 204:
+            return Response(body="", status_code=204)
+        body = payload if content_type != "application/json" else json.dumps(payload)
+        return Response(body=body, status_code=code, headers=headers)

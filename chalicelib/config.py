@@ -1,0 +1,97 @@
+"""Settings read once from the environment; nothing else in Perks reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default) or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_name: str
+    idempotency_table_name: str
+    events_queue_name: str
+    events_dlq_name: str
+    delivery_queue_name: str
+    delivery_dlq_name: str
+    sms_topic_name: str
+    alarm_topic_name: str
+    dynamodb_endpoint: str | None
+    sqs_endpoint: str | None
+    sns_endpoint: str | None
+    jwt_algorithm: str
+    jwt_secret: str
+    jwks_url: str
+    jwt_issuer: str
+    jwt_audience: str
+    idempotency_ttl_seconds: int
+    default_timezone: str
+    default_locale: str
+    push_platform_application_arn: str
+    webhook_url: str
+    webhook_secret: str
+    schedule_minutes: int
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_local(self) -> bool:
+        """True when pointed at local engines (DynamoDB Local or moto)."""
+        return self.dynamodb_endpoint is not None
+
+
+def load_settings() -> Settings:
+    """Read the environment into a frozen Settings object."""
+    stage = _str("PERKS_STAGE", "dev")
+    return Settings(
+        stage=stage,
+        region=_str("AWS_REGION", _str("AWS_DEFAULT_REGION", "us-east-1")),
+        table_name=_str("TABLE_NAME", f"perks-{stage}"),
+        idempotency_table_name=_str("IDEMPOTENCY_TABLE_NAME", f"perks-{stage}-idempotency"),
+        events_queue_name=_str("EVENTS_QUEUE_NAME", f"perks-{stage}-events"),
+        events_dlq_name=_str("EVENTS_DLQ_NAME", f"perks-{stage}-events-dlq"),
+        delivery_queue_name=_str("DELIVERY_QUEUE_NAME", f"perks-{stage}-delivery"),
+        delivery_dlq_name=_str("DELIVERY_DLQ_NAME", f"perks-{stage}-delivery-dlq"),
+        sms_topic_name=_str("SMS_TOPIC_NAME", f"perks-{stage}-sms"),
+        alarm_topic_name=_str("ALARM_TOPIC_NAME", f"perks-{stage}-alarms"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,
+        sqs_endpoint=os.environ.get("SQS_ENDPOINT_URL") or None,
+        sns_endpoint=os.environ.get("SNS_ENDPOINT_URL") or None,
+        jwt_algorithm=_str("JWT_ALGORITHM", "HS256"),
+        jwt_secret=_str("JWT_SECRET"),
+        jwks_url=_str("JWKS_URL"),
+        jwt_issuer=_str("JWT_ISSUER", "perks-local"),
+        jwt_audience=_str("JWT_AUDIENCE", "perks"),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
+        default_timezone=_str("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        default_locale=_str("DEFAULT_LOCALE", "zh-CN"),
+        push_platform_application_arn=_str("PUSH_PLATFORM_APPLICATION_ARN"),
+        webhook_url=_str("WEBHOOK_URL"),
+        webhook_secret=_str("WEBHOOK_SECRET"),
+        schedule_minutes=_int("SCHEDULE_MINUTES", 15),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call ``reset()`` after changing env)."""
+    return load_settings()
+
+
+def reset() -> None:
+    """Forget cached settings and AWS clients (used by tests and the local stack)."""
+    get_settings.cache_clear()
+    from chalicelib.adapters import aws
+
+    aws.reset()

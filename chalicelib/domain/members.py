@@ -1,0 +1,190 @@
+"""Member profiles: validation rules, birthdays, erasure. Pure."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
+
+from chalicelib.domain.models import Out, Strict
+from chalicelib.errors import ValidationFailed
+
+MEMBER_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
+PHONE_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+BIRTHDAY_RE = re.compile(r"^(?:(\d{4})|-)-(\d{2})-(\d{2})$")
+
+
+def _timezone(value: str) -> str:
+    if value not in _zones():
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, KeyError) as e:
+            raise ValueError("not an IANA timezone such as 'Asia/Shanghai'") from e
+    return value
+
+
+_ZONES: set[str] = set()
+
+
+def _zones() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(available_timezones())
+    return _ZONES
+
+
+def _phone(value: str) -> str:
+    if not PHONE_RE.match(value):
+        raise ValueError("phone must be in E.164 form, e.g. +8613800138000")
+    return value
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+def _birthday(value: str) -> str:
+    m = BIRTHDAY_RE.match(value)
+    if not m:
+        raise ValueError("birthday must be YYYY-MM-DD or --MM-DD")
+    year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
+    try:
+        date(int(year) if year else 2000, month, day)  # 2000 is a leap year: --02-29 is fine
+    except ValueError as e:
+        raise ValueError("birthday is not a calendar date") from e
+    if year and not (1900 <= int(year) <= datetime.now(UTC).year):
+        raise ValueError("birthday year is out of range")
+    return value
+
+
+Timezone = Annotated[str, AfterValidator(_timezone)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, AfterValidator(_email)]
+Birthday = Annotated[str, AfterValidator(_birthday)]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w:.-]+$")]
+AttrKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
+AttrValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | float
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+City = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+
+
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unspecified = "unspecified"
+
+
+class Consent(Strict):
+    """Marketing consent per channel; absent means no."""
+
+    push: bool = False
+    sms: bool = False
+    email: bool = False
+
+
+class ProfileFields(Strict):
+    """Fields a member (or the commerce backend) may set on a profile."""
+
+    name: Name | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    birthday: Birthday | None = None
+    timezone: Timezone | None = None
+    locale: Locale | None = None
+    city: City | None = None
+    gender: Gender | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    attributes: dict[AttrKey, AttrValue] | None = Field(default=None, max_length=50)
+    consent: Consent | None = None
+
+
+class NewMember(ProfileFields):
+    """Body of POST /members."""
+
+    member_id: Annotated[str, StringConstraints(pattern=MEMBER_ID_RE)] | None = None
+    signup_at: AwareDatetime | None = None
+
+
+class MemberPatch(ProfileFields):
+    """Body of PATCH /members/{id} and PATCH /me: only profile fields; null clears a field."""
+
+
+class Device(Strict):
+    """Body of POST /me/devices."""
+
+    platform: Annotated[str, StringConstraints(pattern=r"^(ios|android|web)$")]
+    token: Annotated[str, StringConstraints(min_length=8, max_length=4096)]
+
+
+class MemberView(Out):
+    """A member as the API shows it."""
+
+    member_id: str
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    birthday: str | None = None
+    timezone: str
+    locale: str
+    city: str | None = None
+    gender: str | None = None
+    tags: list[str] = []
+    attributes: dict[str, Any] = {}
+    consent: Consent = Consent()
+    signup_at: str
+    created_at: str
+    updated_at: str
+    erased: bool = False
+
+
+PII_FIELDS = ("name", "phone", "email", "birthday", "tags", "city", "gender", "attributes")
+
+
+def month_day(birthday: str | None) -> str | None:
+    """'1990-02-29' or '--02-29' → '02-29' (the birthday index partition)."""
+    if not birthday:
+        return None
+    m = BIRTHDAY_RE.match(birthday)
+    return f"{m.group(2)}-{m.group(3)}" if m else None
+
+
+def celebrated_month_days(day: date) -> list[str]:
+    """Birthdays celebrated on ``day``: 29 February birthdays move to 28 February in common years."""
+    md = f"{day.month:02d}-{day.day:02d}"
+    if md == "02-28" and not _is_leap(day.year):
+        return ["02-28", "02-29"]
+    return [md]
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def age_on(birthday: str | None, day: date) -> int | None:
+    """Whole years on ``day``, when the birth year is known."""
+    m = BIRTHDAY_RE.match(birthday or "")
+    if not m or not m.group(1):
+        return None
+    y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return day.year - y - ((day.month, day.day) < (mo, d))
+
+
+def apply_patch(current: dict[str, Any], patch: MemberPatch) -> dict[str, Any]:
+    """The profile fields after a patch; explicit nulls clear a field (timezone/locale excepted)."""
+    changes = patch.model_dump(exclude_unset=True, mode="json")
+    for required in ("timezone", "locale"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(
+                f"{required} cannot be cleared",
+                details=[{"path": f"/{required}", "message": "may be changed but not set to null"}],
+            )
+    merged = {**current, **changes}
+    return {k: v for k, v in merged.items() if v is not None}

@@ -1,0 +1,189 @@
+"""Fixtures: moto in-process for speed, DynamoDB Local for the real engine.
+
+Integration tests take the ``engine`` fixture and run once per engine. DynamoDB Local is
+started once per session; without Java the leg is skipped with a printed reason, except
+under CI (CI=true), where a missing engine fails the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "PERKS_STAGE": "test",
+    "JWT_ALGORITHM": "HS256",
+    "JWT_SECRET": "perks-test-secret-not-for-production",
+    "JWT_ISSUER": "perks-local",
+    "JWT_AUDIENCE": "perks",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "perks",
+    "POWERTOOLS_DEV": "false",
+})
+os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+
+ENGINES = ["moto", "dynamodb-local"]
+
+
+def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    monkeypatch.setenv("TABLE_NAME", f"perks-t-{suffix}")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", f"perks-t-{suffix}-idem")
+
+
+def _reset_all() -> None:
+    from chalicelib import config
+    from chalicelib.api import idempotency
+    from chalicelib.services import clock
+
+    config.reset()
+    idempotency.reset()
+    clock.freeze(None)
+    _reset_services()
+
+
+def _reset_services() -> None:
+    import importlib
+    import pkgutil
+
+    import chalicelib.services as services
+
+    for mod in pkgutil.iter_modules(services.__path__):
+        m = importlib.import_module(f"chalicelib.services.{mod.name}")
+        if hasattr(m, "use"):
+            m.use(None)
+
+
+@pytest.fixture(scope="session")
+def ddb_local_endpoint() -> Iterator[str]:
+    from chalicelib.local import ddblocal
+
+    reason = ddblocal.unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"DynamoDB Local is required in CI: {reason}")
+        print(f"\nSKIP DynamoDB Local leg: {reason}")
+        pytest.skip(reason)
+    port = ddblocal.free_port()
+    proc = ddblocal.start(port)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Everything in moto, in process."""
+    from moto import mock_aws
+
+    from chalicelib.local.resources import bootstrap
+
+    _fresh_names(monkeypatch)
+    with mock_aws():
+        _reset_all()
+        bootstrap()
+        yield "moto"
+    _reset_all()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The data layer on moto, then on DynamoDB Local (SQS/SNS stay on moto)."""
+    from moto import mock_aws
+
+    from chalicelib.local.resources import bootstrap
+
+    _fresh_names(monkeypatch)
+    if request.param == "dynamodb-local":
+        monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", request.getfixturevalue("ddb_local_endpoint"))
+    with mock_aws():
+        _reset_all()
+        bootstrap()
+        yield request.param
+    if request.param == "dynamodb-local":
+        _drop_tables()
+    _reset_all()
+
+
+def _drop_tables() -> None:
+    from chalicelib.adapters import aws
+    from chalicelib.config import get_settings
+
+    s = get_settings()
+    for name in (s.table_name, s.idempotency_table_name):
+        try:
+            aws.client("dynamodb").delete_table(TableName=name)
+        except Exception:  # noqa: S110 - best-effort cleanup of a throwaway table
+            pass
+
+
+def token(role: str | list[str], sub: str = "m-1", **extra: Any) -> str:
+    from chalicelib.api.auth import mint
+
+    roles = [role] if isinstance(role, str) else role
+    return mint(sub, roles, **extra)
+
+
+class ApiClient:
+    """chalice.test.Client with JSON bodies and bearer tokens."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, *, role: str | list[str] | None = None,
+             sub: str = "m-1", body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | str | None = None) -> Any:
+        h = {"Content-Type": "application/json", **(headers or {})}
+        if role is not None:
+            h["Authorization"] = f"Bearer {token(role, sub)}"
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        resp = self.client.http.request(method, path, headers=h, body=payload or b"")
+        resp.json = json.loads(resp.body) if resp.body else None
+        return resp
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Any:
+        return self.call("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.call("PUT", path, **kw)
+
+    def patch(self, path: str, **kw: Any) -> Any:
+        return self.call("PATCH", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.call("DELETE", path, **kw)
+
+
+@pytest.fixture
+def api(moto_stack: str) -> Iterator[ApiClient]:
+    """The HTTP API on moto through chalice's test client (authorizer included)."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="test") as client:
+        yield ApiClient(client)
+
+
+@pytest.fixture
+def api_on(engine: str) -> Iterator[ApiClient]:
+    """The HTTP API on each engine."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="test") as client:
+        yield ApiClient(client)
