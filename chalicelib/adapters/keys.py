@@ -64,3 +64,15 @@ def member_device(member_id: str, token: str) -> dict[str, str]:
 
 def audit(month: str, sort: str) -> dict[str, str]:
     return {"PK": f"AUDIT#{month}", "SK": sort}
+
+
+# --- loyalty (program, points, tiers, orders, rewards) ---------------------------------
+
+
+# --- coupons (templates, wallet, codes, reservations, stock shards) ---------------------
+
+
+# --- campaigns (definitions, versions, audit) ----------------------------------------------
+
+
+# --- delivery (send records, stats, inbox, caps, budgets, scheduler cursors) ---------------
