@@ -7,6 +7,7 @@ under CI (CI=true), where a missing engine fails the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import uuid
@@ -121,10 +122,8 @@ def _drop_tables() -> None:
 
     s = get_settings()
     for name in (s.table_name, s.idempotency_table_name):
-        try:
+        with contextlib.suppress(Exception):  # best-effort cleanup of a throwaway table
             aws.client("dynamodb").delete_table(TableName=name)
-        except Exception:  # noqa: S110 - best-effort cleanup of a throwaway table
-            pass
 
 
 def token(role: str | list[str], sub: str = "m-1", **extra: Any) -> str:

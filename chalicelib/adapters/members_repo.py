@@ -93,7 +93,7 @@ class MemberRepository:
         return query_all(self.table, KeyConditionExpression=Key("PK").eq(keys.member_pk(member_id)))
 
     def erase(self, member_id: str, pii_fields: tuple[str, ...], now: str) -> None:
-        """Remove PII and every targeting index entry; ledgers stay, keyed by the pseudonymous id."""
+        """Remove PII and targeting index entries; ledgers stay under the pseudonymous id."""
         items = self.partition(member_id)
         with translated(), self.table.batch_writer() as batch:
             for item in items:

@@ -156,8 +156,9 @@ class Api:
                 path: str, content_type: str) -> Response:
         caller = caller_of(request) if roles else None
         if caller is not None and not caller.has(*roles):
+            need = f"requires one of: {', '.join(roles)}"
             raise Forbidden("this endpoint is not available to your role",
-                            details=[{"path": "/", "message": f"requires one of: {', '.join(roles)}"}])
+                            details=[{"path": "/", "message": need}])
         ctx = Ctx(caller=caller, params=params, query=dict(request.query_params or {}),
                   headers={k.lower(): v for k, v in (request.headers or {}).items()})
         raw = request.raw_body if method in MUTATING else None

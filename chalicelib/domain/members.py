@@ -157,7 +157,7 @@ def month_day(birthday: str | None) -> str | None:
 
 
 def celebrated_month_days(day: date) -> list[str]:
-    """Birthdays celebrated on ``day``: 29 February birthdays move to 28 February in common years."""
+    """Birthdays celebrated on ``day`` (29 Feb birthdays move to 28 Feb in common years)."""
     md = f"{day.month:02d}-{day.day:02d}"
     if md == "02-28" and not _is_leap(day.year):
         return ["02-28", "02-29"]
@@ -178,7 +178,7 @@ def age_on(birthday: str | None, day: date) -> int | None:
 
 
 def apply_patch(current: dict[str, Any], patch: MemberPatch) -> dict[str, Any]:
-    """The profile fields after a patch; explicit nulls clear a field (timezone/locale excepted)."""
+    """Profile fields after a patch; explicit nulls clear a field (not timezone/locale)."""
     changes = patch.model_dump(exclude_unset=True, mode="json")
     for required in ("timezone", "locale"):
         if required in changes and changes[required] is None:
