@@ -1,0 +1,53 @@
+"""`perks` command line. Each module in this package adds its subcommands via ``register``.
+
+A module defines ``register(subparsers) -> None`` and sets ``func=`` defaults on its parsers;
+``func(args) -> int`` returns the exit code (non-zero on errors).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="perks", description="Perks command line")
+    parser.add_argument("--stage", default=None,
+                        help="stage from .chalice/config.json whose settings to use (e.g. dev)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{mod.name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+def use_stage(stage: str) -> None:
+    """Load a stage's environment variables from .chalice/config.json (like chalice local)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from chalicelib import config
+
+    cfg = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    env = {**cfg.get("environment_variables", {}),
+           **cfg["stages"][stage].get("environment_variables", {})}
+    for k, v in env.items():
+        os.environ.setdefault(k, v)
+    config.reset()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.stage:
+        use_stage(args.stage)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
