@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -30,10 +31,34 @@ os.environ.update({
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_SERVICE_NAME": "perks",
     "POWERTOOLS_DEV": "false",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
 })
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 ENGINES = ["moto", "dynamodb-local"]
+
+
+class _LogCapture(logging.Handler):
+    """Every log record of the whole run (INFO and up), for the privacy scan at the end."""
+
+    lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            extras = " ".join(f"{k}={v}" for k, v in record.__dict__.items()
+                              if k not in _STD_ATTRS)
+            self.lines.append(f"{record.name} {record.getMessage()} {extras} "
+                              f"{record.exc_text or ''}")
+        except Exception:  # noqa: BLE001 - a log record must never break a test
+            self.lines.append(f"{record.name} <unformattable>")
+
+
+_STD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message",
+                                                                           "asctime"}
+LOG_CAPTURE = _LogCapture(level=logging.INFO)
+# Separate instances: powertools puts a SuppressFilter for its own records on root handlers.
+logging.getLogger().addHandler(_LogCapture(level=logging.INFO))
+logging.getLogger("perks").addHandler(LOG_CAPTURE)
 
 
 def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:

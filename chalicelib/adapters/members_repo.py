@@ -64,9 +64,9 @@ class MemberRepository:
             set_=sets,
             remove=removed,
             add={"version": 1},
-            condition="#v = :v AND attribute_exists(PK) AND NOT #e",
+            condition="#v = :v AND attribute_exists(PK) AND #e = :live",
             names={"#v": "version", "#e": "erased"},
-            values={":v": before["version"]},
+            values={":v": before["version"], ":live": False},
         )
         try:
             with translated():

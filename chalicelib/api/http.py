@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,7 +81,7 @@ def validation_details(err: Any) -> list[dict[str, Any]]:
     for e in err.errors(include_input=False, include_url=False):
         loc = [p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith(
             "function-")))]
-        msg = e["msg"]
+        msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown or server-owned field; remove it"
         out.append({"path": json_pointer(loc), "message": msg})
@@ -129,18 +130,28 @@ class Api:
                 from chalicelib.observability import flush_metrics, logger
 
                 request = self.bp.current_request
+                started = time.perf_counter()
+                log = logger()
+                log.append_keys(correlation_id=(request.context or {}).get("requestId"))
+                response: Response | None = None
                 try:
-                    return self._handle(fn, request, params, role_names, body, status, idem,
-                                        method, path, content_type)
+                    response = self._handle(fn, request, params, role_names, body, status,
+                                            idem, method, path, content_type)
                 except PerksError as e:
-                    return error_response(e)
+                    response = error_response(e)
                 except Exception:
-                    logger().exception("unhandled error", extra={"route": f"{method} {path}"})
-                    return Response(
+                    log.exception("unhandled error", extra={"route": f"{method} {path}"})
+                    response = Response(
                         body=error_body("INTERNAL", "an internal error occurred; it was logged"),
                         status_code=500, headers={"Content-Type": "application/json"})
                 finally:
                     flush_metrics()
+                    # Access log: route template, never path values or bodies (they hold PII).
+                    log.info("request", extra={
+                        "route": f"{method} {path}",
+                        "status": response.status_code if response else 500,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
+                return response
 
             self.bp.route(path, methods=[method],
                           authorizer=jwt_auth if role_names else None)(view)
@@ -176,7 +187,8 @@ class Api:
         if idem and key and caller is not None:
             from chalicelib.api.idempotency import run_once
 
-            code, payload = run_once(key, caller.sub, method, path, params, raw or b"", run)
+            code, payload = run_once(key, caller.sub, method, path, params, raw or b"", run,
+                                     getattr(self.bp, "lambda_context", None))
             headers = {"Content-Type": "application/json", "Idempotency-Key": key[:200]}
         else:
             code, payload = run()

@@ -40,7 +40,8 @@ def reset() -> None:
 
 
 def run_once(key: str, sub: str, method: str, path: str, params: dict[str, str], body: bytes,
-             run: Callable[[], tuple[int, Any]]) -> tuple[int, Any]:
+             run: Callable[[], tuple[int, Any]], lambda_context: Any = None
+             ) -> tuple[int, Any]:
     """Run ``run`` at most once per (caller, route, key); replay its stored result after."""
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -59,6 +60,8 @@ def run_once(key: str, sub: str, method: str, path: str, params: dict[str, str],
         expires_after_seconds=get_settings().idempotency_ttl_seconds,
         use_local_cache=False,
     )
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        config.register_lambda_context(lambda_context)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=_persistence(),
                          config=config)

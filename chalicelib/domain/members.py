@@ -39,7 +39,7 @@ def _zones() -> set[str]:
 
 def _phone(value: str) -> str:
     if not PHONE_RE.match(value):
-        raise ValueError("phone must be in E.164 form, e.g. +8613800138000")
+        raise ValueError("phone must be in E.164 form: + country code and number, digits only")
     return value
 
 
