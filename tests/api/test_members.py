@@ -57,7 +57,7 @@ def test_invalid_expired_or_foreign_tokens_are_401(api):
     expired = jwt.encode({"sub": "m-1", "roles": ["member"], "iss": s.jwt_issuer,
                           "aud": s.jwt_audience, "exp": now - 3600}, s.jwt_secret, "HS256")
     forged = jwt.encode({"sub": "m-1", "roles": ["member"], "iss": s.jwt_issuer,
-                         "aud": s.jwt_audience, "exp": now + 3600}, "another-secret-of-sufficient-length-123", "HS256")
+                         "aud": s.jwt_audience, "exp": now + 3600}, "x" * 40, "HS256")
     wrong_aud = jwt.encode({"sub": "m-1", "roles": ["member"], "iss": s.jwt_issuer,
                             "aud": "someone-else", "exp": now + 3600}, s.jwt_secret, "HS256")
     no_roles = jwt.encode({"sub": "m-1", "iss": s.jwt_issuer, "aud": s.jwt_audience,
