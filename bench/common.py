@@ -19,7 +19,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("PERKS_STAGE", "bench")
-os.environ.setdefault("JWT_SECRET", "perks-bench-secret")
+os.environ.setdefault("JWT_SECRET", "perks-bench-secret-long-enough-for-hs256-keys")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
