@@ -1,0 +1,301 @@
+"""Campaign definitions, their version history and the marketer audit log in DynamoDB.
+
+    CAMPAIGN#<id> / CURRENT   the live definition: doc, version, status, who/when;
+                              GSI1 CATALOG#CAMPAIGN / <id> (list all),
+                              GSI2 CAMPAIGNSTATUS#<status> / <id> (scheduler: list active)
+    CAMPAIGN#<id> / V#<n>     every version ever stored (immutable)
+    AUDIT#<yyyy-mm> / <ts>#campaign#<id>#<nonce>   who changed what, when
+
+The document is stored as JSON text (``doc``): DynamoDB maps would turn numbers into
+Decimals and drop nulls, and a null (``"quiet_hours": null``) means something.
+
+A change writes the new version, the CURRENT item (conditional on the version it was based
+on) and the audit entry in one TransactWriteItems, so history and audit never disagree
+with what is live.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.adapters import aws, keys
+from chalicelib.adapters.dynamo import (
+    TransactionCancelled,
+    plain,
+    query_all,
+    storable,
+    translated,
+)
+from chalicelib.errors import Conflict, ValidationFailed
+
+SUMMARY_FIELDS = ("campaign_id", "name", "status", "version", "trigger_type", "priority",
+                  "window_start", "window_end", "updated_at", "updated_by", "created_at",
+                  "created_by")
+
+
+def encode_cursor(lek: dict[str, Any] | None) -> str | None:
+    if not lek:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(plain(lek), separators=(",", ":")).encode()
+                                    ).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ValueError
+        return value
+    except ValueError:
+        raise ValidationFailed("invalid cursor", details=[
+            {"path": "/cursor", "message": "use the next_cursor of a previous page"}]) from None
+
+
+def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not item:
+        return None
+    out = plain(item)
+    if isinstance(out.get("doc"), str):
+        out["doc"] = json.loads(out["doc"])
+    return out
+
+
+@dataclass
+class AudienceScan:
+    """What a bounded parallel Scan of members saw (preview only, never a request path)."""
+
+    scanned_profiles: int = 0
+    scanned_items: int = 0
+    matched: int = 0
+    complete: bool = True
+    samples: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
+
+
+class CampaignRepository:
+    def __init__(self, table: Any | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = aws.table()
+        return self._table
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def current(self, campaign_id: str) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.campaign_current(campaign_id),
+                                       ConsistentRead=True).get("Item")
+        return _decoded(item)
+
+    def version(self, campaign_id: str, version: int) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.campaign_version(campaign_id, version)
+                                       ).get("Item")
+        return _decoded(item)
+
+    def versions(self, campaign_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        return query_all(self.table, KeyConditionExpression=Key("PK").eq(
+            keys.campaign_pk(campaign_id)) & Key("SK").begins_with(keys.CAMPAIGN_VERSION),
+            ProjectionExpression="PK, SK, version, #s, updated_at, updated_by",
+            ExpressionAttributeNames={"#s": "status"})
+
+    def page(self, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+             ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of CURRENT items by key: GSI1 (every campaign) or GSI2 (one status)."""
+        from boto3.dynamodb.conditions import Key
+
+        if status:
+            args: dict[str, Any] = {"IndexName": keys.GSI2, "KeyConditionExpression": Key(
+                "GSI2PK").eq(keys.campaign_status_partition(status))}
+        else:
+            args = {"IndexName": keys.GSI1,
+                    "KeyConditionExpression": Key("GSI1PK").eq(keys.CAMPAIGN_CATALOG)}
+        args["Limit"] = limit
+        start = decode_cursor(cursor)
+        if start:
+            args["ExclusiveStartKey"] = start
+        with translated():
+            resp = self.table.query(**args)
+        return [_decoded(i) for i in resp.get("Items", [])], encode_cursor(
+            resp.get("LastEvaluatedKey"))
+
+    def by_status(self, status: str) -> list[dict[str, Any]]:
+        """Every CURRENT item in ``status`` (the scheduler's key query for active ones)."""
+        from boto3.dynamodb.conditions import Key
+
+        return [_decoded(i) for i in query_all(
+            self.table, IndexName=keys.GSI2,
+            KeyConditionExpression=Key("GSI2PK").eq(keys.campaign_status_partition(status)))]
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def save(self, current: dict[str, Any], audit: dict[str, Any],
+             expected_version: int | None) -> None:
+        """Store ``current`` as version N (history + CURRENT + audit, all or nothing)."""
+        cid, version = current["campaign_id"], current["version"]
+        current = {**current, "doc": json.dumps(current["doc"], ensure_ascii=False,
+                                                 separators=(",", ":"))}
+        fields = {k: v for k, v in current.items() if k not in ("PK", "SK", *keys.GSI_ATTRS)}
+        item = {**fields, **keys.campaign_current(cid), **keys.campaign_catalog(cid),
+                **keys.campaign_status_index(current["status"], cid)}
+        history = {**fields, **keys.campaign_version(cid, version)}
+        if expected_version is None:
+            cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
+        else:
+            cond = {"ConditionExpression": "#v = :v",
+                    "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": expected_version}}
+        self._transact([
+            {"Put": {"Item": storable(item), **cond}},
+            {"Put": {"Item": storable(history),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"Item": storable(audit),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+        ], cid)
+
+    def delete_draft(self, campaign_id: str, expected_version: int,
+                     audit: dict[str, Any]) -> None:
+        """Remove a draft and its history; fails if it left draft or changed meanwhile."""
+        history = self.versions(campaign_id)
+        extra, kept = history[98:], history[:98]
+        ops: list[dict[str, Any]] = [
+            {"Delete": {"Key": keys.campaign_current(campaign_id),
+                        "ConditionExpression": "#v = :v AND #s = :draft",
+                        "ExpressionAttributeNames": {"#v": "version", "#s": "status"},
+                        "ExpressionAttributeValues": {":v": expected_version,
+                                                      ":draft": "draft"}}},
+            {"Put": {"Item": storable(audit),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+        ]
+        ops += [{"Delete": {"Key": {"PK": h["PK"], "SK": h["SK"]}}} for h in kept]
+        self._transact(ops, campaign_id)
+        if extra:
+            with translated(), self.table.batch_writer() as batch:
+                for h in extra:
+                    batch.delete_item(Key={"PK": h["PK"], "SK": h["SK"]})
+
+    def _transact(self, items: list[dict[str, Any]], campaign_id: str) -> None:
+        name = self.table.name
+        for op in items:
+            next(iter(op.values()))["TableName"] = name
+        try:
+            with translated():
+                self.table.meta.client.transact_write_items(
+                    TransactItems=items, ClientRequestToken=secrets.token_hex(16))
+        except TransactionCancelled as e:
+            if e.failed(0) or e.failed(1):
+                raise Conflict(f"campaign {campaign_id} was changed concurrently; reload and "
+                               "retry", details=[{"path": "/", "message": "version conflict"}]
+                               ) from e
+            raise
+
+    # --- audit ----------------------------------------------------------------------------
+
+    @staticmethod
+    def audit_item(at: str, who: str, action: str, campaign_id: str, version: int | None,
+                   changes: list[dict[str, Any]]) -> dict[str, Any]:
+        return {**keys.audit_entry(at, "campaign", campaign_id, secrets.token_hex(4)),
+                "at": at, "who": who, "entity": "campaign", "entity_id": campaign_id,
+                "action": action, "version": version, "changes": changes}
+
+    def audit_page(self, month: str, *, limit: int = 50, cursor: str | None = None,
+                   entity_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first, one month per partition."""
+        from boto3.dynamodb.conditions import Attr, Key
+
+        args: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(keys.audit_month_partition(month)),
+            "ScanIndexForward": False, "Limit": limit}
+        if entity_id:
+            args["FilterExpression"] = Attr("entity_id").eq(entity_id)
+        start = decode_cursor(cursor)
+        if start:
+            args["ExclusiveStartKey"] = start
+        with translated():
+            resp = self.table.query(**args)
+        items = [{k: v for k, v in plain(i).items() if k not in ("PK", "SK")}
+                 for i in resp.get("Items", [])]
+        return items, encode_cursor(resp.get("LastEvaluatedKey"))
+
+    # --- preview: bounded parallel Scan of members ---------------------------------------
+
+    def scan_members(self, match: Any, *, limit: int, segments: int = 4,
+                     samples: int = 10) -> AudienceScan:
+        """Evaluate ``match(profile_item, loyalty_item)`` over at most ``limit`` member
+        profiles read by a parallel Scan of ``segments`` segments. Marketer-triggered
+        preview only: no request or scheduled path scans."""
+        per_segment = max(1, -(-limit // segments))
+
+        def run(segment: int) -> AudienceScan:
+            out = AudienceScan()
+            for profile, loyalty in self._segment(segment, segments, per_segment, out):
+                if match(profile, loyalty):
+                    out.matched += 1
+                    if len(out.samples) < samples:
+                        out.samples.append((profile, loyalty))
+            return out
+
+        with ThreadPoolExecutor(max_workers=segments) as pool:
+            parts = list(pool.map(run, range(segments)))
+        total = AudienceScan()
+        for p in parts:
+            total.scanned_profiles += p.scanned_profiles
+            total.scanned_items += p.scanned_items
+            total.matched += p.matched
+            total.complete &= p.complete
+            total.samples.extend(p.samples)
+        total.samples = total.samples[:samples]
+        return total
+
+    def _segment(self, segment: int, segments: int, limit: int, out: AudienceScan
+                 ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
+        from boto3.dynamodb.conditions import Attr
+
+        args: dict[str, Any] = {
+            "Segment": segment, "TotalSegments": segments,
+            "FilterExpression": Attr("SK").is_in([keys.PROFILE, keys.LOYALTY])
+            & Attr("PK").begins_with(keys.MEMBER),
+        }
+        pending: dict[str, dict[str, Any]] = {}
+        while True:
+            with translated():
+                page = self.table.scan(**args)
+            out.scanned_items += int(page.get("ScannedCount", 0))
+            for raw in page.get("Items", []):
+                item = plain(raw)
+                slot = pending.setdefault(item["PK"], {})
+                slot[item["SK"]] = item
+            lek = page.get("LastEvaluatedKey")
+            # A partition's items are contiguous in a segment: emit the finished ones.
+            for pk in [k for k in pending if not lek or k != (lek or {}).get("PK")]:
+                got = pending.pop(pk)
+                profile = got.get(keys.PROFILE)
+                if profile is None or profile.get("erased"):
+                    continue
+                out.scanned_profiles += 1
+                yield profile, got.get(keys.LOYALTY)
+                if out.scanned_profiles >= limit:
+                    out.complete = False if (lek or pending) else out.complete
+                    return
+            if not lek:
+                return
+            args["ExclusiveStartKey"] = lek
+
+    def table_item_count(self) -> int:
+        """DynamoDB's item count estimate (refreshed about every six hours)."""
+        with translated():
+            return int(aws.client("dynamodb").describe_table(
+                TableName=self.table.name)["Table"].get("ItemCount", 0))

@@ -1,0 +1,104 @@
+"""Campaign, coupon-template and program files on disk (the `perks campaigns` commands).
+
+Layout: ``campaigns/*.json`` are campaigns (``schema.json`` and ``*.schema.json`` are schemas,
+``program.json`` is the loyalty program), ``campaigns/coupons/*.json`` coupon templates
+whose id is ``template_id`` or the file name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+CAMPAIGNS_DIR = ROOT / "campaigns"
+NOT_CAMPAIGNS = ("schema.json", "program.json")
+
+
+@dataclass
+class FileResult:
+    path: Path
+    data: Any = None
+    campaign: Any = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+
+
+def is_campaign_file(path: Path) -> bool:
+    return path.suffix == ".json" and path.name not in NOT_CAMPAIGNS and not path.name.endswith(
+        ".schema.json")
+
+
+def campaign_files(paths: Iterable[str]) -> list[Path]:
+    """Explicit files as given; directories expand to their campaign files (not recursive)."""
+    out: list[Path] = []
+    for p in [Path(x) for x in paths] or [CAMPAIGNS_DIR]:
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.is_file() and is_campaign_file(f)))
+        else:
+            out.append(p)
+    return out
+
+
+def read(path: Path) -> FileResult:
+    """Parse and validate one campaign file; file-level rules included."""
+    from chalicelib.domain.campaigns.validate import validate_campaign
+
+    result = FileResult(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        result.errors.append({"path": "/", "message": f"cannot read the file: {e}", "hint": ""})
+        return result
+    try:
+        result.data = json.loads(text)
+    except ValueError as e:
+        result.errors.append({"path": "/", "message": f"not valid JSON: {e}",
+                              "hint": "check commas, quotes and brackets near that line"})
+        return result
+    result.campaign, result.errors = validate_campaign(result.data)
+    if isinstance(result.data, dict):
+        if next(iter(result.data), None) != "$schema":
+            result.errors.append({"path": "/$schema", "message": "a campaign file starts with "
+                                  "\"$schema\"", "hint": "make the first line "
+                                  "\"$schema\": \"./schema.json\" so editors can help"})
+        cid = result.data.get("id")
+        if result.campaign is not None and path.stem != cid:
+            result.warnings.append({"code": "file-name", "path": "/id", "message":
+                                    f"the file is named {path.name} but the id is '{cid}'",
+                                    "hint": f"rename the file to {cid}.json"})
+    return result
+
+
+def templates_dir(campaign_paths: Iterable[Path]) -> Path:
+    for p in campaign_paths:
+        candidate = p.resolve().parent / "coupons"
+        if candidate.is_dir():
+            return candidate
+    return CAMPAIGNS_DIR / "coupons"
+
+
+def load_templates(directory: Path) -> dict[str, Mapping[str, Any]]:
+    """Coupon templates by id from ``directory`` (unparseable files are skipped here;
+    the coupon commands report them)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    if not directory.is_dir():
+        return out
+    for f in sorted(directory.glob("*.json")):
+        if f.name.endswith("schema.json"):
+            continue
+        try:
+            doc = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(doc, dict):
+            out[str(doc.get("template_id") or f.stem)] = doc
+    return out
+
+
+def program_file(directory: Path) -> Path | None:
+    p = directory / "program.json"
+    return p if p.is_file() else None

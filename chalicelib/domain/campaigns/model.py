@@ -1,0 +1,368 @@
+"""The campaign document marketers write as JSON. Pure pydantic v2; the JSON Schema
+committed as ``campaigns/schema.json`` is generated from these classes (see ``schema.py``).
+
+Structural rules live here; cross-field rules that need a precise JSON path (an event
+parameter that belongs to another event type, a variant id used twice, an unknown holiday)
+live in ``validate.py``, which is the entry point for untrusted JSON::
+
+    from chalicelib.domain.campaigns.validate import parse_campaign
+    campaign = parse_campaign(data)          # raises ValidationFailed with [{path, message, hint}]
+
+Times: ``window.start``/``window.end`` and ``once.at`` carry an offset (or are read in the
+campaign ``timezone`` when they do not); wall-clock times of day (``at``, quiet hours) are
+``HH:MM`` and mean member local time when ``local_time`` is true, else campaign time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from functools import cached_property
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    model_validator,
+)
+
+from chalicelib.domain.members import Locale, Timezone
+from chalicelib.domain.models import Strict
+
+CAMPAIGN_ID_RE = r"^[a-z0-9][a-z0-9-]{1,63}$"
+CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_RE)]
+Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+DaysBefore = Annotated[int, Field(ge=0, le=60)]
+
+
+def _campaign_year(value: datetime) -> datetime:
+    if not 2000 <= value.year <= 2100:
+        raise ValueError("must be a date between the years 2000 and 2100")
+    return value
+
+
+# Campaign dates: ISO 8601, with an offset or (read in the campaign timezone) without.
+CampaignTime = Annotated[datetime, AfterValidator(_campaign_year)]
+# A wall-clock time of day, written and shown as "HH:MM".
+WallTime = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str,
+                                           when_used="json")]
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class Status(StrEnum):
+    draft = "draft"
+    active = "active"
+    paused = "paused"
+    ended = "ended"
+
+
+# Allowed status changes; staying in the same status is always allowed.
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.draft: frozenset({Status.active, Status.ended}),
+    Status.active: frozenset({Status.paused, Status.ended}),
+    Status.paused: frozenset({Status.active, Status.ended}),
+    Status.ended: frozenset(),
+}
+
+
+class Window(Strict):
+    """When the campaign may fire: [start, end]. Without an offset, read in ``timezone``."""
+
+    start: CampaignTime
+    end: CampaignTime | None = None
+
+
+# --- triggers ------------------------------------------------------------------------------
+
+class Once(Strict):
+    """Fire once at ``at``. With ``local_time``, ``at`` is a wall-clock time (no offset)
+    reached in each member's own timezone."""
+
+    type: Literal["once"]
+    at: CampaignTime
+    local_time: bool = False
+
+
+class Recurring(Strict):
+    """Fire on a 5-field cron schedule (minute hour day-of-month month day-of-week)."""
+
+    type: Literal["recurring"]
+    cron: Annotated[str, StringConstraints(min_length=6, max_length=120)]
+    local_time: bool = False
+
+
+class Birthday(Strict):
+    """Fire ``days_before`` a member's birthday at ``at``; 29 February birthdays are
+    celebrated on 28 February in common years."""
+
+    type: Literal["birthday"]
+    at: WallTime = time(9, 0)
+    days_before: DaysBefore = 0
+    local_time: bool = True
+
+
+HolidayRef = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+
+
+class Holiday(Strict):
+    """Fire ``days_before`` named holidays of ``calendar`` (lunar dates included) or
+    explicit dates: ``"2026-11-11"`` (that day) or ``"--11-11"`` (every year)."""
+
+    type: Literal["holiday"]
+    calendar: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "CN"
+    holidays: Annotated[list[HolidayRef], Field(min_length=1, max_length=30)]
+    at: WallTime = time(9, 0)
+    days_before: DaysBefore = 0
+    local_time: bool = True
+
+
+class EventType(StrEnum):
+    signup = "signup"
+    first_order = "first_order"
+    order = "order"
+    tier_upgrade = "tier_upgrade"
+    tier_downgrade = "tier_downgrade"
+    points_expiring = "points_expiring"
+    inactive = "inactive"
+
+
+class EventParams(Strict):
+    """Conditions on the event itself; which ones apply depends on the event type."""
+
+    inactive_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    min_order_total: Annotated[int, Field(ge=0)] | None = None
+    days_before_expiry: Annotated[int, Field(ge=1, le=365)] | None = None
+    to_tiers: Annotated[list[Ident], Field(min_length=1, max_length=20)] | None = None
+
+
+# Which params each event type accepts, and which it requires.
+EVENT_PARAMS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {
+    EventType.signup: (frozenset(), frozenset()),
+    EventType.first_order: (frozenset({"min_order_total"}), frozenset()),
+    EventType.order: (frozenset({"min_order_total"}), frozenset()),
+    EventType.tier_upgrade: (frozenset({"to_tiers"}), frozenset()),
+    EventType.tier_downgrade: (frozenset({"to_tiers"}), frozenset()),
+    EventType.points_expiring: (frozenset({"days_before_expiry"}),
+                                frozenset({"days_before_expiry"})),
+    EventType.inactive: (frozenset({"inactive_days"}), frozenset({"inactive_days"})),
+}
+
+
+class Event(Strict):
+    """Fire when a member event happens (delivery evaluates it within seconds)."""
+
+    type: Literal["event"]
+    event: EventType
+    params: EventParams = EventParams()
+
+
+Trigger = Annotated[Once | Recurring | Birthday | Holiday | Event, Field(discriminator="type")]
+TimeTrigger = Once | Recurring | Birthday | Holiday
+
+
+# --- actions -------------------------------------------------------------------------------
+
+class IssueCoupon(Strict):
+    """Issue ``quantity`` coupons of a coupon template to the member."""
+
+    type: Literal["issue_coupon"]
+    template: Ident
+    quantity: Annotated[int, Field(ge=1, le=10)] = 1
+
+
+class AwardPoints(Strict):
+    """Award fixed ``points``, or ``multiplier`` times the points an order earns (order events)."""
+
+    type: Literal["award_points"]
+    points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    multiplier: Annotated[float, Field(gt=0, le=20)] | None = None
+    reason: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AwardPoints:
+        if (self.points is None) == (self.multiplier is None):
+            raise ValueError("give exactly one of points or multiplier")
+        return self
+
+
+class Channel(StrEnum):
+    push = "push"
+    sms = "sms"
+    inbox = "inbox"
+    webhook = "webhook"
+
+
+class Content(Strict):
+    """One locale's message; ``{{ placeholders }}`` are rendered per member."""
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    deep_link: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+
+
+class Message(Strict):
+    """Send a message on ``channels``; content per locale, ``fallback`` locale otherwise."""
+
+    type: Literal["message"]
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=4)]
+    content: Annotated[dict[Locale, Content], Field(min_length=1, max_length=20)]
+    fallback: Locale = "zh-CN"
+
+
+Action = Annotated[IssueCoupon | AwardPoints | Message, Field(discriminator="type")]
+
+
+# --- limits, budget, delivery, experiment ---------------------------------------------------
+
+class Period(StrEnum):
+    campaign = "campaign"
+    day = "day"
+    week = "week"
+    month = "month"
+    year = "year"
+
+
+class Limits(Strict):
+    """At most ``per_member`` deliveries to one member per ``period`` (campaign = ever)."""
+
+    per_member: Annotated[int, Field(ge=1, le=1000)] = 1
+    period: Period = Period.campaign
+
+
+class Budget(Strict):
+    """Caps over the whole campaign; delivery stops a dimension at zero. Money in fen."""
+
+    coupons: NonNegative | None = None
+    points: NonNegative | None = None
+    messages: NonNegative | None = None
+    money_minor: NonNegative | None = None
+
+    def is_empty(self) -> bool:
+        return all(v is None for v in (self.coupons, self.points, self.messages,
+                                       self.money_minor))
+
+
+class QuietHours(Strict):
+    """Member-local hours in which nothing is sent; may wrap midnight (22:00 → 08:00)."""
+
+    start: WallTime
+    end: WallTime
+
+    def contains(self, t: time) -> bool:
+        """True when wall-clock ``t`` falls in [start, end)."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+
+class CapClass(StrEnum):
+    """Frequency-cap class: marketing messages share a per-member daily/weekly cap;
+    service messages (welcome, expiry reminders) are capped separately."""
+
+    marketing = "marketing"
+    service = "service"
+
+
+class Delivery(Strict):
+    quiet_hours: QuietHours | None = QuietHours(start=time(22, 0), end=time(8, 0))
+    cap_class: CapClass = CapClass.marketing
+    require_consent: Literal[True] = True
+
+
+class Variant(Strict):
+    """An experiment arm; ``actions`` (when given) replace the campaign's actions."""
+
+    id: Ident
+    weight: Annotated[int, Field(ge=1, le=1000)] = 1
+    actions: Annotated[list[Action], Field(min_length=1, max_length=10)] | None = None
+
+
+class Experiment(Strict):
+    """Holdout members get nothing (they measure lift); the rest split by variant weight."""
+
+    holdout_percent: Annotated[float, Field(ge=0, le=50)] = 0
+    variants: Annotated[list[Variant], Field(max_length=10)] = []
+
+
+# --- the campaign ----------------------------------------------------------------------------
+
+class Campaign(Strict):
+    """A marketing campaign: who (audience), when (trigger), what (actions), how much."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    id: CampaignId
+    name: ShortText
+    description: Text | None = None
+    status: Status = Status.draft
+    window: Window
+    timezone: Timezone = "Asia/Shanghai"
+    priority: Annotated[int, Field(ge=0, le=1000)] = 100
+    trigger: Trigger
+    audience: dict[str, Any] | None = None
+    actions: Annotated[list[Action], Field(min_length=1, max_length=10)]
+    limits: Limits = Limits()
+    budget: Budget | None = None
+    delivery: Delivery = Delivery()
+    experiment: Experiment | None = None
+
+    model_config = Strict.model_config | {"populate_by_name": True}
+
+    @property
+    def is_time_based(self) -> bool:
+        return not isinstance(self.trigger, Event)
+
+    @property
+    def local_time(self) -> bool:
+        return bool(getattr(self.trigger, "local_time", False))
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def instant(self, dt: datetime) -> datetime:
+        """An aware UTC instant; naive datetimes are read in the campaign timezone."""
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=self.zone)
+        return dt.astimezone(UTC)
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.instant(self.window.start)
+
+    @property
+    def ends_at(self) -> datetime | None:
+        return self.instant(self.window.end) if self.window.end else None
+
+    def in_window(self, at: datetime) -> bool:
+        end = self.ends_at
+        return self.starts_at <= at and (end is None or at <= end)
+
+    @cached_property
+    def matcher(self) -> Callable[[Mapping[str, Any]], bool]:
+        """The audience compiled once into a predicate over an audience profile dict."""
+        from chalicelib.domain.campaigns.audience import compile_audience
+
+        return compile_audience(self.audience)
+
+    def document(self) -> dict[str, Any]:
+        """The canonical JSON document (no ``$schema``), as stored and compared by sync."""
+        doc = self.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
+        if self.delivery.quiet_hours is None:  # an explicit "no quiet hours" must survive
+            doc["delivery"]["quiet_hours"] = None
+        return doc
+
+    def all_actions(self) -> list[tuple[str, int, Any]]:
+        """(JSON path prefix, index, action) for the base actions and every variant's."""
+        out: list[tuple[str, int, Any]] = [("/actions", i, a) for i, a in enumerate(self.actions)]
+        for v_i, v in enumerate(self.experiment.variants if self.experiment else []):
+            for i, a in enumerate(v.actions or []):
+                out.append((f"/experiment/variants/{v_i}/actions", i, a))
+        return out

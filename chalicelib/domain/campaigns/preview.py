@@ -1,0 +1,140 @@
+"""Projected coupons, points, messages and cost of a campaign against its budget. Pure.
+
+How the projection counts (stated in every result under ``assumptions``):
+
+* recipients = audience size x (1 - holdout %);
+* deliveries per recipient = the trigger's fires from ``at`` to the window end (a year when
+  the campaign never ends), at most ``limits.per_member`` per limit period. Birthdays fire
+  once a year per member, so a window of N days counts N / 365.25 birthdays; event triggers
+  count one event per recipient;
+* each delivery runs the member's arm (variant weights split recipients; a variant's actions
+  replace the base actions); a message counts once per channel;
+* money = coupons x the template's worst case (face value, or the maximum discount of a
+  percent coupon; unbounded without one) + points x ``point_value_minor`` (fen per point).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.campaigns import occurrences as occ
+from chalicelib.domain.campaigns.lint import CouponFacts
+from chalicelib.domain.campaigns.model import (
+    AwardPoints,
+    Birthday,
+    Campaign,
+    Event,
+    IssueCoupon,
+    Message,
+    Period,
+)
+
+DEFAULT_HORIZON = timedelta(days=365)
+ASSUMPTIONS = [
+    "recipients = audience size x (1 - holdout %)",
+    "deliveries per recipient = fires from 'at' to the window end (one year when it never "
+    "ends), at most limits.per_member per period; birthdays once a year per member; event "
+    "triggers one event per recipient",
+    "variant weights split recipients; a message counts once per channel",
+    "money = coupons x worst case (face value or max discount) + points x point value",
+]
+MAX_FIRES = 10_000
+PERIOD_DAYS = {Period.day: 1, Period.week: 7, Period.month: 30.44, Period.year: 365.25}
+
+
+def projection_range(c: Campaign, at: datetime) -> tuple[datetime, datetime]:
+    start = max(at, c.starts_at)
+    end = c.ends_at or start + DEFAULT_HORIZON
+    return start, max(start, end)
+
+
+def fires_per_member(c: Campaign, at: datetime) -> float:
+    """Expected deliveries to one recipient from ``at`` on, before limits."""
+    start, end = projection_range(c, at)
+    t = c.trigger
+    if isinstance(t, Event):
+        return 1.0
+    if isinstance(t, Birthday):
+        return (end - start).total_seconds() / 86400 / 365.25
+    n = 0
+    for _ in occ.campaign_between(c, start - timedelta(microseconds=1), end):
+        n += 1
+        if n >= MAX_FIRES:
+            break
+    return float(n)
+
+
+def limited(c: Campaign, fires: float, at: datetime) -> float:
+    """``fires`` capped by ``limits.per_member`` per period."""
+    start, end = projection_range(c, at)
+    if c.limits.period == Period.campaign:
+        return min(fires, c.limits.per_member)
+    days = max((end - start).total_seconds() / 86400, 1e-9)
+    periods = math.ceil(days / PERIOD_DAYS[c.limits.period])
+    return min(fires, c.limits.per_member * periods)
+
+
+def project(c: Campaign, *, at: datetime, audience_size: float,
+            coupons: Callable[[str], CouponFacts | None],
+            point_value_minor: float = 1.0) -> dict[str, Any]:
+    """Projected totals and cost for ``audience_size`` matching members."""
+    holdout = c.experiment.holdout_percent if c.experiment else 0.0
+    recipients = audience_size * (1 - holdout / 100)
+    per_member = limited(c, fires_per_member(c, at), at)
+    deliveries = recipients * per_member
+    arms = _arms(c)
+    totals = {"coupons": 0.0, "points": 0.0, "messages": 0.0}
+    money = 0.0
+    unbounded: list[str] = []
+    multiplier = False
+    for share, actions in arms:
+        n = deliveries * share
+        for a in actions:
+            if isinstance(a, IssueCoupon):
+                totals["coupons"] += n * a.quantity
+                facts = coupons(a.template)
+                worst = facts.worst_case_minor if facts else None
+                if worst is None:
+                    unbounded.append(a.template)
+                else:
+                    money += n * a.quantity * worst
+            elif isinstance(a, AwardPoints):
+                if a.points is not None:
+                    totals["points"] += n * a.points
+                else:
+                    multiplier = True
+            elif isinstance(a, Message):
+                totals["messages"] += n * len(a.channels)
+    money += totals["points"] * point_value_minor
+    projected = {k: round(v) for k, v in totals.items()}
+    projected["money_minor"] = None if unbounded else round(money)
+    budget = c.budget.model_dump() if c.budget else {}
+    against = {}
+    for key, value in projected.items():
+        cap = budget.get(key)
+        against[key] = {"projected": value, "budget": cap,
+                        "within": None if cap is None or value is None else value <= cap,
+                        "share": None if not cap or value is None else round(value / cap, 3)}
+    notes = []
+    if unbounded:
+        notes.append("money is unbounded: no worst case for " + ", ".join(sorted(set(unbounded))))
+    if multiplier:
+        notes.append("multiplier points depend on order totals and are not projected")
+    start, end = projection_range(c, at)
+    return {
+        "from": start.isoformat(), "until": end.isoformat(),
+        "recipients": round(recipients), "deliveries_per_recipient": round(per_member, 3),
+        "projected": projected, "budget": against, "notes": notes,
+        "assumptions": ASSUMPTIONS,
+    }
+
+
+def _arms(c: Campaign) -> list[tuple[float, list[Any]]]:
+    variants = c.experiment.variants if c.experiment else []
+    if not variants:
+        return [(1.0, list(c.actions))]
+    total = sum(v.weight for v in variants)
+    return [(v.weight / total, list(v.actions or c.actions)) for v in variants]

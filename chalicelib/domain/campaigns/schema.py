@@ -1,0 +1,108 @@
+"""The JSON Schema of a campaign file, generated from the pydantic model. Pure.
+
+``campaigns/schema.json`` is this output, committed; a test fails when it is stale
+(regenerate with ``perks campaigns schema --write``). Campaign files point at it with
+``"$schema": "./schema.json"`` so editors complete and check them as they are typed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.domain.campaigns.audience import ATTRIBUTES, OPS_BY_KIND
+from chalicelib.domain.campaigns.model import Campaign
+
+SCHEMA_ID = "https://perks.example/schemas/campaign.json"
+CUSTOM_ATTR = r"^attributes\.[A-Za-z_][A-Za-z0-9_]{0,39}$"
+WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+             r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
+
+
+def _audience_defs() -> dict[str, Any]:
+    conditions = []
+    for kind, ops in OPS_BY_KIND.items():
+        names = [n for n, a in ATTRIBUTES.items() if a.kind == kind]
+        if kind == "any":
+            attr: dict[str, Any] = {"type": "string", "pattern": CUSTOM_ATTR,
+                                    "description": "a custom profile attribute"}
+        elif names:
+            attr = {"enum": names, "description": "; ".join(
+                f"{n}: {ATTRIBUTES[n].doc}" for n in names)}
+        else:
+            continue
+        value: dict[str, Any] = {}
+        if kind == "int":
+            value = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}},
+                               {"type": "boolean"}]}
+        elif kind == "bool":
+            value = {"type": "boolean"}
+        elif kind == "enum":
+            choices = sorted({c for n in names for c in ATTRIBUTES[n].choices})
+            value = {"anyOf": [{"enum": choices}, {"type": "array", "items": {"enum": choices}},
+                               {"type": "boolean"}]}
+        elif kind in ("str", "list"):
+            value = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
+                               {"type": "boolean"}]}
+        conditions.append({
+            "type": "object",
+            "title": f"condition on a {kind} attribute",
+            "properties": {"attr": attr, "op": {"enum": list(ops)}, "value": value},
+            "required": ["attr", "op"],
+            "additionalProperties": False,
+        })
+    ref = {"$ref": "#/$defs/AudienceNode"}
+    return {
+        "AudienceNode": {
+            "description": "An audience: all/any/not groups of conditions on member "
+                           "attributes. A condition on a missing attribute is false.",
+            "anyOf": [
+                {"type": "object", "title": "all", "properties": {
+                    "all": {"type": "array", "items": ref}}, "required": ["all"],
+                 "additionalProperties": False},
+                {"type": "object", "title": "any", "properties": {
+                    "any": {"type": "array", "items": ref}}, "required": ["any"],
+                 "additionalProperties": False},
+                {"type": "object", "title": "not", "properties": {"not": ref},
+                 "required": ["not"], "additionalProperties": False},
+                *conditions,
+            ],
+        },
+    }
+
+
+def _fix_formats(node: Any) -> None:
+    """JSON Schema's 'time'/'date-time' formats demand seconds and offsets; campaigns
+    accept "09:00" and wall-clock date-times, so patterns replace those formats."""
+    if isinstance(node, dict):
+        fmt = node.get("format")
+        if fmt == "time":
+            node.pop("format")
+            node["pattern"] = WALL_TIME
+        elif fmt == "date-time":
+            node.pop("format")
+            node["pattern"] = DATE_TIME
+        for v in node.values():
+            _fix_formats(v)
+    elif isinstance(node, list):
+        for v in node:
+            _fix_formats(v)
+
+
+def campaign_json_schema() -> dict[str, Any]:
+    schema = Campaign.model_json_schema(by_alias=True, mode="validation")
+    _fix_formats(schema)
+    props = schema["properties"]
+    props["$schema"] = {"type": "string", "description": "path or URL of this schema, for "
+                        "editors: \"./schema.json\""}
+    props["audience"] = {"anyOf": [{"$ref": "#/$defs/AudienceNode"}, {"type": "null"}],
+                         "default": None,
+                         "description": "who may receive the campaign; null: every member"}
+    schema["$defs"].update(_audience_defs())
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            **schema}
+
+
+def schema_text() -> str:
+    return json.dumps(campaign_json_schema(), indent=2, ensure_ascii=False) + "\n"
