@@ -26,7 +26,7 @@ def _name(resource: dict[str, Any], settings: Settings) -> str:
 
 def resources(kind: str) -> list[tuple[str, dict[str, Any]]]:
     return [(lid, r) for lid, r in template()["Resources"].items()
-            if r["Type"] == kind and "Perks" in r.get("Metadata", {})]
+            if r.get("Type") == kind and "Perks" in r.get("Metadata", {})]
 
 
 def table_definitions(settings: Settings | None = None) -> list[dict[str, Any]]:
@@ -43,8 +43,20 @@ def table_definitions(settings: Settings | None = None) -> list[dict[str, Any]]:
         }
         if p.get("GlobalSecondaryIndexes"):
             args["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
+        if p.get("StreamSpecification"):  # CloudFormation omits StreamEnabled; the API needs it
+            args["StreamSpecification"] = {"StreamEnabled": True, **p["StreamSpecification"]}
         out.append({"create": args, "ttl": p.get("TimeToLiveSpecification")})
     return out
+
+
+def _enable_stream(ddb: Any, create: dict[str, Any]) -> None:
+    """Turn on the template's stream on a table created before it was declared."""
+    spec = create.get("StreamSpecification")
+    if not spec:
+        return
+    table = ddb.describe_table(TableName=create["TableName"])["Table"]
+    if not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        ddb.update_table(TableName=create["TableName"], StreamSpecification=spec)
 
 
 def bootstrap(settings: Settings | None = None, *, queues: bool = True) -> dict[str, str]:
@@ -64,6 +76,7 @@ def bootstrap(settings: Settings | None = None, *, queues: bool = True) -> dict[
         except ClientError as e:
             if e.response["Error"]["Code"] != "ResourceInUseException":
                 raise
+            _enable_stream(ddb, d["create"])
         if d["ttl"]:
             try:
                 ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=d["ttl"])
