@@ -32,8 +32,9 @@ run: deps
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app.py chalicelib tests bench
 
+# pytest exits 5 when it collects no tests (e.g. a filter in PYTEST_ARGS): not a failure.
 test: deps lint
-	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS) || test $$? -eq 5
 
 unit: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit -q -p no:cacheprovider
@@ -41,15 +42,28 @@ unit: $(STAMP)
 openapi: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m chalicelib.cli openapi --write infra/openapi.json
 
-package: deps
+# The SAM template CloudFormation deploys: chalice's functions, roles and API merged with
+# infra/template.json. Downloads manylinux wheels for the Lambda runtime (needs PyPI).
+package: $(STAMP)
 	rm -rf build/package
-	$(VENV)/bin/chalice package --stage prod --merge-template infra/template.json build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template infra/template.json build/package
 
+# cfn-lint the SAM template, then expand it with the real SAM transform and lint the result.
 cfn-lint: package
 	$(VENV)/bin/cfn-lint build/package/sam.json
+	$(PY) infra/sam_translate.py build/package/sam.json build/package/cfn.json
+	$(VENV)/bin/cfn-lint build/package/cfn.json
 
 bench: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/run_all.py
+
+# Schemathesis against the local stack at PERKS_URL (started on free ports if none answers).
+fuzz: deps
+	PYTHONPATH=$(CURDIR) $(PY) -m tests.fuzz.run --url $${PERKS_URL:-http://127.0.0.1:$(PORT)}
+
+# Locust, headless and time-bounded, against the local stack (started if none answers).
+load: deps
+	PYTHONPATH=$(CURDIR) $(PY) bench/load/run.py --url $${PERKS_URL:-http://127.0.0.1:$(PORT)}
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache infra/local/node_modules
