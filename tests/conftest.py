@@ -158,6 +158,23 @@ def token(role: str | list[str], sub: str = "m-1", **extra: Any) -> str:
     return mint(sub, roles, **extra)
 
 
+SENT_PII: set[str] = set()
+PII_KEYS = {"phone", "email", "birthday"}
+
+
+def _remember_pii(body: Any) -> None:
+    """Record every phone, email and birthday the suite sends, for the final log scan."""
+    if isinstance(body, dict):
+        for k, v in body.items():
+            if k in PII_KEYS and isinstance(v, str) and len(v) >= 7:
+                SENT_PII.add(v)
+            else:
+                _remember_pii(v)
+    elif isinstance(body, list):
+        for v in body:
+            _remember_pii(v)
+
+
 class ApiClient:
     """chalice.test.Client with JSON bodies and bearer tokens."""
 
@@ -170,6 +187,7 @@ class ApiClient:
         h = {"Content-Type": "application/json", **(headers or {})}
         if role is not None:
             h["Authorization"] = f"Bearer {token(role, sub)}"
+        _remember_pii(body)
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
         resp = self.client.http.request(method, path, headers=h, body=payload or b"")
         resp.json = json.loads(resp.body) if resp.body else None
