@@ -43,6 +43,12 @@ class Settings:
     webhook_url: str
     webhook_secret: str
     schedule_minutes: int
+    table_stream_arn: str  # the stream handler's source (the deploy template overrides it)
+    delivery_scan_segments: int  # parallel Scan segments per broadcast occurrence
+    program_cache_seconds: int  # loyalty program kept in-process this long
+    max_coupons_per_order: int = 4  # coupons: stack size limit for one order
+    reservation_hold_minutes: int = 15  # coupons: how long a checkout reservation holds
+    code_attempts_per_hour: int = 10  # coupons: failed code redemptions before 429
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -80,6 +86,15 @@ def load_settings() -> Settings:
         webhook_url=_str("WEBHOOK_URL"),
         webhook_secret=_str("WEBHOOK_SECRET"),
         schedule_minutes=_int("SCHEDULE_MINUTES", 15),
+        table_stream_arn=_str("TABLE_STREAM_ARN", "arn:aws:dynamodb:{}:000000000000:table/{}/"
+                              "stream/local".format(
+                                  _str("AWS_REGION", _str("AWS_DEFAULT_REGION", "us-east-1")),
+                                  _str("TABLE_NAME", f"perks-{stage}"))),
+        delivery_scan_segments=_int("DELIVERY_SCAN_SEGMENTS", 8),
+        program_cache_seconds=_int("PROGRAM_CACHE_SECONDS", 30),
+        max_coupons_per_order=_int("MAX_COUPONS_PER_ORDER", 4),
+        reservation_hold_minutes=_int("RESERVATION_HOLD_MINUTES", 15),
+        code_attempts_per_hour=_int("CODE_ATTEMPTS_PER_HOUR", 10),
     )
 
 

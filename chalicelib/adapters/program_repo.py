@@ -1,0 +1,86 @@
+"""The loyalty program's published versions and reward redemption counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.adapters import aws, keys
+from chalicelib.adapters.dynamo import TransactionCancelled, plain, storable, translated
+from chalicelib.errors import Conflict
+
+
+class ProgramRepository:
+    """PROGRAM/CURRENT holds the live version; PROGRAM/V#<n> every version ever published."""
+
+    def __init__(self, table: Any | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = aws.table()
+        return self._table
+
+    def current(self) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.program_current()).get("Item")
+        return plain(item) if item else None
+
+    def version(self, version: int) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.program_version(version)).get("Item")
+        return plain(item) if item else None
+
+    def versions(self, limit: int = 100) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        with translated():
+            page = self.table.query(
+                KeyConditionExpression=Key("PK").eq(keys.PROGRAM)
+                & Key("SK").begins_with(keys.PROGRAM_VERSION),
+                ScanIndexForward=False, Limit=limit,
+                ProjectionExpression="#v, published_at, published_by",
+                ExpressionAttributeNames={"#v": "version"})
+        return [plain(i) for i in page.get("Items", [])]
+
+    def publish(self, record: dict[str, Any], audit: dict[str, Any]) -> None:
+        """Write version n and move CURRENT from n-1 to n, atomically (409 if raced)."""
+        version = int(record["version"])
+        name = self.table.name
+        if version == 1:
+            current_cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
+        else:
+            current_cond = {"ConditionExpression": "#v = :prev",
+                            "ExpressionAttributeNames": {"#v": "version"},
+                            "ExpressionAttributeValues": {":prev": version - 1}}
+        items = [
+            {"Put": {"TableName": name, "Item": storable({**keys.program_version(version),
+                                                           "entity": "program", **record}),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Put": {"TableName": name, "Item": storable({**keys.program_current(),
+                                                           "entity": "program", **record}),
+                     **current_cond}},
+            {"Put": {"TableName": name, "Item": storable(audit),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+        ]
+        try:
+            with translated():
+                self.table.meta.client.transact_write_items(TransactItems=items)
+        except TransactionCancelled as e:
+            raise Conflict("another program version was published concurrently; "
+                           "read it and retry") from e
+
+    def redeemed(self, reward_ids: list[str]) -> dict[str, int]:
+        """Redemptions so far per reward (BatchGetItem, 100 keys per request)."""
+        out: dict[str, int] = dict.fromkeys(reward_ids, 0)
+        name = self.table.name
+        for start in range(0, len(reward_ids), 100):
+            request: dict[str, Any] = {name: {"Keys": [
+                keys.reward_stock(r) for r in reward_ids[start:start + 100]]}}
+            while request:
+                with translated():
+                    resp = self.table.meta.client.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(name, []):
+                    out[item["PK"].removeprefix("REWARD#")] = int(item.get("redeemed", 0))
+                request = resp.get("UnprocessedKeys") or {}
+        return out

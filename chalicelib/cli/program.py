@@ -1,0 +1,136 @@
+"""`perks program ...`: the loyalty program file (campaigns/program.json).
+
+    perks program validate [FILE]      strict validation, errors with JSON paths
+    perks program schema [--write|--check]   the committed JSON Schema
+    perks program sync [FILE]          publish FILE as a new version when it differs
+    perks program show [--version N]   the live (or a past) published version
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM_FILE = ROOT / "campaigns" / "program.json"
+SCHEMA_FILE = ROOT / "campaigns" / "program.schema.json"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("program", help="validate, publish and show the loyalty program")
+    cmds = p.add_subparsers(dest="program_command", required=True)
+    v = cmds.add_parser("validate", help="validate a program file")
+    v.add_argument("file", nargs="?", default=str(PROGRAM_FILE))
+    v.set_defaults(func=validate)
+    s = cmds.add_parser("schema", help="print, write or check campaigns/program.schema.json")
+    mode = s.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true")
+    mode.add_argument("--check", action="store_true")
+    s.set_defaults(func=schema)
+    y = cmds.add_parser("sync", help="publish the file as a new version if it changed")
+    y.add_argument("file", nargs="?", default=str(PROGRAM_FILE))
+    y.add_argument("--actor", default="cli", help="recorded as the publisher")
+    y.set_defaults(func=sync)
+    w = cmds.add_parser("show", help="print the published program")
+    w.add_argument("--version", type=int, default=None)
+    w.set_defaults(func=show)
+
+
+def schema_text() -> str:
+    from chalicelib.domain.loyalty.program import schema as build
+
+    return json.dumps(build(), indent=2, ensure_ascii=False) + "\n"
+
+
+def load(path: str) -> tuple[Any, list[dict[str, str]]]:
+    """(Program or None, errors as [{path, message}])."""
+    from pydantic import ValidationError
+
+    from chalicelib.api.http import validation_details
+    from chalicelib.domain.loyalty.program import Program
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        return None, [{"path": "/", "message": f"cannot read {path}: {e}"}]
+    try:
+        return Program.model_validate_json(text), []
+    except ValidationError as e:
+        details = validation_details(e)
+        return None, details or [{"path": "/", "message": "not valid JSON"}]
+
+
+def _stage(args: argparse.Namespace) -> None:
+    if getattr(args, "stage", None) is None:
+        from chalicelib.cli import use_stage
+
+        use_stage("dev")
+
+
+def validate(args: argparse.Namespace) -> int:
+    program, errors = load(args.file)
+    for e in errors:
+        print(f"{args.file}: {e['path']}: {e['message']}", file=sys.stderr)
+    if program is None:
+        return 1
+    print(f"{args.file}: ok ({len(program.tiers)} tiers, {len(program.rewards)} rewards)")
+    return 0
+
+
+def schema(args: argparse.Namespace) -> int:
+    text = schema_text()
+    if args.write:
+        SCHEMA_FILE.write_text(text, encoding="utf-8")
+        print(f"wrote {SCHEMA_FILE.relative_to(ROOT)}")
+        return 0
+    if args.check:
+        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text(encoding="utf-8") != text:
+            print(f"{SCHEMA_FILE.relative_to(ROOT)} is stale: run `perks program schema "
+                  "--write` and commit it", file=sys.stderr)
+            return 1
+        print(f"{SCHEMA_FILE.relative_to(ROOT)} is current")
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    program, errors = load(args.file)
+    for e in errors:
+        print(f"{args.file}: {e['path']}: {e['message']}", file=sys.stderr)
+    if program is None:
+        return 1
+    _stage(args)
+    from chalicelib.errors import PerksError
+    from chalicelib.services import program as programs
+
+    live = programs.get()
+    if live.version and programs.parse_stored(live.program).document() == program.document():
+        print(f"program unchanged (version {live.version})")
+        return 0
+    try:
+        published = programs.publish(program, args.actor)
+    except PerksError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        for d in e.details:
+            print(f"  {d.get('path')}: {d.get('message')}", file=sys.stderr)
+        return 1
+    print(f"published program version {published.version}")
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    _stage(args)
+    from chalicelib.errors import PerksError
+    from chalicelib.services import program as programs
+
+    try:
+        v = programs.get(args.version)
+    except PerksError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(v.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return 0
