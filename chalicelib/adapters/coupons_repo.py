@@ -1,0 +1,132 @@
+"""Reads and transactions for templates, wallets, codes and reservations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chalicelib.adapters import aws, keys
+from chalicelib.adapters.dynamo import plain, query_all, translated
+from chalicelib.errors import Unavailable
+
+Key = dict[str, str]
+AMBIGUOUS_RETRIES = 3
+
+
+class CouponRepository:
+    """Single-table access for coupons; the table is created lazily."""
+
+    def __init__(self, table: Any | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = aws.table()
+        return self._table
+
+    # --- reads ------------------------------------------------------------------------------
+    def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=key, ConsistentRead=consistent).get("Item")
+        return plain(item) if item else None
+
+    def get_many(self, wanted: Mapping[str, Key], consistent: bool = True,
+                 ) -> dict[str, dict[str, Any] | None]:
+        """Several items by key in one BatchGetItem per 100 keys (unprocessed keys retried)."""
+        out: dict[str, dict[str, Any] | None] = dict.fromkeys(wanted)
+        by_key = {(k["PK"], k["SK"]): name for name, k in wanted.items()}
+        pending = list({(k["PK"], k["SK"]) for k in wanted.values()})
+        name = self.table.name
+        resource = aws.dynamodb_resource()
+        while pending:
+            chunk, pending = pending[:100], pending[100:]
+            request = {name: {"Keys": [{"PK": pk, "SK": sk} for pk, sk in chunk],
+                              "ConsistentRead": consistent}}
+            while request:
+                with translated():
+                    resp = resource.batch_get_item(RequestItems=request)
+                for item in resp.get("Responses", {}).get(name, []):
+                    out[by_key[(item["PK"], item["SK"])]] = plain(item)
+                request = resp.get("UnprocessedKeys") or {}
+        # several names may share a key
+        for n, k in wanted.items():
+            out[n] = out[by_key[(k["PK"], k["SK"])]]
+        return out
+
+    def partition(self, pk: str, prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key as K
+
+        return query_all(self.table, KeyConditionExpression=K("PK").eq(pk)
+                         & K("SK").begins_with(prefix), ConsistentRead=consistent)
+
+    def wallet(self, member_id: str) -> list[dict[str, Any]]:
+        """Every coupon the member holds (one Query, strongly consistent)."""
+        return self.partition(keys.member_pk(member_id), keys.COUPON)
+
+    def shards(self, template_id: str) -> list[dict[str, Any]]:
+        return self.partition(keys.template_pk(template_id), keys.STOCK)
+
+    def catalog(self) -> list[dict[str, Any]]:
+        """Every template's CURRENT item (GSI1, eventually consistent)."""
+        from boto3.dynamodb.conditions import Key as K
+
+        return query_all(self.table, IndexName=keys.GSI1,
+                         KeyConditionExpression=K("GSI1PK").eq(keys.TEMPLATE_CATALOG))
+
+    def batch_codes(self, template_id: str, batch_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key as K
+
+        return query_all(self.table, IndexName=keys.GSI1, KeyConditionExpression=K(
+            "GSI1PK").eq(keys.code_batch_partition(template_id, batch_id)))
+
+    # --- writes -----------------------------------------------------------------------------
+    def transact(self, items: list[dict[str, Any]], token: str | None = None) -> None:
+        """One TransactWriteItems; TransactionCancelled (with reasons) when a condition fails.
+
+        When the answer is lost (timeout, dropped connection) the same request is sent again
+        with the same ClientRequestToken: DynamoDB then reports the first commit as success
+        instead of applying it twice. (An engine without token idempotency cancels the
+        repeat on its create-only conditions; callers recognise their own items there.)
+        """
+        from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
+        args: dict[str, Any] = {"TransactItems": items,
+                                "ClientRequestToken": (token or uuid.uuid4().hex)[:36]}
+        for attempt in range(AMBIGUOUS_RETRIES + 1):
+            try:
+                with translated():
+                    self.table.meta.client.transact_write_items(**args)
+                return
+            except (ReadTimeoutError, ConnectionClosedError):
+                if attempt == AMBIGUOUS_RETRIES:
+                    raise Unavailable("the data store did not answer; retry") from None
+
+    def transact_many(self, batches: list[list[dict[str, Any]]], workers: int = 8,
+                      ) -> list[Exception | None]:
+        """Independent transactions in parallel (code generation); one outcome per batch."""
+
+        def run(batch: list[dict[str, Any]]) -> Exception | None:
+            try:
+                self.transact(batch, uuid.uuid4().hex)
+            except Exception as e:  # the caller decides per batch
+                return e
+            return None
+
+        if len(batches) <= 1:
+            return [run(b) for b in batches]
+        with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
+            return list(pool.map(run, batches))
+
+    def update(self, key: Key, args: dict[str, Any]) -> dict[str, Any]:
+        """A single UpdateItem (args from ``update_args``), returning the new item."""
+        with translated():
+            resp = self.table.update_item(Key=key, ReturnValues="ALL_NEW",
+                                          ReturnValuesOnConditionCheckFailure="ALL_OLD", **args)
+        return plain(resp.get("Attributes") or {})
+
+    def delete(self, key: Key) -> None:
+        with translated():
+            self.table.delete_item(Key=key)

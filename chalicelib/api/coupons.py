@@ -1,0 +1,98 @@
+"""Coupon templates and codes (marketer/admin), the coupon center and wallet (member)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from chalice import Blueprint
+from pydantic import StringConstraints
+
+from chalicelib.api.auth import Role
+from chalicelib.api.http import Api, Ctx
+from chalicelib.domain.coupons.template import TEMPLATE_ID_RE, TemplateBody, TemplateView
+from chalicelib.domain.models import Strict
+from chalicelib.errors import NotFound
+from chalicelib.services import coupon_codes, coupons
+from chalicelib.services.coupon_codes import BindRequest, CodeBatchRequest, CodeBatchView
+from chalicelib.services.coupon_records import CouponView
+from chalicelib.services.coupons import CenterEntry
+
+bp = Blueprint(__name__)
+api = Api(bp)
+MARKETING = (Role.marketer, Role.admin)
+STATUSES = ("available", "reserved", "used", "expired")
+
+
+class ClaimRequest(Strict):
+    """Body of POST /me/coupons."""
+
+    template_id: Annotated[str, StringConstraints(pattern=TEMPLATE_ID_RE)]
+
+
+@api.route("PUT", "/admin/coupon-templates/{template_id}", roles=MARKETING, body=TemplateBody,
+           response=TemplateView, errors=(400, 409))
+def put_template(ctx: Ctx, template_id: str, body: TemplateBody) -> TemplateView:
+    """Create or replace a coupon template (a new version; history is kept)."""
+    return coupons.put_template(template_id, body, ctx.sub)
+
+
+@api.route("GET", "/admin/coupon-templates", roles=MARKETING, response=list[TemplateView])
+def list_templates(ctx: Ctx) -> list[TemplateView]:
+    """Every coupon template."""
+    return coupons.list_templates()
+
+
+@api.route("GET", "/admin/coupon-templates/{template_id}", roles=MARKETING,
+           response=TemplateView, errors=(404,))
+def get_template(ctx: Ctx, template_id: str) -> TemplateView:
+    """A coupon template with its stock figures."""
+    return coupons.get_template(template_id)
+
+
+@api.route("POST", "/admin/coupon-templates/{template_id}/codes", roles=MARKETING,
+           body=CodeBatchRequest, response=CodeBatchView, status=201, errors=(400, 404))
+def generate_codes(ctx: Ctx, template_id: str, body: CodeBatchRequest) -> CodeBatchView:
+    """Generate a batch of unique redeemable codes (≤ 100,000)."""
+    return coupon_codes.generate(template_id, body, ctx.sub)
+
+
+@api.route("GET", "/admin/coupon-templates/{template_id}/codes/{batch_file}", roles=MARKETING,
+           errors=(404,), content_type="text/csv")
+def export_codes(ctx: Ctx, template_id: str, batch_file: str) -> str:
+    """A code batch as CSV (path ends in ``.csv``)."""
+    if not batch_file.endswith(".csv"):
+        raise NotFound("ask for <batch>.csv")
+    return coupon_codes.export_csv(template_id, batch_file[:-4])
+
+
+@api.route("GET", "/coupons/center", roles=(Role.member,), response=list[CenterEntry])
+def coupon_center(ctx: Ctx) -> list[CenterEntry]:
+    """Templates the calling member can claim now, with remaining stock."""
+    return coupons.center(ctx.sub)
+
+
+@api.route("POST", "/me/coupons", roles=(Role.member,), body=ClaimRequest,
+           response=CouponView, status=201, errors=(400, 404, 409, 422))
+def claim(ctx: Ctx, body: ClaimRequest) -> CouponView:
+    """Claim a coupon from the center (stock and per-member limits hold under concurrency)."""
+    return coupons.claim(ctx.sub, body.template_id, ctx.headers.get("idempotency-key"))
+
+
+@api.route("GET", "/me/coupons", roles=(Role.member,), response=list[CouponView],
+           query={"status": " | ".join(STATUSES)}, errors=(400,))
+def my_coupons(ctx: Ctx) -> list[CouponView]:
+    """The calling member's wallet, newest first (``?status=`` filters)."""
+    status = ctx.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        from chalicelib.errors import ValidationFailed
+
+        raise ValidationFailed("unknown status", details=[
+            {"path": "/query/status", "message": f"one of {', '.join(STATUSES)}"}])
+    return coupons.wallet(ctx.sub, status)
+
+
+@api.route("POST", "/me/coupons/codes", roles=(Role.member,), body=BindRequest,
+           response=CouponView, status=201, errors=(400, 404, 409, 422, 429))
+def redeem_code(ctx: Ctx, body: BindRequest) -> CouponView:
+    """Redeem a code into the wallet (wrong codes are limited per member per hour)."""
+    return coupon_codes.bind(ctx.sub, body)

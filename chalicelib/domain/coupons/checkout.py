@@ -1,0 +1,96 @@
+"""Checkout requests and the reservation record (one per order id)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.domain.coupons.cart import Cart
+from chalicelib.domain.coupons.quote import Stack
+from chalicelib.domain.members import MEMBER_ID_RE
+from chalicelib.domain.models import Strict
+
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+MemberId = Annotated[str, StringConstraints(pattern=MEMBER_ID_RE)]
+CouponId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MAX_CHOSEN = 20
+TTL_AFTER_HOLD = 7 * 24 * 3600
+
+
+class QuoteRequest(Strict):
+    """Body of POST /checkout/quote (``member_id`` for the service role only)."""
+
+    member_id: MemberId | None = None
+    cart: Cart
+    coupon_ids: list[CouponId] | None = Field(default=None, max_length=MAX_CHOSEN)
+
+
+class ReservationRequest(Strict):
+    """Body of POST /checkout/reservations (``member_id`` for the service role only)."""
+
+    order_id: OrderId
+    member_id: MemberId | None = None
+    coupon_ids: list[CouponId] = Field(min_length=1, max_length=MAX_CHOSEN)
+    cart: Cart
+
+
+class ReservationView(Stack):
+    """A reservation: the discount breakdown it holds and its state."""
+
+    reservation_id: str
+    order_id: str
+    member_id: str
+    status: str  # held | expired | confirmed | released
+    subtotal: int
+    shipping_fee: int
+    expires_at: str
+    created_at: str
+    confirmed_at: str | None = None
+    released_at: str | None = None
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def reservation_record(req: ReservationRequest, member_id: str, best: Stack,
+                       coupons: dict[str, dict[str, Any]], now: datetime, hold_until: int,
+                       version: int) -> dict[str, Any]:
+    """The stored reservation (keys added by the adapter); coupons carry what a refund needs."""
+    shares = []
+    for share in best.coupons:
+        item = coupons[share.coupon_id]
+        shares.append({**share.model_dump(mode="json"), "valid_until": item["valid_until"],
+                       "restore_on_refund": bool(item["rules"].get("restore_on_refund", True))})
+    return {
+        "entity": "reservation", "order_id": req.order_id, "reservation_id": req.order_id,
+        "member_id": member_id, "status": "held", "version": version,
+        "coupon_ids": best.coupon_ids, "coupons": shares, "discount": best.discount,
+        "shipping_discount": best.shipping_discount, "total": best.total,
+        "subtotal": sum(i.unit_price * i.quantity for i in req.cart.items),
+        "shipping_fee": req.cart.shipping_fee,
+        "gifts": [g.model_dump(mode="json") for g in best.gifts],
+        "lines": [ln.model_dump(mode="json") for ln in best.lines],
+        "hold_until": hold_until,
+        "expires_at": _iso(datetime.fromtimestamp(hold_until, UTC)),
+        "created_at": _iso(now), "ttl_epoch": hold_until + TTL_AFTER_HOLD,
+    }
+
+
+def reservation_view(record: dict[str, Any], now: datetime) -> ReservationView:
+    status = record["status"]
+    if status == "held" and int(record["hold_until"]) <= now.timestamp():
+        status = "expired"
+    return ReservationView(
+        reservation_id=record.get("reservation_id", record["order_id"]),
+        order_id=record["order_id"], member_id=record["member_id"], status=status,
+        coupon_ids=record["coupon_ids"], discount=record["discount"],
+        shipping_discount=record["shipping_discount"], gifts=record.get("gifts", []),
+        total=record["total"], lines=record.get("lines", []),
+        coupons=[{k: v for k, v in c.items() if k not in ("valid_until", "restore_on_refund")}
+                 for c in record.get("coupons", [])],
+        subtotal=record["subtotal"], shipping_fee=record["shipping_fee"],
+        expires_at=record["expires_at"], created_at=record["created_at"],
+        confirmed_at=record.get("confirmed_at"), released_at=record.get("released_at"))

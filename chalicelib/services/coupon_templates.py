@@ -1,0 +1,104 @@
+"""Saving a coupon template: a new version, history kept, stock shards moved atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+from chalicelib.adapters import coupon_items as ci
+from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.domain.coupons.stock import plan_change, split
+from chalicelib.domain.coupons.template import (
+    TEMPLATE_ID_RE,
+    CouponTemplate,
+    TemplateView,
+    ensure_valid,
+)
+from chalicelib.errors import Conflict, ValidationFailed
+from chalicelib.observability import metrics_add
+from chalicelib.services import clock
+
+
+def _shard_no(item: dict[str, Any]) -> int:
+    return int(item["SK"].rsplit("#", 1)[1])
+
+
+def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
+    """Create or replace ``template_id`` (409 when changed concurrently or stock too low)."""
+    from chalicelib.services.coupons import _view, repo
+
+    if not re.match(TEMPLATE_ID_RE, template_id):
+        raise ValidationFailed("invalid template id", details=[
+            {"path": "/template_id", "message": "2-63 of a-z, 0-9 and -, starting with a "
+             "letter or digit"}])
+    ensure_valid(t, template_id)
+    t = t.model_copy(update={"template_id": template_id})
+    definition = t.definition()
+    fingerprint = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    cur = repo().get(keys.template_current(template_id))
+    has_stock = cur is not None and cur.get("stock") is not None
+    shards = sorted(repo().shards(template_id), key=_shard_no) if has_stock else []
+    if cur is not None and cur.get("fingerprint") == fingerprint:
+        return _view(cur, shards if has_stock else None)
+    version = int(cur["version"]) + 1 if cur else 1
+    now = clock.iso()
+    record = {"entity": "coupon_template", "template_id": template_id, "version": version,
+              "definition": definition, "fingerprint": fingerprint, "name": t.name,
+              "status": t.status, "claimable": t.claimable, "stock": t.limits.stock,
+              "shards": t.limits.stock_shards if t.limits.stock is not None else None,
+              "updated_at": now, "updated_by": actor}
+    items = [ci.put_over(keys.template_current(template_id),
+                         {**record, **keys.template_catalog(template_id)},
+                         int(cur["version"]) if cur else None),
+             ci.put_new(keys.template_version(template_id, version), record),
+             *_stock_items(template_id, cur, shards, t)]
+    try:
+        repo().transact(items, uuid.uuid4().hex)
+    except TransactionCancelled as e:
+        raise Conflict("the template was changed concurrently; read it again and retry",
+                       details=[{"path": "/", "message": "concurrent change"}]) from e
+    metrics_add("CouponTemplateSaved")
+    after = repo().shards(template_id) if t.limits.stock is not None else None
+    return _view({**record}, after)
+
+
+def _stock_items(template_id: str, cur: dict[str, Any] | None, shards: list[dict[str, Any]],
+                 t: CouponTemplate) -> list[dict[str, Any]]:
+    """Shard writes that take the stock from what is stored to what ``t`` says."""
+    stock, k = t.limits.stock, t.limits.stock_shards
+    old_stock = cur.get("stock") if cur else None
+    fresh = [ci.put_over(keys.template_stock(template_id, n),
+                         {"entity": "coupon_stock", "template_id": template_id, "remaining": r,
+                          "claimed": 0}, None)
+             for n, r in enumerate(split(stock, k))] if stock is not None else []
+    drop = [{"Delete": {"TableName": ci._table(), "Key": {"PK": s["PK"], "SK": s["SK"]}}}
+            for s in shards]
+    if old_stock is None:
+        return fresh
+    if stock is None:
+        return drop
+    claimed = sum(int(s.get("claimed", 0)) for s in shards)
+    if len(shards) != k:
+        if claimed:
+            raise Conflict("stock_shards cannot change once coupons were claimed", details=[
+                {"path": "/limits/stock_shards", "message": f"keep {len(shards)}"}])
+        overwrite = [{"Put": {k: v for k, v in f["Put"].items() if k not in (
+            "ConditionExpression", "ReturnValuesOnConditionCheckFailure")}} for f in fresh]
+        return overwrite + drop[k:]
+    if stock == old_stock:
+        return []
+    changes = plan_change([int(s.get("remaining", 0)) for s in shards], stock - old_stock)
+    out = []
+    for n, change in enumerate(changes):
+        if change > 0:
+            out.append(ci.update(keys.template_stock(template_id, n), add={"remaining": change},
+                                 condition="attribute_exists(PK)"))
+        elif change < 0:
+            out.append(ci.update(keys.template_stock(template_id, n), add={"remaining": change},
+                                 condition="#rem >= :need", names={"#rem": "remaining"},
+                                 values={":need": -change}))
+    return out
