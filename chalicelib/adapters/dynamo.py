@@ -51,8 +51,11 @@ class ConditionFailed(Conflict):
 
 def translate(error: Exception) -> Exception:
     """Map a botocore ClientError to a domain error (other exceptions pass through)."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
+    if isinstance(error, (ConnectionError, HTTPClientError)):  # timeouts, dropped connections
+        return Unavailable("the data store did not answer; the outcome is unknown, so retry "
+                           "with the same Idempotency-Key")
     if not isinstance(error, ClientError):
         return error
     code = error.response.get("Error", {}).get("Code", "")

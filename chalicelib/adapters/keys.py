@@ -8,18 +8,25 @@ Single-table layout (see README "Data model"):
     MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
     MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date> / <id>#<lot>         -
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
+    MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
     MEMBER#<id>                CLAIMS#<template>           -                                   -
     MEMBER#<id>                INBOX#<ts>#<msg>            -                                   -
     ORDER#<order>              ORDER | REFUND#<refund>     -                                   -
     PROGRAM                    CURRENT | V#<n>             -                                   -
     TEMPLATE#<id>              CURRENT | V#<n> | STOCK#<k> CATALOG#TEMPLATE / <id>            -
-    REWARD#<id>                CURRENT                     CATALOG#REWARD / <id>              -
+    REWARD#<id>                STOCK (rewards are defined in the program)                       -
+    LOYALTYJOB                 expiry | review (cursors)   -                                   -
     CODE#<code>                CODE                        CODEBATCH#<tpl>#<batch> / <code>   -
     RESERVATION#<order>        RESERVATION                 -                                   -
     CAMPAIGN#<id>              CURRENT | V#<n> | BUDGET    CATALOG#CAMPAIGN / <id>            CAMPAIGNSTATUS#<status> / <id>
-    SEND#<campaign>#<occ>#<m>  SEND                        -                                   -
+    MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
+    MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXSTATE | ATTR#<order>#<campaign>#<occ>
+    MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
+    CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
+    SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
+    REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
 """
 
 from __future__ import annotations
@@ -66,13 +73,296 @@ def audit(month: str, sort: str) -> dict[str, str]:
     return {"PK": f"AUDIT#{month}", "SK": sort}
 
 
+def request_guard(request_key: str) -> dict[str, str]:
+    """The create-only record of a keyed request's effect (see api/http.py Ctx.request_key)."""
+    return {"PK": f"REQUEST#{request_key}", "SK": "REQUEST"}
+
+
 # --- loyalty (program, points, tiers, orders, rewards) ---------------------------------
+# Open lots sort by expiry under LOT#, so "earliest-expiring first" is a key-ordered Query,
+# and [LOT#, LOYALTY] is one key range: GET /me/points reads lots + LOYALTY in one Query.
+# Fully used or expired lots are deleted (the ledger keeps their history).
+LOT = "LOT#"
+LEDGER = "LEDGER#"
+REDEMPTION = "REDEEM#"
+ORDER = "ORDER#"
+REFUND = "REFUND#"
+PROGRAM = "PROGRAM"
+PROGRAM_VERSION = "V#"
+
+
+def member_loyalty(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": LOYALTY}
+
+
+def loyalty_range() -> tuple[str, str]:
+    """SK bounds (inclusive) covering a member's open lots and the LOYALTY item."""
+    return LOT, LOYALTY
+
+
+def review_partition(local_date: str) -> str:
+    return f"REVIEW#{local_date}"
+
+
+def review_index(local_date: str, member_id: str) -> dict[str, str]:
+    """GSI1 on LOYALTY: members whose tier is reviewed on ``local_date`` (program tz)."""
+    return {"GSI1PK": review_partition(local_date), "GSI1SK": member_id}
+
+
+def last_order_partition(local_date: str) -> str:
+    return f"LASTORDER#{local_date}"
+
+
+def last_order_index(local_date: str, timezone: str, member_id: str) -> dict[str, str]:
+    """GSI2 on LOYALTY: members whose last order was on ``local_date`` in their timezone."""
+    return {"GSI2PK": last_order_partition(local_date), "GSI2SK": f"{timezone}#{member_id}"}
+
+
+def member_lot(member_id: str, expires_at: str, lot_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{LOT}{expires_at}#{lot_id}"}
+
+
+def lot_expiry_partition(local_date: str) -> str:
+    return f"LOTEXP#{local_date}"
+
+
+def lot_expiry_index(local_date: str, member_id: str, lot_id: str) -> dict[str, str]:
+    """GSI1 on a lot: lots expiring at 00:00 of ``local_date`` (program tz), by member."""
+    return {"GSI1PK": lot_expiry_partition(local_date), "GSI1SK": f"{member_id}#{lot_id}"}
+
+
+def member_ledger(member_id: str, at_iso: str, entry_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{LEDGER}{at_iso}#{entry_id}"}
+
+
+def member_redemption(member_id: str, at_iso: str, redemption_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{REDEMPTION}{at_iso}#{redemption_id}"}
+
+
+def order(order_id: str) -> dict[str, str]:
+    return {"PK": f"{ORDER}{order_id}", "SK": "ORDER"}
+
+
+def order_refund(order_id: str, refund_id: str) -> dict[str, str]:
+    return {"PK": f"{ORDER}{order_id}", "SK": f"{REFUND}{refund_id}"}
+
+
+def program_current() -> dict[str, str]:
+    return {"PK": PROGRAM, "SK": "CURRENT"}
+
+
+def program_version(version: int) -> dict[str, str]:
+    return {"PK": PROGRAM, "SK": f"{PROGRAM_VERSION}{version:06d}"}
+
+
+def reward_stock(reward_id: str) -> dict[str, str]:
+    """Redemption counter of a reward (stock itself is defined in the program)."""
+    return {"PK": f"REWARD#{reward_id}", "SK": "STOCK"}
+
+
+def loyalty_job_cursor(job: str) -> dict[str, str]:
+    """Last local date a loyalty job (expiry, review) fully processed."""
+    return {"PK": "LOYALTYJOB", "SK": job}
+
+
+def loyalty_issued_coupon(member_id: str, coupon_id: str) -> dict[str, str]:
+    """Fallback wallet coupon written by loyalty when the coupons service is absent."""
+    return {"PK": member_pk(member_id), "SK": f"COUPON#{coupon_id}"}
+
 
 
 # --- coupons (templates, wallet, codes, reservations, stock shards) ---------------------
+# TEMPLATE#<id>: CURRENT (definition, version), V#<n> (history), STOCK#<k> (stock shards; a
+# claim decrements one), BATCH#<b> (code batches). In the member partition: COUPON#<id>
+# (wallet; ids start with the issue time), CLAIMS#<template> (claims counter),
+# CODEFAIL#<yyyymmddhh> (failed code attempts, TTL). CODE#<code>: one code, listed per batch
+# on GSI1. RESERVATION#<order>: one checkout hold.
+TEMPLATE = "TEMPLATE#"
+TEMPLATE_CURRENT = "CURRENT"
+TEMPLATE_VERSION = "V#"
+TEMPLATE_CATALOG = "CATALOG#TEMPLATE"
+STOCK = "STOCK#"
+BATCH = "BATCH#"
+COUPON = "COUPON#"
+CLAIMS = "CLAIMS#"
+CODE_FAILURES = "CODEFAIL#"
+
+
+def template_pk(template_id: str) -> str:
+    return f"{TEMPLATE}{template_id}"
+
+
+def template_current(template_id: str) -> dict[str, str]:
+    return {"PK": template_pk(template_id), "SK": TEMPLATE_CURRENT}
+
+
+def template_version(template_id: str, version: int) -> dict[str, str]:
+    return {"PK": template_pk(template_id), "SK": f"{TEMPLATE_VERSION}{version:06d}"}
+
+
+def template_catalog(template_id: str) -> dict[str, str]:
+    """GSI1 entry on CURRENT: the coupon center and admin list every template by key."""
+    return {"GSI1PK": TEMPLATE_CATALOG, "GSI1SK": template_id}
+
+
+def template_stock(template_id: str, shard: int) -> dict[str, str]:
+    return {"PK": template_pk(template_id), "SK": f"{STOCK}{shard:03d}"}
+
+
+def template_batch(template_id: str, batch_id: str) -> dict[str, str]:
+    return {"PK": template_pk(template_id), "SK": f"{BATCH}{batch_id}"}
+
+
+def member_coupon(member_id: str, coupon_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{COUPON}{coupon_id}"}
+
+
+def member_claims(member_id: str, template_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{CLAIMS}{template_id}"}
+
+
+def code_failures(member_id: str, hour: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{CODE_FAILURES}{hour}"}
+
+
+def coupon_code(code: str) -> dict[str, str]:
+    return {"PK": f"CODE#{code}", "SK": "CODE"}
+
+
+def code_batch_partition(template_id: str, batch_id: str) -> str:
+    return f"CODEBATCH#{template_id}#{batch_id}"
+
+
+def code_batch_index(template_id: str, batch_id: str, code: str) -> dict[str, str]:
+    """GSI1 entry on a code: the CSV export reads a batch with one paginated Query."""
+    return {"GSI1PK": code_batch_partition(template_id, batch_id), "GSI1SK": code}
+
+
+def reservation(order_id: str) -> dict[str, str]:
+    return {"PK": f"RESERVATION#{order_id}", "SK": "RESERVATION"}
+
 
 
 # --- campaigns (definitions, versions, audit) ----------------------------------------------
+CAMPAIGN = "CAMPAIGN#"
+CURRENT = "CURRENT"
+CAMPAIGN_VERSION = "V#"
+CAMPAIGN_CATALOG = "CATALOG#CAMPAIGN"
+CAMPAIGN_STATUS = "CAMPAIGNSTATUS#"
+AUDIT = "AUDIT#"
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"{CAMPAIGN}{campaign_id}"
+
+
+def campaign_current(campaign_id: str) -> dict[str, str]:
+    """The live definition the scheduler and workers read."""
+    return {"PK": campaign_pk(campaign_id), "SK": CURRENT}
+
+
+def campaign_version(campaign_id: str, version: int) -> dict[str, str]:
+    """An immutable past version (zero-padded so versions sort numerically)."""
+    return {"PK": campaign_pk(campaign_id), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+
+
+def campaign_catalog(campaign_id: str) -> dict[str, str]:
+    """GSI1 entry listing every campaign by key (GET /admin/campaigns)."""
+    return {"GSI1PK": CAMPAIGN_CATALOG, "GSI1SK": campaign_id}
+
+
+def campaign_status_partition(status: str) -> str:
+    return f"{CAMPAIGN_STATUS}{status}"
+
+
+def campaign_status_index(status: str, campaign_id: str) -> dict[str, str]:
+    """GSI2 entry: the scheduler lists active campaigns with one Query on CAMPAIGNSTATUS#active."""
+    return {"GSI2PK": campaign_status_partition(status), "GSI2SK": campaign_id}
+
+
+def audit_month_partition(month: str) -> str:
+    return f"{AUDIT}{month}"
+
+
+def audit_entry(at_iso: str, entity: str, entity_id: str, nonce: str) -> dict[str, str]:
+    """AUDIT#<yyyy-mm> / <ts>#<entity>#<id>#<nonce>: newest-first queries per month."""
+    return audit(at_iso[:7], f"{at_iso}#{entity}#{entity_id}#{nonce}")
+
 
 
 # --- delivery (send records, stats, inbox, caps, budgets, scheduler cursors) ---------------
+# Send records, caps, limits, inbox, attribution and deferred work live in the member's
+# partition (erasure and export find them there); stats, budgets and broadcast markers in the
+# campaign's. Deferred work is found by the planner through a sharded GSI2 bucket per UTC
+# quarter-hour.
+SEND = "SEND#"
+STATS = "STATS#"
+INBOX = "INBOX#"
+DUE = "DUE#"
+STATS_SHARDS = 10
+DUE_SHARDS = 4
+
+
+def _shard(text: str, n: int) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % n
+
+
+def send_record(member_id: str, campaign_id: str, occurrence: str) -> dict[str, str]:
+    """The exactly-once marker of (campaign, occurrence, member)."""
+    return {"PK": member_pk(member_id), "SK": f"{SEND}{campaign_id}#{occurrence}"}
+
+
+def campaign_stats(campaign_id: str, occurrence: str, member_id: str) -> dict[str, str]:
+    """A stats counter shard; the member picks the shard so concurrent workers spread out."""
+    shard = _shard(member_id, STATS_SHARDS)
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": f"{STATS}{occurrence}#{shard:02d}"}
+
+
+def campaign_budget(campaign_id: str) -> dict[str, str]:
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": "BUDGET"}
+
+
+def broadcast_marker(campaign_id: str, occurrence: str) -> dict[str, str]:
+    """Written once a broadcast occurrence's scan segments are enqueued."""
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": f"BROADCAST#{occurrence}"}
+
+
+def frequency_cap(member_id: str, cap_class: str, period: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"CAP#{cap_class}#{period}"}
+
+
+def member_limit(member_id: str, campaign_id: str, period: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"LIMIT#{campaign_id}#{period}"}
+
+
+def inbox_message(member_id: str, message_id: str) -> dict[str, str]:
+    """Message ids start with their UTC timestamp, so the partition sorts newest last."""
+    return {"PK": member_pk(member_id), "SK": f"{INBOX}{message_id}"}
+
+
+def inbox_state(member_id: str) -> dict[str, str]:
+    """The member's unread counter."""
+    return {"PK": member_pk(member_id), "SK": "INBOXSTATE"}
+
+
+def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str
+                ) -> dict[str, str]:
+    """An order counted once towards a (campaign, occurrence) the member was targeted by."""
+    return {"PK": member_pk(member_id), "SK": f"ATTR#{order_id}#{campaign_id}#{occurrence}"}
+
+
+def due_partition(quarter_iso: str, shard: int) -> str:
+    return f"{DUE}{quarter_iso}#{shard}"
+
+
+def deferred_work(member_id: str, campaign_id: str, occurrence: str, attempt: int,
+                  quarter_iso: str, due_iso: str) -> dict[str, str]:
+    """Work put off until ``due_iso`` (quiet hours, later local time) and its GSI2 bucket."""
+    return {"PK": member_pk(member_id), "SK": f"{DUE}{campaign_id}#{occurrence}#{attempt}",
+            "GSI2PK": due_partition(quarter_iso, _shard(member_id, DUE_SHARDS)),
+            "GSI2SK": f"{due_iso}#{campaign_id}#{member_id}"}
+
+
+def scheduler_cursor() -> dict[str, str]:
+    """Where the planner's last completed window ended."""
+    return {"PK": "SCHEDULER", "SK": "CURSOR"}

@@ -7,6 +7,7 @@ translated here, in the single decorator every route goes through.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +16,7 @@ from typing import Any
 
 from chalice import Blueprint, Response
 
+from chalicelib.adapters.dynamo import translate
 from chalicelib.api.auth import Caller, Role, caller_of, jwt_auth
 from chalicelib.errors import Forbidden, PerksError, ValidationFailed
 
@@ -50,6 +52,11 @@ class Ctx:
     params: dict[str, str]
     query: dict[str, str]
     headers: dict[str, str] = field(default_factory=dict)
+    # sha256 of (caller, route, path parameters, Idempotency-Key) when the header is sent.
+    # Services that write value without a natural key commit a create-only guard item under
+    # it in the same transaction, so a retry after an ambiguous commit cannot apply twice
+    # (Powertools forgets the key when the first attempt's answer was lost).
+    request_key: str | None = None
 
     @property
     def sub(self) -> str:
@@ -139,7 +146,13 @@ class Api:
                                             idem, method, path, content_type)
                 except PerksError as e:
                     response = error_response(e)
-                except Exception:
+                except Exception as e:
+                    mapped = translate(e)  # throttling and timeouts the adapter did not wrap
+                    if isinstance(mapped, PerksError):
+                        log.warning("store unavailable", extra={"route": f"{method} {path}",
+                                                                 "error": type(e).__name__})
+                        response = error_response(mapped)
+                        return response
                     log.exception("unhandled error", extra={"route": f"{method} {path}"})
                     response = Response(
                         body=error_body("INTERNAL", "an internal error occurred; it was logged"),
@@ -172,6 +185,10 @@ class Api:
                             details=[{"path": "/", "message": need}])
         ctx = Ctx(caller=caller, params=params, query=dict(request.query_params or {}),
                   headers={k.lower(): v for k, v in (request.headers or {}).items()})
+        key = ctx.headers.get("idempotency-key")
+        if key and caller is not None and method in MUTATING:
+            scope = f"{caller.sub}|{method} {path}|{sorted(params.items())}|{key}"
+            ctx.request_key = hashlib.sha256(scope.encode()).hexdigest()
         raw = request.raw_body if method in MUTATING else None
 
         def run() -> tuple[int, Any]:

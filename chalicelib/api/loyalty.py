@@ -69,7 +69,7 @@ def list_rewards(ctx: Ctx) -> RewardCatalog:
            status=201, errors=(404, 409, 422))
 def redeem_reward(ctx: Ctx, reward_id: str) -> Redemption:
     """Spend points on a reward: a coupon in the wallet, or a gift to fulfil."""
-    return loyalty.redeem(ctx.sub, reward_id)
+    return loyalty.redeem(ctx.sub, reward_id, ctx.request_key)
 
 
 @api.route("GET", "/admin/program", roles=MARKETING, response=ProgramVersion,
@@ -97,4 +97,4 @@ def put_program(ctx: Ctx, body: Program) -> ProgramVersion:
            errors=(400, 404, 409, 422))
 def adjust_points(ctx: Ctx, member_id: str, body: PointsAdjustment) -> AdjustmentResult:
     """Goodwill or correction: credit or debit points, audited (who, when, why)."""
-    return loyalty.adjust(member_id, body.delta, body.reason, ctx.sub)
+    return loyalty.adjust(member_id, body.delta, body.reason, ctx.sub, ctx.request_key)

@@ -142,8 +142,12 @@ def rewards() -> list[RewardView]:
 
 
 # --- writes -----------------------------------------------------------------------------
-def redeem(member_id: str, reward_id: str) -> Redemption:
-    """Spend points on a reward and issue it (coupon or gift record) in one transaction."""
+def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Redemption:
+    """Spend points on a reward and issue it (coupon or gift record) in one transaction.
+
+    With a ``request_key`` (a keyed request), a guard item commits with the redemption, so a
+    retry after an ambiguous commit returns the first redemption instead of redeeming again.
+    """
     _, program = programs.current()
     reward = program.reward(reward_id)
     if reward is None:
@@ -187,9 +191,15 @@ def redeem(member_id: str, reward_id: str) -> Redemption:
                          "entity": "redemption", "member_id": member_id, **record}),
                  *extra]
         stock_at = 2 + len(takes)
+        if request_key:
+            items.append(guard_item(request_key, record))
         try:
             repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
         except TransactionCancelled as e:
+            first = replayed(e, request_key)
+            if first is not None:
+                return Redemption.model_validate(
+                    {**first, "available": points(member_id).available})
             if e.failed(stock_at):
                 raise SoldOut(f"reward {reward.id} is out of stock") from e
             raise Conflict("the reward could not be issued; retry") from e
@@ -257,8 +267,13 @@ def debit(member_id: str, program: Program, points_: int, *, reason: str,
     return optimistic(attempt)
 
 
-def adjust(member_id: str, delta: int, reason: str, actor: str) -> AdjustmentResult:
-    """Goodwill or correction by an admin: a ledger entry plus an audit record, atomically."""
+def adjust(member_id: str, delta: int, reason: str, actor: str,
+           request_key: str | None = None) -> AdjustmentResult:
+    """Goodwill or correction by an admin: a ledger entry plus an audit record, atomically.
+
+    With a ``request_key``, a guard item commits with the entry: a retry of the same keyed
+    request after an ambiguous commit returns the first adjustment instead of applying twice.
+    """
     if delta == 0:
         raise Unprocessable("delta must not be zero",
                             details=[{"path": "/delta", "message": "non-zero"}])
@@ -270,15 +285,54 @@ def adjust(member_id: str, delta: int, reason: str, actor: str) -> AdjustmentRes
     audit = li.put({**keys.audit(at[:7], f"{at}#member#{member_id}#{secrets.token_hex(4)}"),
                     "entity": "audit", "action": "points.adjust", "actor": actor, "at": at,
                     "member_id": member_id, "delta": delta, "reason": reason})
-    refs = {"actor": actor}
-    if delta > 0:
-        e, _ = credit(member_id, program, delta, kind="adjust", reason=reason,
-                      source="adjust", extra=[audit], refs=refs)
-    else:
-        e, _ = debit(member_id, program, -delta, reason=reason, extra=[audit], refs=refs)
+    refs: dict[str, Any] = {"actor": actor}
+    extra = [audit]
+    if request_key:  # a deterministic entry id, known to the guard before the commit
+        refs["entry_id"] = f"e{request_key[:16]}"
+        extra.append(guard_item(request_key, {"entry_id": refs["entry_id"], "audited_at": at}))
+    try:
+        if delta > 0:
+            e, _ = credit(member_id, program, delta, kind="adjust", reason=reason,
+                          source="adjust", extra=extra, refs=refs)
+        else:
+            e, _ = debit(member_id, program, -delta, reason=reason, extra=extra, refs=refs)
+    except TransactionCancelled as err:
+        first = replayed(err, request_key)
+        if first is None:
+            raise
+        return AdjustmentResult(member_id=member_id, entry_id=first["entry_id"], delta=delta,
+                                available=points(member_id).available,
+                                audited_at=first["audited_at"], actor=actor)
     metrics_add("PointsAdjusted")
     return AdjustmentResult(member_id=member_id, entry_id=e["entry_id"], delta=delta,
                             available=points(member_id).available, audited_at=at, actor=actor)
+
+
+def guard_item(request_key: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Create-only record of a keyed request's effect, committed with the effect itself."""
+    return li.put({**keys.request_guard(request_key), "entity": "request", "result": result,
+                   keys.TTL_ATTR: _guard_expiry()})
+
+
+def _guard_expiry() -> int:
+    from chalicelib.config import get_settings
+
+    return int(time.time()) + get_settings().idempotency_ttl_seconds
+
+
+def replayed(error: TransactionCancelled, request_key: str | None) -> dict[str, Any] | None:
+    """The first result when ``error`` means this keyed request already committed."""
+    if not request_key:
+        return None
+    guard = keys.request_guard(request_key)
+    for reason, old in zip(error.reasons, error.items, strict=False):
+        if reason == "ConditionalCheckFailed" and old and old.get("PK") == guard["PK"]:
+            return dict(old.get("result") or {})
+    if "ConditionalCheckFailed" in error.reasons:  # engines that omit the old item
+        stored = repo().get(guard, consistent=True)
+        if stored is not None:
+            return dict(stored.get("result") or {})
+    return None
 
 
 def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None = None,
