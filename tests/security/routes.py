@@ -1,0 +1,33 @@
+"""The route registry as the security matrices see it: every endpoint, its roles, its body."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+ROLES = ("member", "service", "marketer", "admin")
+PARAM = re.compile(r"\{(\w+)\}")
+
+
+def all_routes() -> list[Any]:
+    import app  # noqa: F401  (registers every blueprint's routes)
+    from chalicelib.api.http import ROUTES
+
+    seen: dict[tuple[str, str], Any] = {}
+    for r in ROUTES:
+        seen.setdefault((r.method, r.path), r)
+    return sorted(seen.values(), key=lambda r: (r.path, r.method))
+
+
+def route_id(r: Any) -> str:
+    return f"{r.method} {r.path}"
+
+
+def fill(path: str, values: dict[str, str] | None = None, default: str = "x-none-1") -> str:
+    """The path with every ``{param}`` replaced (from ``values``, else ``default``)."""
+    values = values or {}
+    return PARAM.sub(lambda m: values.get(m.group(1), default), path)
+
+
+def params_of(path: str) -> list[str]:
+    return PARAM.findall(path)

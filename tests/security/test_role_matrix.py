@@ -1,0 +1,106 @@
+"""Role matrix: every endpoint by every role. Only the documented roles (``Route.roles``, which
+the OpenAPI document publishes) get past authorization; every other role gets 403, a
+missing or bad token 401 (GET /health excepted), and no combination answers 5xx."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.security.routes import ROLES, all_routes, fill, route_id
+
+ROUTES = all_routes()
+PUBLIC = {("GET", "/health")}
+# Endpoints where a documented role may still be refused for a reason other than its role
+# (none today); key → why.
+DOCUMENTED_BUT_REFUSED: dict[tuple[str, str], str] = {}
+
+
+def _call(api, route, **kw):
+    body = {} if route.method in ("POST", "PUT", "PATCH") else None
+    return api.call(route.method, fill(route.path), body=body, sub="m-sec-1", **kw)
+
+
+def test_the_registry_lists_every_feature_endpoint():
+    assert len(ROUTES) >= 10
+    assert all(r.roles or (r.method, r.path) in PUBLIC for r in ROUTES), \
+        [route_id(r) for r in ROUTES if not r.roles and (r.method, r.path) not in PUBLIC]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=route_id)
+def test_only_documented_roles_pass_authorization(shared_api, route):
+    if not route.roles:
+        assert (route.method, route.path) in PUBLIC
+        assert _call(shared_api, route).status_code == 200
+        return
+    seen = {}
+    for role in ROLES:
+        resp = _call(shared_api, route, role=role)
+        seen[role] = resp.status_code
+        assert resp.status_code < 500, f"{role}: {resp.status_code} {resp.json}"
+        if role in route.roles:
+            if (route.method, route.path) in DOCUMENTED_BUT_REFUSED:
+                continue
+            assert resp.status_code not in (401, 403), f"{role} is documented: {resp.json}"
+        else:
+            assert resp.status_code == 403, f"{role} is not documented: {seen}"
+            assert resp.json["error"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.roles], ids=route_id)
+def test_requests_without_a_valid_token_are_unauthenticated(shared_api, route):
+    resp = _call(shared_api, route)
+    assert resp.status_code == 401, resp.json
+    # Without an Authorization header API Gateway answers itself, before the authorizer runs.
+    assert resp.json.get("message") == "Unauthorized" or \
+        resp.json["error"]["code"] == "UNAUTHENTICATED"
+
+
+def _token(**claims):
+    import jwt
+
+    from chalicelib.config import get_settings
+
+    s = get_settings()
+    now = int(time.time())
+    base = {"sub": "m-sec-1", "roles": ["admin"], "iss": s.jwt_issuer, "aud": s.jwt_audience,
+            "iat": now, "exp": now + 600}
+    base.update(claims)
+    secret = base.pop("secret", s.jwt_secret)
+    alg = base.pop("alg", "HS256")
+    return jwt.encode({k: v for k, v in base.items() if v is not None}, secret, algorithm=alg)
+
+
+BAD_TOKENS = {
+    "expired": lambda: _token(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200),
+    "wrong secret": lambda: _token(secret="another-secret-of-sufficient-length-xyz"),
+    "wrong audience": lambda: _token(aud="someone-else"),
+    "wrong issuer": lambda: _token(iss="evil"),
+    "no known role": lambda: _token(roles=["superuser"]),
+    "no subject": lambda: _token(sub=None),
+    "alg none": lambda: _token(alg="none", secret=None),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_TOKENS))
+def test_invalid_tokens_are_unauthenticated_on_every_endpoint(shared_api, kind):
+    bad = BAD_TOKENS[kind]()
+    codes = {}
+    for route in ROUTES:
+        if not route.roles:
+            continue
+        body = {} if route.method in ("POST", "PUT", "PATCH") else None
+        resp = shared_api.call(route.method, fill(route.path), body=body,
+                               headers={"Authorization": f"Bearer {bad}"})
+        codes[route_id(route)] = resp.status_code
+    assert set(codes.values()) == {401}, {k: v for k, v in codes.items() if v != 401}
+
+
+def test_a_member_token_cannot_claim_other_roles_through_a_groups_claim(shared_api):
+    member = next(r for r in ROUTES if r.roles and "member" not in r.roles)
+    tok = _token(roles=["member"], **{"cognito:groups": ["admin"]})
+    resp = shared_api.call(member.method, fill(member.path),
+                           body={} if member.method in ("POST", "PUT", "PATCH") else None,
+                           headers={"Authorization": f"Bearer {tok}"})
+    assert resp.status_code == 403
