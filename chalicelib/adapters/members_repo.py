@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
+    TransactionCancelled,
     plain,
     query_all,
     storable,
@@ -30,16 +31,31 @@ class MemberRepository:
             self._table = aws.table()
         return self._table
 
-    def create(self, profile: dict[str, Any]) -> None:
+    def create(self, profile: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
+        """Create-only put; with a request ``guard`` both commit in one transaction."""
         item = {**keys.member_profile(profile["member_id"]), **profile, "version": 1}
         item.update(self._index_attrs(profile))
+        exists = AlreadyExists(f"member {profile['member_id']} already exists")
+        if guard is None:
+            try:
+                with translated():
+                    self.table.put_item(
+                        Item=storable(item), ConditionExpression="attribute_not_exists(PK)"
+                    )
+            except ConditionFailed as e:
+                raise exists from e
+            return
+        put = {"Put": {"TableName": self.table.name, "Item": storable(item),
+                       "ConditionExpression": "attribute_not_exists(PK)"}}
         try:
             with translated():
-                self.table.put_item(
-                    Item=storable(item), ConditionExpression="attribute_not_exists(PK)"
-                )
-        except ConditionFailed as e:
-            raise AlreadyExists(f"member {profile['member_id']} already exists") from e
+                self.table.meta.client.transact_write_items(TransactItems=[put, guard])
+        except TransactionCancelled as e:
+            if e.failed(1):
+                raise  # the guard: this keyed request already ran (the caller replays it)
+            if e.failed(0):
+                raise exists from e
+            raise
 
     def get(self, member_id: str) -> dict[str, Any] | None:
         with translated():

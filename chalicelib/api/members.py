@@ -18,7 +18,7 @@ BACKEND = (Role.service, Role.admin)
            errors=(400, 409))
 def create_member(ctx: Ctx, body: NewMember) -> MemberView:
     """Register a member."""
-    return members.register(body)
+    return members.register(body, ctx.request_key)
 
 
 @api.route("GET", "/members/{member_id}", roles=(*BACKEND, Role.marketer), response=MemberView,

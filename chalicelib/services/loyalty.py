@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from chalicelib.adapters import keys
 from chalicelib.adapters import loyalty_items as li
 from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.guards import guard_put, replayed
 from chalicelib.adapters.loyalty_repo import LoyaltyRepository, StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
 from chalicelib.domain.loyalty.program import Program, RewardKind
@@ -192,7 +193,7 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
                  *extra]
         stock_at = 2 + len(takes)
         if request_key:
-            items.append(guard_item(request_key, record))
+            items.append(guard_put(request_key, record))
         try:
             repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
         except TransactionCancelled as e:
@@ -289,7 +290,7 @@ def adjust(member_id: str, delta: int, reason: str, actor: str,
     extra = [audit]
     if request_key:  # a deterministic entry id, known to the guard before the commit
         refs["entry_id"] = f"e{request_key[:16]}"
-        extra.append(guard_item(request_key, {"entry_id": refs["entry_id"], "audited_at": at}))
+        extra.append(guard_put(request_key, {"entry_id": refs["entry_id"], "audited_at": at}))
     try:
         if delta > 0:
             e, _ = credit(member_id, program, delta, kind="adjust", reason=reason,
@@ -307,32 +308,6 @@ def adjust(member_id: str, delta: int, reason: str, actor: str,
     return AdjustmentResult(member_id=member_id, entry_id=e["entry_id"], delta=delta,
                             available=points(member_id).available, audited_at=at, actor=actor)
 
-
-def guard_item(request_key: str, result: dict[str, Any]) -> dict[str, Any]:
-    """Create-only record of a keyed request's effect, committed with the effect itself."""
-    return li.put({**keys.request_guard(request_key), "entity": "request", "result": result,
-                   keys.TTL_ATTR: _guard_expiry()})
-
-
-def _guard_expiry() -> int:
-    from chalicelib.config import get_settings
-
-    return int(time.time()) + get_settings().idempotency_ttl_seconds
-
-
-def replayed(error: TransactionCancelled, request_key: str | None) -> dict[str, Any] | None:
-    """The first result when ``error`` means this keyed request already committed."""
-    if not request_key:
-        return None
-    guard = keys.request_guard(request_key)
-    for reason, old in zip(error.reasons, error.items, strict=False):
-        if reason == "ConditionalCheckFailed" and old and old.get("PK") == guard["PK"]:
-            return dict(old.get("result") or {})
-    if "ConditionalCheckFailed" in error.reasons:  # engines that omit the old item
-        stored = repo().get(guard, consistent=True)
-        if stored is not None:
-            return dict(stored.get("result") or {})
-    return None
 
 
 def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None = None,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.guards import guard_put, replayed
 from chalicelib.adapters.members_repo import MemberRepository
 from chalicelib.config import get_settings
 from chalicelib.domain import members as domain
@@ -29,8 +31,8 @@ def use(repository: MemberRepository | None) -> None:
     _repo = repository
 
 
-def register(req: NewMember) -> MemberView:
-    """Create a member; 409 when the id is taken."""
+def register(req: NewMember, request_key: str | None = None) -> MemberView:
+    """Create a member; 409 when the id is taken (a keyed retry replays the first create)."""
     settings = get_settings()
     now = clock.iso()
     data = req.model_dump(mode="json", exclude_none=True)
@@ -48,9 +50,17 @@ def register(req: NewMember) -> MemberView:
         "updated_at": now,
         "erased": False,
     }
-    repo().create(profile)
+    view = MemberView.model_validate(profile)
+    guard = guard_put(request_key, view.model_dump(mode="json")) if request_key else None
+    try:
+        repo().create(profile, guard)
+    except TransactionCancelled as e:
+        first = replayed(e, request_key)
+        if first is None:
+            raise
+        return MemberView.model_validate(first)
     metrics_add("MemberRegistered")
-    return MemberView.model_validate(profile)
+    return view
 
 
 def get(member_id: str) -> MemberView:
@@ -93,6 +103,11 @@ def add_device(member_id: str, device: Device) -> dict[str, Any]:
     repo().require(member_id)
     record = {"platform": device.platform, "token": device.token, "enabled": True,
               "registered_at": clock.iso()}
+    from chalicelib.adapters.channels import device_endpoint  # SNS endpoint per device
+
+    arn = device_endpoint(member_id, device.token)
+    if arn:
+        record["endpoint_arn"] = arn
     repo().put_device(member_id, record)
     return {"platform": device.platform, "registered_at": record["registered_at"]}
 
