@@ -90,7 +90,7 @@ def load_settings() -> Settings:
                               "stream/local".format(
                                   _str("AWS_REGION", _str("AWS_DEFAULT_REGION", "us-east-1")),
                                   _str("TABLE_NAME", f"perks-{stage}"))),
-        delivery_scan_segments=_int("DELIVERY_SCAN_SEGMENTS", 8),
+        delivery_scan_segments=_int("DELIVERY_SCAN_SEGMENTS", 10),
         program_cache_seconds=_int("PROGRAM_CACHE_SECONDS", 30),
         max_coupons_per_order=_int("MAX_COUPONS_PER_ORDER", 4),
         reservation_hold_minutes=_int("RESERVATION_HOLD_MINUTES", 15),

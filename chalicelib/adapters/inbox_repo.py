@@ -1,0 +1,130 @@
+"""The member inbox in DynamoDB: messages under the member's partition and an unread counter.
+
+A message is written by the delivery transaction (``message_items``), so it exists exactly
+when its send record does; reading and marking read are member requests (key queries only).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.adapters import aws, keys
+from chalicelib.adapters.dynamo import TransactionCancelled, plain, storable, translated
+from chalicelib.errors import NotFound, Unavailable, ValidationFailed
+
+TTL_DAYS = 180
+PUBLIC = ("message_id", "title", "body", "deep_link", "campaign_id", "created_at", "read",
+          "read_at")
+
+
+def new_message_id(at: datetime) -> str:
+    """Time-ordered id: 20260308T010000123-9f2c41d7 (sorts by creation time)."""
+    return at.strftime("%Y%m%dT%H%M%S") + f"{at.microsecond // 1000:03d}-{secrets.token_hex(4)}"
+
+
+def encode_cursor(last_key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"sk": last_key["SK"]}).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        sk = json.loads(base64.urlsafe_b64decode(cursor.encode()))["sk"]
+        if not isinstance(sk, str) or not sk.startswith(keys.INBOX):
+            raise ValueError
+        return sk
+    except Exception:
+        raise ValidationFailed("invalid cursor", details=[
+            {"path": "/cursor", "message": "use the next_cursor value of a previous page"}]
+        ) from None
+
+
+class InboxRepository:
+    def __init__(self, table: Any | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = aws.table()
+        return self._table
+
+    def message_items(self, member_id: str, message: dict[str, Any], at: datetime
+                      ) -> list[dict[str, Any]]:
+        """TransactItems that store one message and bump the unread counter."""
+        mid = new_message_id(at)
+        item = {**keys.inbox_message(member_id, mid), **message, "message_id": mid,
+                "read": False, "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.")
+                + f"{at.microsecond // 1000:03d}Z",
+                keys.TTL_ATTR: int((at + timedelta(days=TTL_DAYS)).timestamp())}
+        return [
+            {"Put": {"TableName": self.table.name, "Item": storable(item),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
+            {"Update": {"TableName": self.table.name, "Key": keys.inbox_state(member_id),
+                        "UpdateExpression": "ADD #u :one",
+                        "ExpressionAttributeNames": {"#u": "unread"},
+                        "ExpressionAttributeValues": {":one": 1}}},
+        ]
+
+    def page(self, member_id: str, cursor: str | None, limit: int
+             ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first; ``cursor`` continues after the last message of the previous page."""
+        from boto3.dynamodb.conditions import Key
+
+        kw: dict[str, Any] = {
+            "KeyConditionExpression": Key("PK").eq(keys.member_pk(member_id))
+            & Key("SK").begins_with(keys.INBOX),
+            "ScanIndexForward": False, "Limit": limit}
+        if cursor:
+            kw["ExclusiveStartKey"] = {"PK": keys.member_pk(member_id), "SK": decode_cursor(cursor)}
+        with translated():
+            resp = self.table.query(**kw)
+        items = [_public(plain(i)) for i in resp.get("Items", [])]
+        last = resp.get("LastEvaluatedKey")
+        return items, encode_cursor(last) if last and len(items) == limit else None
+
+    def unread(self, member_id: str) -> int:
+        with translated():
+            item = self.table.get_item(Key=keys.inbox_state(member_id)).get("Item")
+        return max(0, int(item.get("unread", 0))) if item else 0
+
+    def mark_read(self, member_id: str, message_id: str, at: str) -> dict[str, Any]:
+        """Mark one message read (once: the counter drops once); 404 if it is not theirs."""
+        key = keys.inbox_message(member_id, message_id)
+        try:
+            with translated():
+                self.table.meta.client.transact_write_items(TransactItems=[
+                    {"Update": {"TableName": self.table.name, "Key": key,
+                                "UpdateExpression": "SET #r = :t, #at = :at",
+                                "ConditionExpression": "attribute_exists(PK) AND #r = :f",
+                                "ExpressionAttributeNames": {"#r": "read", "#at": "read_at"},
+                                "ExpressionAttributeValues": {":t": True, ":f": False,
+                                                              ":at": at}}},
+                    {"Update": {"TableName": self.table.name, "Key": keys.inbox_state(member_id),
+                                "UpdateExpression": "ADD #u :minus",
+                                "ConditionExpression": "attribute_exists(PK) AND #u > :zero",
+                                "ExpressionAttributeNames": {"#u": "unread"},
+                                "ExpressionAttributeValues": {":minus": -1, ":zero": 0}}},
+                ])
+        except TransactionCancelled as e:
+            if e.throttled:
+                raise Unavailable("inbox busy; retry") from e
+            # Not found, already read, or a counter already at zero: read the message.
+        with translated():
+            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            raise NotFound("message not found")
+        if not item.get("read"):  # counter was at zero (should not happen): mark alone
+            with translated():
+                self.table.update_item(Key=key, UpdateExpression="SET #r = :t, #at = :at",
+                                       ExpressionAttributeNames={"#r": "read", "#at": "read_at"},
+                                       ExpressionAttributeValues={":t": True, ":at": at})
+            item = {**item, "read": True, "read_at": at}
+        return _public(plain(item))
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: item[k] for k in PUBLIC if k in item}

@@ -1,0 +1,315 @@
+"""Delivery from the command line, against the local stack (or any stage):
+
+    perks outbox [--limit N] [--json]                 push and SMS sent to moto's SNS locally
+    perks campaigns run ID --at 2026-03-08T09:00:00+08:00 [--no-drain]
+                                                      fire an occurrence through the planner
+    perks campaigns stats ID [--json]                 delivery counters, per occurrence
+    perks delivery tick [--at DATETIME]               one scheduled planner run, then drain
+    perks delivery dlq [--redrive]                    dead letters; move them back to retry
+
+``run`` and ``stats`` join the ``campaigns`` command (registered by ``cli/campaigns.py``);
+when that module is absent they are still reachable as ``perks delivery run|stats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    o = sub.add_parser("outbox", help="push notifications and SMS the local stack sent")
+    o.add_argument("--limit", type=int, default=50, help="show the last N (default 50)")
+    o.add_argument("--json", action="store_true", help="print JSON lines")
+    o.set_defaults(func=outbox_cmd)
+    d = sub.add_parser("delivery", help="campaign delivery: tick, run, stats")
+    dcmds = d.add_subparsers(dest="delivery_command", required=True)
+    t = dcmds.add_parser("tick", help="run the scheduled planner once, then drain the queue")
+    t.add_argument("--at", default=None, help="ISO date-time with offset (default: now)")
+    t.add_argument("--no-drain", action="store_true")
+    t.set_defaults(func=tick_cmd)
+    q = dcmds.add_parser("dlq", help="count dead letters; --redrive moves them back")
+    q.add_argument("--redrive", action="store_true",
+                   help="move every dead letter back to its queue (processing is idempotent)")
+    q.set_defaults(func=dlq_cmd)
+    add_campaign_commands(dcmds)
+    campaigns = sub.choices.get("campaigns")
+    if campaigns is not None:  # `perks campaigns run|stats` beside validate/lint/preview/sync
+        cmds = next(a for a in campaigns._actions if isinstance(a, argparse._SubParsersAction))
+        add_campaign_commands(cmds)
+
+
+def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
+    r = cmds.add_parser("run", help="fire a campaign occurrence now, through the planner")
+    r.add_argument("campaign_id")
+    r.add_argument("--at", required=True,
+                   help="the occurrence instant, ISO with offset, e.g. 2026-03-08T09:00:00+08:00")
+    r.add_argument("--minutes", type=int, default=None,
+                   help="plan the window of this many minutes ending at --at (default: the "
+                        "schedule interval)")
+    r.add_argument("--no-drain", action="store_true",
+                   help="only enqueue (let `make run` deliver)")
+    r.add_argument("--stage", dest="target_stage", default=None)
+    r.set_defaults(func=run_cmd)
+    s = cmds.add_parser("stats", help="delivery counters of a campaign")
+    s.add_argument("campaign_id")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--stage", dest="target_stage", default=None)
+    s.set_defaults(func=stats_cmd)
+
+
+def _stage(args: argparse.Namespace) -> None:
+    from chalicelib.cli import use_stage
+
+    stage = getattr(args, "target_stage", None) or args.stage or "dev"
+    use_stage("dev" if stage == "local" else stage)
+
+
+def _at(text: str | None) -> datetime:
+    from chalicelib.services import clock
+
+    if not text:
+        return clock.now()
+    at = datetime.fromisoformat(text)
+    if at.tzinfo is None:
+        raise SystemExit("error: --at needs an offset, e.g. 2026-03-08T09:00:00+08:00")
+    return at
+
+
+def _drain() -> dict[str, int]:
+    """Deliver what is queued now, with the same handler and event shape as Lambda."""
+    from app import app
+    from chalicelib.config import get_settings
+    from chalicelib.local.runner import Runner
+
+    runner = Runner(app, retry_after=1)
+    r = runner.drain(get_settings().delivery_queue_name, max_batches=10_000)
+    return {"batches": r.batches, "messages": r.succeeded, "failed": r.failed}
+
+
+def _wait_idle(timeout: float = 60.0) -> bool:
+    """Until the delivery queue holds nothing visible or in flight (another consumer, such as
+    `make run`'s runner, may be delivering)."""
+    import time
+
+    from chalicelib.adapters import aws
+    from chalicelib.config import get_settings
+
+    sqs = aws.client("sqs")
+    url = aws.queue_url(get_settings().delivery_queue_name)
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        busy = sum(int(v) for v in a.values())
+        quiet = quiet + 1 if busy == 0 else 0
+        if quiet >= 2:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def run_cmd(args: argparse.Namespace) -> int:
+    _stage(args)
+    from chalicelib.errors import PerksError
+    from chalicelib.services import delivery
+
+    at = _at(args.at)
+    try:
+        report = delivery.run_campaign(args.campaign_id, at, args.minutes)
+    except PerksError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    print(f"planned {report.start} → {report.end}: {report.tasks} member task(s) in "
+          f"{report.entries} message(s), {report.scans} scan segment(s), "
+          f"{report.sqs_requests} SendMessageBatch request(s)")
+    if not args.no_drain:
+        drained = _drain()
+        idle = _wait_idle()
+        print(f"delivered: {drained['messages']} queue message(s) processed here"
+              + (f", {drained['failed']} failed (retried later)" if drained["failed"] else "")
+              + ("" if idle else "; the queue is still busy, stats may lag"))
+    return _print_stats(args.campaign_id, as_json=False)
+
+
+def tick_cmd(args: argparse.Namespace) -> int:
+    _stage(args)
+    from datetime import timedelta
+
+    from chalicelib.services import clock, delivery
+
+    at = _at(args.at)
+    if at > clock.now() + timedelta(minutes=1):
+        print("error: --at is in the future; the scheduler's cursor would jump ahead and real "
+              "runs would skip until then. Use `perks campaigns run ID --at ...` to fire a "
+              "future occurrence.", file=sys.stderr)
+        return 2
+    report = delivery.tick(at)
+    print(json.dumps(report.__dict__, default=str))
+    if not args.no_drain:
+        print(json.dumps(_drain()))
+    return 0
+
+
+def redrive(dlq_name: str, queue_name: str) -> int:
+    """Move every message of a dead-letter queue back to its queue; returns how many."""
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.retries import send_batches
+
+    sqs = aws.client("sqs")
+    dlq, target = aws.queue_url(dlq_name), aws.queue_url(queue_name)
+    moved = 0
+    while True:
+        msgs = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10,
+                                   VisibilityTimeout=60).get("Messages", [])
+        if not msgs:
+            return moved
+        send_batches(target, [m["Body"] for m in msgs])
+        sqs.delete_message_batch(QueueUrl=dlq, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+        moved += len(msgs)
+
+
+def dlq_cmd(args: argparse.Namespace) -> int:
+    if args.stage is None:
+        from chalicelib.cli import use_stage
+
+        use_stage("dev")
+    from chalicelib.config import get_settings
+    from chalicelib.services import delivery
+
+    print(json.dumps({"dead_letters": delivery.dead_letters()}))
+    if args.redrive:
+        s = get_settings()
+        moved = {"delivery": redrive(s.delivery_dlq_name, s.delivery_queue_name),
+                 "events": redrive(s.events_dlq_name, s.events_queue_name)}
+        print(json.dumps({"redriven": moved}))
+    return 0
+
+
+def stats_cmd(args: argparse.Namespace) -> int:
+    _stage(args)
+    return _print_stats(args.campaign_id, as_json=args.json)
+
+
+def _print_stats(campaign_id: str, as_json: bool) -> int:
+    from chalicelib.errors import NotFound
+    from chalicelib.services import delivery
+
+    try:
+        stats = delivery.campaign_stats(campaign_id)
+    except NotFound as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(stats.model_dump_json(indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"campaign {campaign_id}")
+    table.add_column("occurrence")
+    cols = ("targeted", "held_out", "delivered", "deferred", "suppressed", "sent", "failed",
+            "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
+            "orders_treated", "lift")
+    for c in cols:
+        table.add_column(c, justify="right")
+    rows = [(o.occurrence, o) for o in stats.occurrences] + [("TOTAL", stats.totals)]
+    for name, row in rows:
+        d = row.model_dump()
+        cells = []
+        for c in cols:
+            v = d.get(c)
+            if isinstance(v, dict):
+                v = " ".join(f"{k}={n}" for k, n in v.items() if n) or "0"
+            cells.append("-" if v is None else str(v))
+        table.add_row(name, *cells)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    return 0
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+def outbox_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """moto's /moto-api/data.json → [{channel, to, title, body}] (phones masked)."""
+    out: list[dict[str, Any]] = []
+    sns = data.get("sns", {})
+    for ep in sns.get("PlatformEndpoint", []):
+        for mid, raw in (ep.get("messages") or {}).items():
+            title, body = _push_text(raw)
+            out.append({"channel": "push", "to": ep.get("custom_user_data") or "?",
+                        "device": str(ep.get("token", ""))[:12], "title": title, "body": body,
+                        "message_id": mid})
+    for sms in sns.get("SMS", []):
+        out.append({"channel": "sms", "to": mask(str(sms.get("phone_number", ""))),
+                    "title": "", "body": sms.get("message", ""),
+                    "message_id": sms.get("message_id")})
+    return out
+
+
+def _push_text(raw: str) -> tuple[str, str]:
+    try:
+        outer = json.loads(raw)
+        gcm = json.loads(outer.get("GCM", "{}"))
+        note = gcm.get("notification", {})
+        return str(note.get("title", "")), str(note.get("body", outer.get("default", "")))
+    except (ValueError, AttributeError):
+        return "", raw
+
+
+def mask(phone: str) -> str:
+    return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else "****"
+
+
+def _moto_data() -> dict[str, Any]:
+    from chalicelib.config import get_settings
+
+    endpoint = get_settings().sns_endpoint
+    if endpoint:
+        import urllib.request
+
+        url = endpoint.rstrip("/") + "/moto-api/data.json"
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310  (local moto)
+            return json.loads(resp.read())  # type: ignore[no-any-return]
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns import sns_backends
+
+    backend = sns_backends[DEFAULT_ACCOUNT_ID][get_settings().region]
+    return {"sns": {
+        "PlatformEndpoint": [{"custom_user_data": e.custom_user_data, "token": e.token,
+                              "messages": dict(e.messages)}
+                             for e in backend.platform_endpoints.values()],
+        "SMS": [{"message_id": k, "phone_number": p, "message": m}
+                for k, (p, m) in backend.sms_messages.items()]}}
+
+
+def outbox_cmd(args: argparse.Namespace) -> int:
+    if args.stage is None:
+        from chalicelib.cli import use_stage
+
+        use_stage("dev")
+    try:
+        entries = outbox_entries(_moto_data())
+    except OSError as e:
+        print(f"error: cannot reach the local SNS (is `make run` running?): {e}",
+              file=sys.stderr)
+        return 1
+    entries = entries[-args.limit:] if args.limit else entries
+    if args.json:
+        for e in entries:
+            print(json.dumps(e, ensure_ascii=False))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"outbox: {len(entries)} message(s)")
+    for c in ("channel", "to", "title", "body"):
+        table.add_column(c)
+    for e in entries:
+        table.add_row(e["channel"], e["to"], e["title"], e["body"])
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
+    return 0

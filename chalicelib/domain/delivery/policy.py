@@ -1,0 +1,140 @@
+"""Per-member delivery rules: holdout and variants, consent, quiet hours, frequency caps.
+
+All pure; the worker applies them in this order for each (campaign, occurrence, member):
+erased → audience → holdout → consent → quiet hours (defer) → cap/limit/budget (suppress)
+→ effects. Caps, limits and budget are enforced by conditional writes in the same
+transaction as the effects; this module only names the periods and the ceilings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from chalicelib.domain.campaigns.occurrences import wall_to_utc
+from chalicelib.domain.delivery.windows import zone
+
+# --- deterministic assignment -------------------------------------------------------------
+
+def unit(salt: str, campaign_id: str, member_id: str) -> float:
+    """A uniform number in [0, 1) fixed by (salt, campaign, member): stable across runs."""
+    digest = hashlib.sha256(f"{salt}\x1f{campaign_id}\x1f{member_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def held_out(campaign_id: str, member_id: str, holdout_percent: float) -> bool:
+    """True for the ``holdout_percent`` % of members who measure lift and get nothing."""
+    return holdout_percent > 0 and unit("holdout", campaign_id, member_id) * 100 < holdout_percent
+
+
+def variant(campaign_id: str, member_id: str, weights: Sequence[tuple[str, int]]) -> str | None:
+    """The experiment arm for a member, by weight, independent of the holdout draw."""
+    total = sum(w for _, w in weights)
+    if total <= 0:
+        return None
+    point = unit("variant", campaign_id, member_id) * total
+    for arm, w in weights:
+        if point < w:
+            return arm
+        point -= w
+    return weights[-1][0]
+
+
+# --- consent ------------------------------------------------------------------------------
+
+# Which marketing consent each channel needs. The inbox is in-app, but it still carries
+# marketing: it goes only to members who accepted at least one marketing channel.
+CHANNEL_CONSENT: dict[str, tuple[str, ...]] = {
+    "push": ("push",),
+    "webhook": ("push",),  # a push provider (JPush, Getui) behind a webhook
+    "sms": ("sms",),
+    "inbox": ("push", "sms", "email"),
+}
+
+
+def consented_channels(channels: Sequence[str], consent: dict[str, bool] | None) -> list[str]:
+    """The subset of ``channels`` the member's consent allows, in the campaign's order."""
+    c = consent or {}
+    return [ch for ch in channels if any(c.get(k) for k in CHANNEL_CONSENT.get(ch, ()))]
+
+
+def has_any_consent(consent: dict[str, bool] | None) -> bool:
+    return any((consent or {}).get(k) for k in ("push", "sms", "email"))
+
+
+# --- quiet hours ----------------------------------------------------------------------------
+
+def quiet_until(at: datetime, tz: str, start: time, end: time) -> datetime | None:
+    """When ``at`` falls in the member's quiet hours [start, end) local, the UTC instant the
+    quiet window ends (delivery is deferred to it, not dropped); otherwise None.
+
+    Windows may wrap midnight (22:00 → 08:00). The end is a wall-clock time, so a DST change
+    during the night moves its UTC instant, as it should.
+    """
+    if start == end:
+        return None
+    local = at.astimezone(zone(tz))
+    t = local.time().replace(tzinfo=None)
+    day = local.date()
+    if start < end:
+        inside, end_day = start <= t < end, day
+    elif t >= start:
+        inside, end_day = True, day + timedelta(days=1)
+    else:
+        inside, end_day = t < end, day
+    if not inside:
+        return None
+    resume = wall_to_utc(end_day, end, zone(tz))
+    return resume if resume > at else at + timedelta(minutes=1)
+
+
+# --- frequency caps -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cap:
+    """At most ``per_day`` and ``per_week`` deliveries of one class to one member."""
+
+    per_day: int | None
+    per_week: int | None
+
+
+DEFAULT_CAPS: dict[str, Cap] = {
+    "marketing": Cap(per_day=1, per_week=3),
+    "service": Cap(per_day=3, per_week=None),
+}
+
+
+def cap_periods(at: datetime, tz: str) -> tuple[str, str]:
+    """The member-local day and ISO week ``at`` counts against: ('2026-03-08', '2026-W10')."""
+    local = at.astimezone(zone(tz)).date()
+    iso = local.isocalendar()
+    return local.isoformat(), f"{iso.year}-W{iso.week:02d}"
+
+
+def limit_period(at: datetime, tz: str, period: str) -> str:
+    """The per-member limit bucket for a campaign's ``limits.period``."""
+    local: date = at.astimezone(zone(tz)).date()
+    if period == "campaign":
+        return "all"
+    if period == "day":
+        return local.isoformat()
+    if period == "week":
+        iso = local.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if period == "month":
+        return f"{local.year}-{local.month:02d}"
+    if period == "year":
+        return str(local.year)
+    raise ValueError(f"unknown period {period}")
+
+
+def by_priority(items: Sequence[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Candidates (priority, campaign id) in the order caps are spent: higher priority first,
+    then campaign id, so concurrent planners agree on who wins."""
+    return sorted(items, key=lambda pc: (-pc[0], pc[1]))
+
+
+def utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)

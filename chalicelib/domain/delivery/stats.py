@@ -1,0 +1,47 @@
+"""Campaign statistics: counter names and the derived figures (rates, lift). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SUPPRESS_REASONS = ("consent", "cap", "budget", "erased", "limit", "quiet")
+CHANNELS = ("push", "sms", "inbox", "webhook")
+
+COUNTERS = (
+    "targeted", "held_out", "deferred", "delivered", "failed",
+    *(f"suppressed_{r}" for r in SUPPRESS_REASONS),
+    *(f"sent_{c}" for c in CHANNELS),
+    *(f"failed_{c}" for c in CHANNELS),
+    "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
+    "orders_treated", "revenue_treated", "converters_treated",
+    "orders_holdout", "revenue_holdout", "converters_holdout",
+)
+
+
+def merge(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Sum counter rows (shards, occurrences) into one; unknown keys are ignored."""
+    out = dict.fromkeys(COUNTERS, 0)
+    for row in rows:
+        for k in COUNTERS:
+            v = row.get(k)
+            if isinstance(v, (int, float)):
+                out[k] += int(v)
+    return out
+
+
+def derived(c: Mapping[str, int]) -> dict[str, Any]:
+    """Rates and lift: the treated group's order rate minus the holdout's (None when either
+    group is empty)."""
+    treated, held = c.get("delivered", 0), c.get("held_out", 0)
+    t_rate = c.get("converters_treated", 0) / treated if treated else None
+    h_rate = c.get("converters_holdout", 0) / held if held else None
+    lift = None if t_rate is None or h_rate is None else round(t_rate - h_rate, 6)
+    return {
+        "suppressed": {r: c.get(f"suppressed_{r}", 0) for r in SUPPRESS_REASONS},
+        "sent": {ch: c.get(f"sent_{ch}", 0) for ch in CHANNELS},
+        "failed_by_channel": {ch: c.get(f"failed_{ch}", 0) for ch in CHANNELS},
+        "order_rate_treated": None if t_rate is None else round(t_rate, 6),
+        "order_rate_holdout": None if h_rate is None else round(h_rate, 6),
+        "lift": lift,
+    }

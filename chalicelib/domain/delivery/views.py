@@ -1,0 +1,68 @@
+"""Response shapes of the inbox and campaign-stats endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.models import Out
+
+
+class InboxMessage(Out):
+    message_id: str
+    title: str
+    body: str
+    deep_link: str | None = None
+    campaign_id: str | None = None
+    created_at: str
+    read: bool = False
+    read_at: str | None = None
+
+
+class InboxPage(Out):
+    """Newest first; pass ``next_cursor`` as ``?cursor=`` for the next page."""
+
+    messages: list[InboxMessage]
+    unread: int
+    next_cursor: str | None = None
+
+
+class UnreadCount(Out):
+    unread: int
+
+
+class Counters(Out):
+    """Raw counters plus derived rates; money in fen."""
+
+    targeted: int = 0
+    held_out: int = 0
+    deferred: int = 0
+    delivered: int = 0
+    failed: int = 0
+    coupons_issued: int = 0
+    coupons_redeemed: int = 0
+    points_awarded: int = 0
+    cost_minor: int = 0
+    orders_treated: int = 0
+    revenue_treated: int = 0
+    converters_treated: int = 0
+    orders_holdout: int = 0
+    revenue_holdout: int = 0
+    converters_holdout: int = 0
+    suppressed: dict[str, int] = {}
+    sent: dict[str, int] = {}
+    failed_by_channel: dict[str, int] = {}
+    order_rate_treated: float | None = None
+    order_rate_holdout: float | None = None
+    lift: float | None = None
+
+
+class OccurrenceStats(Counters):
+    occurrence: str
+
+
+class CampaignStats(Out):
+    campaign_id: str
+    totals: Counters
+    occurrences: list[OccurrenceStats]
+    budget_used: dict[str, Any] = {}
+    attribution_days: int
