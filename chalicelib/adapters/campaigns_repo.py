@@ -26,6 +26,7 @@ from typing import Any
 
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import (
+    TableRepository,
     TransactionCancelled,
     plain,
     query_all,
@@ -80,16 +81,7 @@ class AudienceScan:
     samples: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
 
 
-class CampaignRepository:
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
-
+class CampaignRepository(TableRepository):
     # --- reads ----------------------------------------------------------------------------
 
     def current(self, campaign_id: str) -> dict[str, Any] | None:

@@ -8,24 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import plain, query_all, translated
+from chalicelib.adapters.dynamo import TableRepository, plain, query_all, translated
 from chalicelib.errors import Unavailable
 
 Key = dict[str, str]
 AMBIGUOUS_RETRIES = 3
 
 
-class CouponRepository:
+class CouponRepository(TableRepository):
     """Single-table access for coupons; the table is created lazily."""
-
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
 
     # --- reads ------------------------------------------------------------------------------
     def get(self, key: Key, consistent: bool = True) -> dict[str, Any] | None:

@@ -208,3 +208,18 @@ def retrying(fn: Callable[[], Any], attempts: int = 8,
                 raise
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
     raise AssertionError("unreachable")
+
+
+class TableRepository:
+    """Base of every repository: takes its table as a parameter, or opens it on first use."""
+
+    def __init__(self, table: Any | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            from chalicelib.adapters import aws
+
+            self._table = aws.table()
+        return self._table

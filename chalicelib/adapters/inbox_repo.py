@@ -12,8 +12,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import TransactionCancelled, plain, storable, translated
+from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import (
+    TableRepository,
+    TransactionCancelled,
+    plain,
+    storable,
+    translated,
+)
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 
 TTL_DAYS = 180
@@ -42,16 +48,7 @@ def decode_cursor(cursor: str) -> str:
         ) from None
 
 
-class InboxRepository:
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
-
+class InboxRepository(TableRepository):
     def message_items(self, member_id: str, message: dict[str, Any], at: datetime
                       ) -> list[dict[str, Any]]:
         """TransactItems that store one message and bump the unread counter."""

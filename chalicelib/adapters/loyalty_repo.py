@@ -6,8 +6,8 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import TransactionCancelled, plain, translated
+from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import TableRepository, TransactionCancelled, plain, translated
 from chalicelib.adapters.loyalty_items import lot_from_item
 from chalicelib.domain.loyalty.wallet import Lot
 from chalicelib.errors import Conflict, ValidationFailed
@@ -21,16 +21,7 @@ class StaleWrite(Conflict):
         self.cancelled = cancelled
 
 
-class LoyaltyRepository:
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
-
+class LoyaltyRepository(TableRepository):
     # --- reads --------------------------------------------------------------------------
     def get_many(self, wanted: dict[str, dict[str, str]]) -> dict[str, dict[str, Any] | None]:
         """Strongly consistent BatchGetItem of named keys: one request (more only when

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters import aws, keys
+from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
+    TableRepository,
     TransactionCancelled,
     plain,
     query_all,
@@ -19,17 +20,9 @@ from chalicelib.errors import AlreadyExists, Conflict, NotFound
 SERVER_FIELDS = ("member_id", "created_at", "updated_at", "signup_at", "version", "erased")
 
 
-class MemberRepository:
+class MemberRepository(TableRepository):
     """Profiles are one item each (PK=MEMBER#id, SK=PROFILE); devices sit beside them."""
 
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
 
     def create(self, profile: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
         """Create-only put; with a request ``guard`` both commit in one transaction."""

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import TransactionCancelled, plain, storable, translated
+from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import (
+    TableRepository,
+    TransactionCancelled,
+    plain,
+    storable,
+    translated,
+)
 from chalicelib.errors import Conflict
 
 
-class ProgramRepository:
+class ProgramRepository(TableRepository):
     """PROGRAM/CURRENT holds the live version; PROGRAM/V#<n> every version ever published."""
 
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
 
     def current(self) -> dict[str, Any] | None:
         with translated():

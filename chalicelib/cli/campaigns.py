@@ -205,19 +205,7 @@ def sync_cmd(args: argparse.Namespace) -> int:
 
 
 def schema_cmd(args: argparse.Namespace) -> int:
+    from chalicelib.cli._files import generated_file
     from chalicelib.domain.campaigns.schema import schema_text
 
-    text = schema_text()
-    if args.write:
-        SCHEMA_PATH.write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_PATH}")
-        return 0
-    if args.check:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text(encoding="utf-8") != text:
-            print(f"{SCHEMA_PATH} is stale: run `perks campaigns schema --write`",
-                  file=sys.stderr)
-            return 1
-        print(f"{SCHEMA_PATH} is current")
-        return 0
-    sys.stdout.write(text)
-    return 0
+    return generated_file(args, SCHEMA_PATH, schema_text(), "perks campaigns schema --write")
