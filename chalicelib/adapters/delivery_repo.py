@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters import aws, keys
+from chalicelib.adapters import keys
 from chalicelib.adapters.delivery_reads import DeliveryReads, query_all
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
+    TableRepository,
     TransactionCancelled,
     plain,
     storable,
@@ -70,16 +71,7 @@ class Commit:
     offset: int = 0                     # where the executor places our first item
 
 
-class DeliveryRepository(DeliveryReads):
-    def __init__(self, table: Any | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Any:
-        if self._table is None:
-            self._table = aws.table()
-        return self._table
-
+class DeliveryRepository(TableRepository, DeliveryReads):
     @property
     def name(self) -> str:
         return str(self.table.name)

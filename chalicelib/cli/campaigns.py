@@ -13,11 +13,12 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from chalicelib.cli import campaign_files as files
+from chalicelib.cli._shared import moment as _at
+from chalicelib.cli._shared import target_stage as _stage
 
 SCHEMA_PATH = files.CAMPAIGNS_DIR / "schema.json"
 
@@ -145,22 +146,6 @@ def lint_cmd(args: argparse.Namespace) -> int:
     return 1 if warnings and not args.warn_only else 0
 
 
-def _stage(args: argparse.Namespace) -> None:
-    from chalicelib.cli import use_stage
-
-    stage = args.target_stage or args.stage or "dev"
-    use_stage("dev" if stage == "local" else stage)
-
-
-def _at(text: str | None) -> datetime:
-    from chalicelib.services import clock
-
-    if not text:
-        return clock.now()
-    at = datetime.fromisoformat(text)
-    if at.tzinfo is None:
-        raise SystemExit("error: --at needs an offset, e.g. 2026-02-01T09:00:00+08:00")
-    return at
 
 
 def preview_cmd(args: argparse.Namespace) -> int:
@@ -205,7 +190,7 @@ def sync_cmd(args: argparse.Namespace) -> int:
 
 
 def schema_cmd(args: argparse.Namespace) -> int:
-    from chalicelib.cli._files import generated_file
+    from chalicelib.cli._shared import generated_file
     from chalicelib.domain.campaigns.schema import schema_text
 
     return generated_file(args, SCHEMA_PATH, schema_text(), "perks campaigns schema --write")

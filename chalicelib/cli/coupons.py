@@ -155,6 +155,6 @@ def codes_cmd(args: argparse.Namespace) -> int:
 
 
 def schema_cmd(args: argparse.Namespace) -> int:
-    from chalicelib.cli._files import generated_file
+    from chalicelib.cli._shared import generated_file
 
     return generated_file(args, SCHEMA_PATH, schema_text(), "perks coupons schema --write")

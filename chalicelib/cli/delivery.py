@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
+
+from chalicelib.cli._shared import moment as _at
+from chalicelib.cli._shared import target_stage as _stage
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,22 +63,6 @@ def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
     s.set_defaults(func=stats_cmd)
 
 
-def _stage(args: argparse.Namespace) -> None:
-    from chalicelib.cli import use_stage
-
-    stage = getattr(args, "target_stage", None) or args.stage or "dev"
-    use_stage("dev" if stage == "local" else stage)
-
-
-def _at(text: str | None) -> datetime:
-    from chalicelib.services import clock
-
-    if not text:
-        return clock.now()
-    at = datetime.fromisoformat(text)
-    if at.tzinfo is None:
-        raise SystemExit("error: --at needs an offset, e.g. 2026-03-08T09:00:00+08:00")
-    return at
 
 
 def _drain() -> dict[str, int]:

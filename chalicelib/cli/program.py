@@ -81,20 +81,9 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def schema(args: argparse.Namespace) -> int:
-    text = schema_text()
-    if args.write:
-        SCHEMA_FILE.write_text(text, encoding="utf-8")
-        print(f"wrote {SCHEMA_FILE.relative_to(ROOT)}")
-        return 0
-    if args.check:
-        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text(encoding="utf-8") != text:
-            print(f"{SCHEMA_FILE.relative_to(ROOT)} is stale: run `perks program schema "
-                  "--write` and commit it", file=sys.stderr)
-            return 1
-        print(f"{SCHEMA_FILE.relative_to(ROOT)} is current")
-        return 0
-    sys.stdout.write(text)
-    return 0
+    from chalicelib.cli._shared import generated_file
+
+    return generated_file(args, SCHEMA_FILE, schema_text(), "perks program schema --write")
 
 
 def sync(args: argparse.Namespace) -> int:
