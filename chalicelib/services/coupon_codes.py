@@ -20,8 +20,6 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import TransactionCancelled, update_args
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons import codes as code_rules
-from chalicelib.domain.coupons.eligibility import audience_problem
-from chalicelib.domain.coupons.rules import compile_template
 from chalicelib.domain.coupons.validity import claim_problem
 from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import (
@@ -41,10 +39,8 @@ from chalicelib.services.coupon_records import (
     template_of,
 )
 from chalicelib.services.coupons import (
-    member_tier,
-    orders_count,
-    program_facts,
     repo,
+    require_audience,
     want_program,
 )
 
@@ -176,13 +172,8 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     if problem:
         raise Unprocessable("this code cannot be redeemed now", details=[
             {"path": "/code", "message": problem}])
-    facts = program_facts(hit, got)
-    rules = compile_template(t)
-    who = audience_problem(t.audience, rules, member_tier(got["loyalty"]), facts.tier_order,
-                           orders_count(got["loyalty"]), set(profile.get("tags") or ()))
-    if who:
-        raise Unprocessable("this code is for other members", details=[
-            {**who[1], "path": "/code", "message": who[0], "reason": who[0]}])
+    facts, rules = require_audience(t, hit, got, profile, "/code",
+                                    "this code is for other members")
     coupon_id = new_coupon_id()
     record = coupon_record(member_id, coupon_id, t, item, now, "code",
                            code=code)

@@ -83,6 +83,20 @@ def program_facts(hit: Any, got: dict[str, Any]) -> ProgramFacts:
     return ProgramFacts(ZoneInfo(tz), tuple(t.id for t in program.tiers), program.base.id)
 
 
+def require_audience(t: Any, hit: Any, got: dict[str, Any], profile: dict[str, Any],
+                     path: str, message: str) -> tuple[ProgramFacts, Any]:
+    """422 at ``path`` when the member is outside the template's audience (tiers, new, tags);
+    otherwise the program facts and compiled rules the caller goes on with."""
+    facts = program_facts(hit, got)
+    rules = compile_template(t)
+    who = audience_problem(t.audience, rules, member_tier(got["loyalty"]), facts.tier_order,
+                           orders_count(got["loyalty"]), set(profile.get("tags") or ()))
+    if who:
+        raise Unprocessable(message, details=[
+            {**who[1], "path": path, "message": who[0], "reason": who[0]}])
+    return facts, rules
+
+
 def member_tier(loyalty: dict[str, Any] | None) -> str | None:
     return (loyalty or {}).get("tier") or None
 
@@ -227,13 +241,8 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     if problem:
         raise Unprocessable("claiming is not open", details=[
             {"path": "/template_id", "message": problem}])
-    facts = program_facts(hit, got)
-    rules = compile_template(t)
-    who = audience_problem(t.audience, rules, member_tier(got["loyalty"]), facts.tier_order,
-                           orders_count(got["loyalty"]), set(profile.get("tags") or ()))
-    if who:
-        raise Unprocessable("this coupon is for other members", details=[
-            {**who[1], "path": "/template_id", "message": who[0], "reason": who[0]}])
+    facts, rules = require_audience(t, hit, got, profile, "/template_id",
+                                    "this coupon is for other members")
     coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
         else new_coupon_id()
     record = coupon_record(member_id, coupon_id, t, item, now, "claim")
