@@ -28,6 +28,8 @@ from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import (
     TableRepository,
     TransactionCancelled,
+    doc_text,
+    doc_value,
     plain,
     query_all,
     storable,
@@ -66,7 +68,7 @@ def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     out = plain(item)
     if isinstance(out.get("doc"), str):
-        out["doc"] = json.loads(out["doc"])
+        out["doc"] = doc_value(out["doc"])
     return out
 
 
@@ -138,8 +140,7 @@ class CampaignRepository(TableRepository):
              expected_version: int | None) -> None:
         """Store ``current`` as version N (history + CURRENT + audit, all or nothing)."""
         cid, version = current["campaign_id"], current["version"]
-        current = {**current, "doc": json.dumps(current["doc"], ensure_ascii=False,
-                                                 separators=(",", ":"))}
+        current = {**current, "doc": doc_text(current["doc"])}
         fields = {k: v for k, v in current.items() if k not in ("PK", "SK", *keys.GSI_ATTRS)}
         item = {**fields, **keys.campaign_current(cid), **keys.campaign_catalog(cid),
                 **keys.campaign_status_index(current["status"], cid)}
@@ -201,7 +202,9 @@ class CampaignRepository(TableRepository):
                    changes: list[dict[str, Any]]) -> dict[str, Any]:
         return {**keys.audit_entry(at, "campaign", campaign_id, secrets.token_hex(4)),
                 "at": at, "who": who, "entity": "campaign", "entity_id": campaign_id,
-                "action": action, "version": version, "changes": changes}
+                "action": action, "version": version,
+                # text, like the document: a diff holds the document's own values
+                "changes": doc_text(changes)}
 
     def audit_page(self, month: str, *, limit: int = 50, cursor: str | None = None,
                    entity_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
@@ -218,8 +221,8 @@ class CampaignRepository(TableRepository):
             args["ExclusiveStartKey"] = start
         with translated():
             resp = self.table.query(**args)
-        items = [{k: v for k, v in plain(i).items() if k not in ("PK", "SK")}
-                 for i in resp.get("Items", [])]
+        items = [{k: doc_value(v) if k == "changes" else v for k, v in plain(i).items()
+                  if k not in ("PK", "SK")} for i in resp.get("Items", [])]
         return items, encode_cursor(resp.get("LastEvaluatedKey"))
 
     # --- preview: bounded parallel Scan of members ---------------------------------------

@@ -5,6 +5,7 @@ ClientErrors are mapped by error code (never by message text) to domain errors, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -130,6 +131,25 @@ def storable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [storable(v) for v in value]
     return value
+
+
+def doc_text(document: Any) -> str:
+    """A JSON document as it is stored: one string attribute holding its canonical JSON.
+
+    Stored as a map, a document would not read back equal to what was written: ``storable``
+    drops nulls (``"per_member_claim": null`` means unlimited, absent means the default 1)
+    and DynamoDB numbers turn 1.0 into 1 and cannot hold 1e-200 at all. Text keeps the
+    exact JSON, key order included.
+    """
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def doc_value(stored: Any) -> Any:
+    """A stored document back as JSON data: text written by ``doc_text`` is parsed; a map
+    (items written before documents were stored as text) is returned as plain values."""
+    if isinstance(stored, str):
+        return json.loads(stored)
+    return plain(stored)
 
 
 def update_args(

@@ -8,6 +8,8 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     TableRepository,
     TransactionCancelled,
+    doc_text,
+    doc_value,
     plain,
     storable,
     translated,
@@ -22,12 +24,12 @@ class ProgramRepository(TableRepository):
     def current(self) -> dict[str, Any] | None:
         with translated():
             item = self.table.get_item(Key=keys.program_current()).get("Item")
-        return plain(item) if item else None
+        return _decoded(item)
 
     def version(self, version: int) -> dict[str, Any] | None:
         with translated():
             item = self.table.get_item(Key=keys.program_version(version)).get("Item")
-        return plain(item) if item else None
+        return _decoded(item)
 
     def versions(self, limit: int = 100) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
@@ -45,6 +47,7 @@ class ProgramRepository(TableRepository):
         """Write version n and move CURRENT from n-1 to n, atomically (409 if raced)."""
         version = int(record["version"])
         name = self.table.name
+        record = {**record, "program": doc_text(record["program"])}
         if version == 1:
             current_cond: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(PK)"}
         else:
@@ -82,3 +85,12 @@ class ProgramRepository(TableRepository):
                     out[item["PK"].removeprefix("REWARD#")] = int(item.get("redeemed", 0))
                 request = resp.get("UnprocessedKeys") or {}
         return out
+
+
+def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A version item with its program document as JSON data (stored as text)."""
+    if not item:
+        return None
+    out = plain(item)
+    out["program"] = doc_value(out["program"])
+    return out

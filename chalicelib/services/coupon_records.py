@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.dynamo import doc_value
 from chalicelib.domain.coupons.eligibility import WalletCoupon
 from chalicelib.domain.coupons.rules import Rules, snapshot
 from chalicelib.domain.coupons.template import CouponTemplate
@@ -44,7 +45,7 @@ def template_of(item: dict[str, Any]) -> CouponTemplate:
     key = (item["template_id"], int(item["version"]), item.get("fingerprint", ""))
     found = _templates.get(key)
     if found is None:
-        found = CouponTemplate.model_validate(item["definition"], strict=False)
+        found = CouponTemplate.model_validate(doc_value(item["definition"]), strict=False)
         with _lock:
             if len(_templates) > CACHE_SIZE:
                 _templates.clear()

@@ -10,7 +10,7 @@ from typing import Any
 
 from chalicelib.adapters import coupon_items as ci
 from chalicelib.adapters import keys
-from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.dynamo import TransactionCancelled, doc_text
 from chalicelib.domain.coupons.stock import plan_change, split
 from chalicelib.domain.coupons.template import (
     TEMPLATE_ID_RE,
@@ -47,7 +47,7 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     version = int(cur["version"]) + 1 if cur else 1
     now = clock.iso()
     record = {"entity": "coupon_template", "template_id": template_id, "version": version,
-              "definition": definition, "fingerprint": fingerprint, "name": t.name,
+              "definition": doc_text(definition), "fingerprint": fingerprint, "name": t.name,
               "status": t.status, "claimable": t.claimable, "stock": t.limits.stock,
               "shards": t.limits.stock_shards if t.limits.stock is not None else None,
               "updated_at": now, "updated_by": actor}

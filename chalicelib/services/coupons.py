@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.adapters import coupon_items as ci
 from chalicelib.adapters import keys
 from chalicelib.adapters.coupons_repo import CouponRepository
-from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.dynamo import TransactionCancelled, doc_value
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
 from chalicelib.domain.coupons.rules import compile_template
@@ -110,7 +110,8 @@ def orders_count(loyalty: dict[str, Any] | None) -> int:
 def _view(item: dict[str, Any], shards: list[dict[str, Any]] | None = None) -> TemplateView:
     remaining = sum(int(s.get("remaining", 0)) for s in shards) if shards is not None else None
     return TemplateView(template_id=item["template_id"], version=int(item["version"]),
-                        updated_at=item.get("updated_at", ""), definition=item["definition"],
+                        updated_at=item.get("updated_at", ""),
+                        definition=doc_value(item["definition"]),
                         stock=item.get("stock"),
                         remaining=remaining if item.get("stock") is not None else None)
 

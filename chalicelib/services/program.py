@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import doc_value
 from chalicelib.adapters.program_repo import ProgramRepository
 from chalicelib.config import get_settings
 from chalicelib.domain.loyalty.program import DEFAULT_PROGRAM, Program, parse_program
@@ -46,9 +47,10 @@ def invalidate() -> None:
         _cache.clear()
 
 
-def parse_stored(doc: dict[str, Any]) -> Program:
-    """A stored program document → Program, with the same strict JSON rules as the API."""
-    return parse_program(doc)
+def parse_stored(doc: dict[str, Any] | str) -> Program:
+    """A stored program document (JSON data, or the text a batch read returns as stored)
+    → Program, with the same strict JSON rules as the API."""
+    return parse_program(doc_value(doc))
 
 
 def cached() -> tuple[int, Program] | None:

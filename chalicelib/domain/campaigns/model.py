@@ -49,9 +49,17 @@ def _campaign_year(value: datetime) -> datetime:
 
 # Campaign dates: ISO 8601, with an offset or (read in the campaign timezone) without.
 CampaignTime = Annotated[datetime, AfterValidator(_campaign_year)]
+def _whole_minute(t: time) -> time:
+    # Shown (and stored) as HH:MM: seconds or an offset would be dropped silently.
+    if t.second or t.microsecond or t.tzinfo is not None:
+        raise ValueError("write the time of day as HH:MM (no seconds, no offset)")
+    return t
+
+
 # A wall-clock time of day, written and shown as "HH:MM".
-WallTime = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str,
-                                           when_used="json")]
+WallTime = Annotated[time, AfterValidator(_whole_minute),
+                     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str,
+                                     when_used="json")]
 NonNegative = Annotated[int, Field(ge=0)]
 
 
