@@ -25,32 +25,31 @@ def _program(directory: Path, who: str, dry_run: bool) -> str | None:
 
     program = parse_program(json.loads(path.read_text(encoding="utf-8")))
     live = program_service.get()
-    if live.version and live.program == program.document():
+    # canonical forms on both sides: the file may spell defaults out or leave them out
+    if live.version and program_service.parse_stored(live.program).document() \
+            == program.document():
         return "unchanged"
     if not dry_run:
         program_service.publish(program, who)
     return "created" if not live.version else "updated"
 
 
-def _template_writer() -> Callable[[str, dict[str, Any], str], str] | None:
-    """Upsert one coupon template through the coupon service (None when it is absent)."""
+def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str] | None:
+    """Upsert one coupon template through the coupon service (None when it is absent); a
+    dry run asks the service what the upsert would do instead."""
     try:
         from chalicelib.domain.coupons.template import parse_template
+        from chalicelib.services import coupon_templates
         from chalicelib.services import coupons as coupon_service
     except ImportError:
         return None
-    from chalicelib.errors import NotFound
 
     def write(template_id: str, doc: dict[str, Any], who: str) -> str:
         template = parse_template(doc, template_id)
-        try:
-            before: int | None = coupon_service.get_template(template_id).version
-        except NotFound:
-            before = None
-        after = coupon_service.put_template(template_id, template, who).version
-        if before is None:
-            return "created"
-        return "unchanged" if after == before else "updated"
+        result = coupon_templates.plan(template_id, template)
+        if not dry_run and result != "unchanged":
+            coupon_service.put_template(template_id, template, who)
+        return result
 
     return write
 
@@ -78,14 +77,12 @@ def sync(console: Any, directory: Path, results: list[files.FileResult], *, who:
     if program:
         row("program", "program.json", program)
     templates = files.load_templates(directory / "coupons")
-    writer = _template_writer()
+    writer = _template_writer(dry_run)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("syncing", total=len(templates) + len(results))
         for tid, doc in templates.items():
             if writer is None:
                 row("template", tid, "skipped (coupon service unavailable)")
-            elif dry_run:
-                row("template", tid, "checked")
             else:
                 try:
                     row("template", tid, writer(tid, dict(doc), who))

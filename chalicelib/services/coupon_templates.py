@@ -38,11 +38,11 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     ensure_valid(t, template_id)
     t = t.model_copy(update={"template_id": template_id})
     definition = t.definition()
-    fingerprint = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+    fingerprint = _fingerprint(definition)
     cur = repo().get(keys.template_current(template_id))
     has_stock = cur is not None and cur.get("stock") is not None
     shards = sorted(repo().shards(template_id), key=_shard_no) if has_stock else []
-    if cur is not None and cur.get("fingerprint") == fingerprint:
+    if _outcome(cur, fingerprint) == "unchanged":
         return _view(cur, shards if has_stock else None)
     version = int(cur["version"]) + 1 if cur else 1
     now = clock.iso()
@@ -64,6 +64,30 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     metrics_add("CouponTemplateSaved")
     after = repo().shards(template_id) if t.limits.stock is not None else None
     return _view({**record}, after)
+
+
+def _fingerprint(definition: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()
+
+
+def _outcome(cur: dict[str, Any] | None, fingerprint: str) -> str:
+    """created / updated / unchanged: what saving a definition with ``fingerprint`` does.
+
+    A definition stored as a map (before definitions were stored as text) may have lost
+    its nulls, so it counts as changed once and is rewritten as text."""
+    if cur is None:
+        return "created"
+    same = cur.get("fingerprint") == fingerprint and isinstance(cur.get("definition"), str)
+    return "unchanged" if same else "updated"
+
+
+def plan(template_id: str, t: CouponTemplate) -> str:
+    """What ``put`` would do with ``t`` (created / updated / unchanged), writing nothing."""
+    from chalicelib.services.coupons import repo
+
+    ensure_valid(t, template_id)
+    definition = t.model_copy(update={"template_id": template_id}).definition()
+    return _outcome(repo().get(keys.template_current(template_id)), _fingerprint(definition))
 
 
 def _stock_items(template_id: str, cur: dict[str, Any] | None, shards: list[dict[str, Any]],
