@@ -366,3 +366,30 @@ def deferred_work(member_id: str, campaign_id: str, occurrence: str, attempt: in
 def scheduler_cursor() -> dict[str, str]:
     """Where the planner's last completed window ended."""
     return {"PK": "SCHEDULER", "SK": "CURSOR"}
+
+
+# --- delivery outbox (push/SMS at least once) ------------------------------------------------
+# One entry per (campaign, occurrence, member, external channel), written in the delivery
+# transaction. While pending it sits in a sparse GSI2 bucket keyed by a hash shard (never a
+# date, so no hot partition); its sort key starts with the time it may next be re-sent, so the
+# sweeper reads only stale entries with one key query per shard. Sent, failed and dead entries
+# drop their GSI2 keys and leave the index.
+OUTBOX = "OUTBOX#"
+OUTBOX_SHARDS = 8
+
+
+def outbox_partition(shard: int) -> str:
+    return f"{OUTBOX}PENDING#{shard}"
+
+
+def outbox_entry(member_id: str, campaign_id: str, occurrence: str, channel: str
+                 ) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{OUTBOX}{campaign_id}#{occurrence}#{channel}"}
+
+
+def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str,
+                 retry_at_iso: str) -> dict[str, str]:
+    """GSI2 entry of a pending outbox entry: due for the sweeper at ``retry_at_iso``."""
+    shard = _shard(f"{member_id}#{channel}", OUTBOX_SHARDS)
+    return {"GSI2PK": outbox_partition(shard),
+            "GSI2SK": f"{retry_at_iso}#{campaign_id}#{occurrence}#{member_id}#{channel}"}

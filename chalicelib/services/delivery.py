@@ -81,6 +81,15 @@ def tick(now: datetime | None = None) -> PlanReport:
     return report
 
 
+def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
+    """The scheduled outbox sweep: re-send push/SMS/webhook entries left pending past their
+    retry time (at least once, same message id); dead-letter them after the last try."""
+    from chalicelib.services.delivery_outbox import Outbox
+
+    w = worker()
+    return dict(Outbox(w.repo, w.channels).sweep(now).__dict__)
+
+
 def dead_letters() -> dict[str, int]:
     """Messages waiting in the delivery and events dead-letter queues (an alarm watches them;
     processing is idempotent, so they can be moved back to their queue and retried)."""
