@@ -3,6 +3,7 @@
     perks outbox [--limit N] [--json]                 push and SMS sent to moto's SNS locally
     perks campaigns run ID --at 2026-03-08T09:00:00+08:00 [--no-drain]
                                                       fire an occurrence through the planner
+    perks campaigns run ID --from T1 --to T2          rehearse T1..T2 window by window
     perks campaigns stats ID [--json]                 delivery counters, per occurrence
     perks delivery tick [--at DATETIME]               one scheduled planner run, then drain
     perks delivery dlq [--redrive]                    dead letters; move them back to retry
@@ -47,8 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
     r = cmds.add_parser("run", help="fire a campaign occurrence now, through the planner")
     r.add_argument("campaign_id")
-    r.add_argument("--at", required=True,
-                   help="the occurrence instant, ISO with offset, e.g. 2026-03-08T09:00:00+08:00")
+    r.add_argument("--at", default=None,
+                   help="the occurrence instant, ISO with offset, e.g. 2026-03-08T09:00:00+08:00"
+                        " (run again with a later --at to reach later time zones)")
+    r.add_argument("--from", dest="start", default=None,
+                   help="rehearse a span: every planner window from this instant ...")
+    r.add_argument("--to", dest="end", default=None,
+                   help="... to this one, delivering after each window as the scheduler would")
     r.add_argument("--minutes", type=int, default=None,
                    help="plan the window of this many minutes ending at --at (default: the "
                         "schedule interval)")
@@ -100,26 +106,54 @@ def _wait_idle(timeout: float = 60.0) -> bool:
 
 
 def run_cmd(args: argparse.Namespace) -> int:
+    if (args.at is None) == (args.start is None and args.end is None) or \
+            (args.start is None) != (args.end is None):
+        print("error: give either --at T or both --from T1 --to T2", file=sys.stderr)
+        return 2
+    if args.start is not None and args.no_drain:
+        print("error: a --from/--to rehearsal delivers after each window (later time zones "
+              "are found by then); drop --no-drain", file=sys.stderr)
+        return 2
     _stage(args)
     from chalicelib.errors import PerksError
     from chalicelib.services import delivery
 
-    at = _at(args.at)
     try:
-        report = delivery.run_campaign(args.campaign_id, at, args.minutes)
+        if args.at is not None:
+            _print_plan(delivery.run_campaign(args.campaign_id, _at(args.at), args.minutes))
+            if not args.no_drain:
+                _deliver_queued()
+        else:
+            reports = delivery.rehearse(args.campaign_id, _at(args.start), _at(args.end),
+                                        args.minutes, after_each=_rehearsal_window)
+            print(f"rehearsed {len(reports)} window(s): "
+                  f"{sum(r.tasks for r in reports)} member task(s), "
+                  f"{sum(r.scans for r in reports)} scan segment(s)")
     except PerksError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
+    return _print_stats(args.campaign_id, as_json=False)
+
+
+def _print_plan(report: Any) -> None:
     print(f"planned {report.start} → {report.end}: {report.tasks} member task(s) in "
           f"{report.entries} message(s), {report.scans} scan segment(s), "
           f"{report.sqs_requests} SendMessageBatch request(s)")
-    if not args.no_drain:
-        drained = _drain()
-        idle = _wait_idle()
-        print(f"delivered: {drained['messages']} queue message(s) processed here"
-              + (f", {drained['failed']} failed (retried later)" if drained["failed"] else "")
-              + ("" if idle else "; the queue is still busy, stats may lag"))
-    return _print_stats(args.campaign_id, as_json=False)
+
+
+def _deliver_queued() -> None:
+    drained = _drain()
+    idle = _wait_idle()
+    print(f"delivered: {drained['messages']} queue message(s) processed here"
+          + (f", {drained['failed']} failed (retried later)" if drained["failed"] else "")
+          + ("" if idle else "; the queue is still busy, stats may lag"))
+
+
+def _rehearsal_window(report: Any) -> None:
+    """Between a rehearsal's windows: deliver, so the next window sees who was parked."""
+    if report.entries:
+        _print_plan(report)
+        _deliver_queued()
 
 
 def tick_cmd(args: argparse.Namespace) -> int:
