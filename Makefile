@@ -1,6 +1,8 @@
 # Perks — two commands do everything on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Lambda runs python3.13; so do the venv, the tests and `chalice package`. Found on PATH, then
+# under pyenv; a machine without it stops here with a message rather than building on 3.11.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
@@ -11,7 +13,9 @@ PYTEST_ARGS ?=
 .PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { echo "$(PYTHON) is not Python 3.13 (Lambda runtime python3.13)" >&2; exit 1; }
+	test -x $(PY) && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s/$(VENV)/bin/python" -m chalicelib.cli "$$@"\n' "$(CURDIR)" "$(CURDIR)" > $(VENV)/bin/perks
@@ -47,6 +51,7 @@ openapi: $(STAMP)
 package: $(STAMP)
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template infra/template.json build/package
+	$(PY) infra/prune_package.py build/package/deployment.zip
 
 # cfn-lint the SAM template, then expand it with the real SAM transform and lint the result.
 cfn-lint: package
