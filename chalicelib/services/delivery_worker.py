@@ -22,6 +22,7 @@ from chalicelib.domain.campaigns.model import AwardPoints, Campaign, Message
 from chalicelib.domain.delivery import policy
 from chalicelib.domain.delivery.windows import floor_quarter
 from chalicelib.domain.delivery.work import Task
+from chalicelib.domain.loyalty.earning import scale_points
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import (
@@ -198,8 +199,9 @@ class Worker:
                     self.effects.coupons(t.member, template, qty, c.id, t.occurrence, stamp))))
             pts = 0
             for a in actions:  # several awards become one (one balance write)
-                if isinstance(a, AwardPoints):
-                    pts += a.points or int((t.event or {}).get("points", 0) * (a.multiplier or 0))
+                if isinstance(a, AwardPoints):  # multipliers: the earning rule's exact floor
+                    pts += a.points or scale_points(int((t.event or {}).get("points", 0)),
+                                                    a.multiplier or 0)
             if pts > 0:
                 reason = next((a.reason for a in actions if isinstance(a, AwardPoints)
                                and a.reason), None) or c.name
