@@ -144,11 +144,13 @@ class Worker:
             if chosen and chosen.actions:
                 actions = list(chosen.actions)
         msg = message_action(actions)
-        consent = profile.get("consent") or {}
-        channels = policy.consented_channels([str(ch) for ch in msg.channels], consent) \
-            if msg else []
-        if (msg and not channels) or (not msg and not policy.has_any_consent(consent)):
+        allowed = policy.consent_outcome(
+            [str(ch) for ch in msg.channels] if msg else [], profile.get("consent"),
+            require_consent=c.delivery.require_consent,
+            other_effects=any(not isinstance(a, Message) for a in actions))
+        if allowed is None:
             return self._final(t, c, "suppressed", "consent", now, attempt)
+        channels = allowed
         quiet = c.delivery.quiet_hours
         noisy = [ch for ch in channels if ch != "inbox"]
         if quiet and noisy:
@@ -226,7 +228,7 @@ class Worker:
             for k, v in e.spend.items():
                 spend[k] = spend.get(k, 0) + v
         rendered = None
-        if msg:
+        if msg and channels:  # no consented channel: the coupon/points go without it
             rendered = self._render(c, msg, profile, loyalty, facts, t)
             spend["messages"] = 1
             if "inbox" in channels:

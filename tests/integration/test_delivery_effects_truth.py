@@ -10,8 +10,13 @@ from chalicelib.services.delivery_effects import Effect, Effects
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     campaign,
+    coupon_template,
+    coupons,
     fast_moto_transactions,
+    inbox,
     install,
+    sends,
+    stats,
     utc,
 )
 
@@ -41,3 +46,98 @@ def test_an_order_multiplier_awards_the_exact_product(engine):
     finally:
         clock.freeze(None)
     assert fx.awarded == [115]  # float arithmetic gave 114
+
+
+# --- consent is per channel -------------------------------------------------------------------
+
+NO_CONSENT = {"push": False, "sms": False, "email": False}
+
+
+class PushRecorder:
+    name = "push"
+    transactional = False
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def reachable(self, member: dict[str, Any]) -> bool:
+        return True
+
+    def items(self, member: dict[str, Any], msg: Any, at: Any) -> list[dict[str, Any]]:
+        return []
+
+    def send(self, member: dict[str, Any], msg: Any, delivery_id: str) -> Any:
+        from chalicelib.adapters.channels import Result
+
+        self.sent.append(member["member_id"])
+        return Result(True)
+
+
+def signup(member_id: str) -> None:
+    """The welcome campaign's event task for a member, processed by the worker."""
+    delivery.worker().run_tasks([Task("welcome", f"signup#{member_id}", member_id,
+                                      clock.iso(), event={"type": "signup"})])
+
+
+def welcome(channels: list[str], **delivery_options: Any) -> Any:
+    return campaign({"type": "event", "event": "signup"},
+                    [{"type": "issue_coupon", "template": "w5"},
+                     {"type": "message", "channels": channels,
+                      "content": {"zh-CN": {"title": "欢迎", "body": "{{ coupon.title }}"}}}],
+                    id="welcome", delivery={"quiet_hours": None, "cap_class": "service",
+                                            **delivery_options})
+
+
+def test_a_member_without_push_consent_still_gets_the_welcome_inbox_message(engine):
+    from chalicelib.adapters.channels import InboxChannel
+
+    push = PushRecorder()
+    install(welcome(["push", "inbox"]), channels={"push": push, "inbox": InboxChannel()})
+    coupon_template("w5", amount=500)
+    add_member("quiet", consent=NO_CONSENT)
+    add_member("loud", consent={"push": True, "sms": False, "email": False})
+    for m in ("quiet", "loud"):
+        signup(m)
+    assert [m["body"] for m in inbox("quiet")] == ["¥5 gift"]
+    assert len(coupons("quiet")) == 1
+    assert push.sent == ["loud"]  # push still needs push consent
+    assert len(inbox("loud")) == 1
+    s = stats("welcome")["totals"]
+    assert s["delivered"] == 2 and s["suppressed"].get("consent", 0) == 0
+
+
+def test_push_only_message_without_consent_still_issues_the_coupon(engine):
+    from chalicelib.adapters.channels import InboxChannel
+
+    push = PushRecorder()
+    install(welcome(["push"]), channels={"push": push, "inbox": InboxChannel()})
+    coupon_template("w5", amount=500)
+    add_member("quiet", consent=NO_CONSENT)
+    signup("quiet")
+    assert len(coupons("quiet")) == 1 and inbox("quiet") == [] and push.sent == []
+    [rec] = sends("quiet")
+    assert rec["state"] == "delivered" and rec["channels"] == []
+
+
+def test_push_only_message_and_nothing_else_is_suppressed_for_consent(engine):
+    install(campaign({"type": "event", "event": "signup"},
+                     [{"type": "message", "channels": ["push"],
+                       "content": {"zh-CN": {"title": "t", "body": "b"}}}], id="welcome",
+                     delivery={"quiet_hours": None}), channels={"push": PushRecorder()})
+    add_member("quiet", consent=NO_CONSENT)
+    signup("quiet")
+    assert stats("welcome")["totals"]["suppressed"]["consent"] == 1
+
+
+def test_require_consent_gives_nothing_to_members_without_marketing_consent(engine):
+    from chalicelib.adapters.channels import InboxChannel
+
+    install(welcome(["inbox"], require_consent=True), channels={"inbox": InboxChannel()})
+    coupon_template("w5", amount=500)
+    add_member("quiet", consent=NO_CONSENT)
+    add_member("mail", consent={"push": False, "sms": False, "email": True})
+    for m in ("quiet", "mail"):
+        signup(m)
+    assert inbox("quiet") == [] and coupons("quiet") == []
+    assert len(inbox("mail")) == 1 and len(coupons("mail")) == 1
+    assert stats("welcome")["totals"]["suppressed"]["consent"] == 1

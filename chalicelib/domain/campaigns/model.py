@@ -292,9 +292,13 @@ class CapClass(StrEnum):
 
 
 class Delivery(Strict):
+    """Consent is per channel and always respected (push, sms, webhook); the inbox, coupons
+    and points need none unless ``require_consent`` asks for at least one marketing
+    consent (push, sms or email) before the member gets anything."""
+
     quiet_hours: QuietHours | None = QuietHours(start=time(22, 0), end=time(8, 0))
     cap_class: CapClass = CapClass.marketing
-    require_consent: Literal[True] = True
+    require_consent: bool = False
 
 
 class Variant(Strict):
