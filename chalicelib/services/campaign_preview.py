@@ -81,11 +81,12 @@ def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
         if a.type == "issue_coupon":
             f = facts(a.template)
             coupon = {"title": f.title if f else a.template,
-                      "expires_at": (f.expires_at or "") if f else "",
+                      "expires_at": (f.valid_until(at) or "") if f else "",
                       "value": f.value_minor if f else None}
             break
     masked = {**profile, "name": _mask(profile.get("name"))}
-    ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name)
+    ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name,
+                          tz=tz or c.timezone)
     messages = [tpl.render_message(a, profile.get("locale"), ctx) for a in c.actions
                 if isinstance(a, Message)]
     if messages:

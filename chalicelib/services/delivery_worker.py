@@ -289,7 +289,7 @@ class Worker:
 
         order = (t.event or {}).get("order")
         ctx = context_for(profile, loyalty, coupon=facts.get("coupon"), order=order,
-                          campaign_name=c.name)
+                          campaign_name=c.name, tz=profile.get("timezone") or c.timezone)
         out = render_message(msg, profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
                         out["locale"])

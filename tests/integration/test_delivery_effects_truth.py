@@ -141,3 +141,47 @@ def test_require_consent_gives_nothing_to_members_without_marketing_consent(engi
     assert inbox("quiet") == [] and coupons("quiet") == []
     assert len(inbox("mail")) == 1 and len(coupons("mail")) == 1
     assert stats("welcome")["totals"]["suppressed"]["consent"] == 1
+
+
+# --- {{ coupon.expires_at }} is the issued coupon's own expiry ------------------------------
+
+def template_valid_for(tid: str, days: int) -> None:
+    """A coupon template that runs until 2031 whose coupons are valid ``days`` days."""
+    from chalicelib.domain.coupons.template import parse_template
+    from chalicelib.services import coupons as coupon_service
+
+    t = parse_template({"template_id": tid, "name": "生日券",
+                        "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
+                                     "ends_at": "2031-01-01T00:00:00+08:00",
+                                     "days_after_claim": days},
+                        "benefit": {"type": "fixed", "amount": 2000}})
+    coupon_service.put_template(tid, t, "test")
+
+
+def test_messages_promise_the_issued_coupons_own_expiry_in_member_time_and_locale(engine):
+    from chalicelib.adapters.channels import InboxChannel
+
+    install(campaign({"type": "event", "event": "signup"},
+                     [{"type": "issue_coupon", "template": "bday-14"},
+                      {"type": "message", "channels": ["inbox"], "content": {
+                          "zh-CN": {"title": "{{ coupon.expires_at }}",
+                                    "body": "{{ coupon.expires_at | date }}前有效"},
+                          "en": {"title": "{{ coupon.expires_at }}",
+                                 "body": "valid until {{ coupon.expires_at | date }}"}}}],
+                     id="welcome", delivery={"quiet_hours": None, "cap_class": "service"}),
+            channels={"inbox": InboxChannel()})
+    template_valid_for("bday-14", 14)
+    add_member("sh", "Asia/Shanghai", locale="zh-CN")
+    add_member("la", "America/Los_Angeles", locale="en-US")
+    clock.freeze(utc(2026, 6, 1, 4, 0))  # 12:00 in Shanghai, 21:00 the day before in LA
+    try:
+        for m in ("sh", "la"):
+            signup(m)
+    finally:
+        clock.freeze(None)
+    [c] = coupons("sh")
+    assert c["valid_until"] == "2026-06-15T04:00:00.000Z"  # 14 days, not the template's 2031
+    [msg] = inbox("sh")
+    assert (msg["title"], msg["body"]) == ("2026年6月15日", "2026年6月15日前有效")
+    [msg] = inbox("la")  # 2026-06-14 21:00 in Los Angeles
+    assert (msg["title"], msg["body"]) == ("14 Jun 2026", "valid until 14 Jun 2026")

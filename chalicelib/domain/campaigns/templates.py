@@ -9,8 +9,12 @@ about placeholders that are not in ``PLACEHOLDERS`` so typos are caught before l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import pass_context
 
 from chalicelib.domain.campaigns.model import Content, Message
 
@@ -20,9 +24,9 @@ PLACEHOLDERS: dict[str, str] = {
     "tier": "loyalty tier id, e.g. gold",
     "points.available": "spendable points",
     "points.expiring": "points that expire next",
-    "points.expiring_at": "when they expire (ISO date; try {{ points.expiring_at | date }})",
+    "points.expiring_at": "the last day before they expire (e.g. 31 Dec 2026)",
     "coupon.title": "title of the coupon this campaign issued",
-    "coupon.expires_at": "when that coupon expires (try {{ coupon.expires_at | date }})",
+    "coupon.expires_at": "the last day that coupon can be used (e.g. 2026年12月31日)",
     "coupon.code": "the coupon's code, for code-based templates",
     "coupon.value": "face value in fen (try {{ coupon.value | money }})",
     "order.total": "order total in fen (order events; try {{ order.total | money }})",
@@ -42,9 +46,58 @@ def _money(value: Any, symbol: str = "¥") -> str:
     return f"{sign}{symbol}{yuan}" + (f".{fen:02d}" if fen else "")
 
 
-def _date(value: Any) -> str:
-    """'2026-02-17T01:00:00Z' → '2026-02-17'."""
-    return str(value)[:10] if value else ""
+DEFAULT_TZ = "Asia/Shanghai"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Expiry instants shown as dates in the member's timezone and the message's locale.
+DATE_PLACEHOLDERS = (("coupon", "expires_at"), ("points", "expiring_at"))
+
+
+def display_date(value: Any, tz: str | None, locale: str | None) -> str:
+    """An expiry instant as the last day it still holds, in ``tz``: zh/ja '2026年12月31日',
+    en '31 Dec 2026', others '2026-12-31'. Expiries are exclusive ends (a coupon valid until
+    2027-01-01T00:00+08:00 can be used all of 31 December), hence the microsecond back.
+    A date without a time is shown as that day; text that is no ISO date is kept as is."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if dt.tzinfo is None:
+        day = dt.date()
+    else:
+        try:
+            zone = ZoneInfo(tz or DEFAULT_TZ)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(DEFAULT_TZ)
+        day = (dt - timedelta(microseconds=1)).astimezone(zone).date()
+    lang = (locale or "").split("-")[0].lower()
+    if lang in ("zh", "ja"):
+        return f"{day.year}年{day.month}月{day.day}日"
+    if lang == "en":
+        return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return day.isoformat()
+
+
+@pass_context
+def _date(ctx: Any, value: Any) -> str:
+    """``{{ x | date }}``: ``display_date`` in the member's timezone and message locale."""
+    return display_date(value, ctx.get("_tz"), ctx.get("_locale"))
+
+
+def _localized(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context with its expiry instants as dates the member reads: the same text with
+    or without ``| date``."""
+    out = dict(context)
+    for group, key in DATE_PLACEHOLDERS:
+        values = context.get(group)
+        if isinstance(values, Mapping) and values.get(key):
+            out[group] = {**values, key: display_date(values[key], context.get("_tz"),
+                                                      context.get("_locale"))}
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +162,7 @@ def render(text: str, context: Mapping[str, Any]) -> str:
     from jinja2 import TemplateError
 
     try:
-        return str(_compiled(text).render(**context))
+        return str(_compiled(text).render(**_localized(context)))
     except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError):
         return text.split("{{")[0].strip()
 
@@ -135,6 +188,7 @@ def render_message(message: Message, locale: str | None, context: Mapping[str, A
                    ) -> dict[str, Any]:
     """{locale, title, body, deep_link} for one member."""
     used, content = pick_content(message, locale)
+    context = {**context, "_locale": used}  # dates follow the language of the text
     out: dict[str, Any] = {"locale": used, "title": render(content.title, context),
                            "body": render(content.body, context)}
     if content.deep_link:
@@ -145,7 +199,7 @@ def render_message(message: Message, locale: str | None, context: Mapping[str, A
 def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None, *,
                 coupon: Mapping[str, Any] | None = None, order: Mapping[str, Any] | None = None,
                 expiring: Mapping[str, Any] | None = None, campaign_name: str = "",
-                ) -> dict[str, Any]:
+                tz: str | None = None) -> dict[str, Any]:
     """The placeholder values for a member: PROFILE and LOYALTY items (``points`` is the
     available balance there), the coupon just issued, the order of an order event, and
     ``expiring`` = {"points", "at"} for points_expiring events."""
@@ -163,4 +217,7 @@ def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = 
         "coupon": dict(coupon or {}),
         "order": dict(order or {}),
         "campaign": {"name": campaign_name},
+        # how dates are shown (not placeholders): the member's timezone, and their locale
+        # until render_message picks the content's
+        "_tz": tz or profile.get("timezone") or DEFAULT_TZ, "_locale": profile.get("locale"),
     }
