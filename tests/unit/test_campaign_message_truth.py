@@ -54,3 +54,83 @@ def test_dates_follow_the_member_timezone_and_the_message_locale() -> None:
     assert tpl.display_date("2026-03-01", None, "en") == "1 Mar 2026"
     assert tpl.display_date("", "Asia/Shanghai", "zh-CN") == ""
     assert tpl.display_date("soon", None, "en") == "soon"
+
+
+# --- bounded rendering ---------------------------------------------------------------------
+
+BLOW_UPS = [
+    "{{ ('x'*10000000)*20 }}",  # the reported 200 MB preview
+    "{% for i in range(1000) %}{% for j in range(1000) %}{{ j }}{% endfor %}{% endfor %}",
+    "{% for i in range(100000000) %}x{% endfor %}",
+    "{{ range(10000000) | list }}",
+    "{{ 2 ** 100000000 }}",
+    "{{ 'x' * 9000 ~ 'y' * 9000 }}",
+    "{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('xxxxxxxxxx') }}",
+    "{{ '%099999999d' % 1 }}",
+    "{{ 'x'.ljust(1000000000) }}",
+    "{{ 'ab' | center(100000000) }}",
+    "{% for a in 'abc' %}{% for b in 'abc' %}{% for c in 'abc' %}{% endfor %}{% endfor %}"
+    "{% endfor %}",
+]
+
+
+def test_the_reported_template_renders_nothing_big_and_fast() -> None:
+    import time
+
+    t0 = time.monotonic()
+    out = tpl.render("{{ ('x'*10000000)*20 }}", tpl.context_for({"name": "x"}))
+    assert out == "" and time.monotonic() - t0 < 1.0
+
+
+def test_blow_ups_stay_within_the_limits_when_rendered() -> None:
+    import time
+
+    ctx = tpl.context_for({"name": "x", "locale": "zh-CN"})
+    for text in BLOW_UPS:
+        t0 = time.monotonic()
+        out = tpl.render(text, ctx)
+        assert len(out) <= tpl.MAX_OUTPUT, text
+        assert time.monotonic() - t0 < 1.0, text
+
+
+def test_blow_ups_are_rejected_at_save_with_the_path_and_a_hint() -> None:
+    from chalicelib.domain.campaigns.validate import validate_campaign
+
+    for text in BLOW_UPS:
+        body = {"zh-CN": {"title": "t", "body": text}}
+        _, errors = validate_campaign(doc(actions=[
+            {"type": "message", "channels": ["inbox"], "content": body}]))
+        [e] = errors
+        assert e["path"] == "/actions/0/content/zh-CN/body", text
+        assert e["message"].startswith("template"), (text, e)
+        assert e["hint"], text
+    # a blow-up in a branch the sample member never takes is still refused
+    problem = tpl.template_problem("{% if tier == 'x' %}{{ 'x' * 10000000 }}{% endif %}")
+    assert problem and "too costly" in problem[0]
+
+
+def test_normal_templates_are_unaffected() -> None:
+    ctx = tpl.context_for({"name": "Lena", "locale": "en"}, {"tier": "gold", "points": 1200},
+                          coupon={"title": "¥5", "value": 1250})
+    texts = {
+        "{{ name or '会员' }}, {{ points.available }} pts, {{ coupon.value | money }}":
+            "Lena, 1200 pts, ¥12.50",
+        "{% for i in range(3) %}{{ i }}{% endfor %}|{{ tier | upper }}|{{ '*' * 5 }}":
+            "012|GOLD|*****",
+        "{{ name | truncate(3, True, '', 0) }} {{ (tier ~ '!') | length }}": "Len 5",
+        "{% if points.available > 1000 %}VIP{% else %}-{% endif %}": "VIP",
+    }
+    for text, expected in texts.items():
+        assert tpl.template_problem(text) is None, text
+        assert tpl.render(text, ctx) == expected
+
+
+def test_preview_samples_are_cut_to_a_small_size() -> None:
+    from chalicelib.services.campaign_preview import PREVIEW_CHARS
+
+    c = parse_campaign(doc(actions=[{"type": "message", "channels": ["inbox"], "content": {
+        "zh-CN": {"title": "t", "body": "{% for i in range(900) %}0123456789{% endfor %}"}}}]))
+    view = sample_view(c, datetime(2026, 3, 1, tzinfo=UTC), {"member_id": "m"}, None,
+                       lambda _t: None)
+    [msg] = view["messages"]
+    assert msg["truncated"] is True and len(msg["body"]) == PREVIEW_CHARS + 1
