@@ -21,7 +21,7 @@ Single-table layout (see README "Data model"):
     RESERVATION#<order>        RESERVATION                 -                                   -
     CAMPAIGN#<id>              CURRENT | V#<n> | BUDGET    CATALOG#CAMPAIGN / <id>            CAMPAIGNSTATUS#<status> / <id>
     MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
-    MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXSTATE | ATTR#<order>#<campaign>#<occ>
+    MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
     SCHEDULER                  CURSOR                      -                                   -
@@ -340,9 +340,18 @@ def inbox_message(member_id: str, message_id: str) -> dict[str, str]:
     return {"PK": member_pk(member_id), "SK": f"{INBOX}{message_id}"}
 
 
-def inbox_state(member_id: str) -> dict[str, str]:
-    """The member's unread counter."""
-    return {"PK": member_pk(member_id), "SK": "INBOXSTATE"}
+INBOX_UNREAD = "INBOXUNREAD#"
+
+
+def inbox_unread(member_id: str, expires_epoch: int, message_id: str) -> dict[str, str]:
+    """An unread message's marker, sorted by when the message expires (TTL epoch seconds,
+    10 digits), so unexpired unread messages are one key range."""
+    return {"PK": member_pk(member_id), "SK": f"{INBOX_UNREAD}{expires_epoch:010d}#{message_id}"}
+
+
+def inbox_unread_after(member_id: str, epoch: int) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) of the unread markers of messages expiring after ``epoch``."""
+    return member_pk(member_id), f"{INBOX_UNREAD}{epoch + 1:010d}", f"{INBOX_UNREAD}~"
 
 
 def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str

@@ -137,7 +137,8 @@ def list_templates() -> list[TemplateView]:
 
 
 def template_facts(template_id: str) -> dict[str, Any] | None:
-    """Title, face value (fen) and end of validity, for campaign message placeholders."""
+    """Title, face value (fen), end of validity and ``days_after_claim`` (an issued coupon's
+    own expiry is ``validity.use_until`` of these), for campaign message placeholders."""
     item = repo().get(keys.template_current(template_id), consistent=False)
     if item is None:
         return None
@@ -146,7 +147,8 @@ def template_facts(template_id: str) -> dict[str, Any] | None:
     value = b.get("amount") or b.get("value") or b.get("max_discount") or b.get(
         "max_amount") or 0
     return {"title": t.name, "value_minor": int(value),
-            "expires_at": clock.iso(t.validity.ends_at), "benefit": b}
+            "expires_at": clock.iso(t.validity.ends_at),
+            "days_after_claim": t.validity.days_after_claim, "benefit": b}
 
 
 # --- coupon center, claims, wallet ---------------------------------------------------------------

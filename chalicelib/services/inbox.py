@@ -30,11 +30,11 @@ def page(member_id: str, cursor: str | None, limit: int = 20) -> InboxPage:
             {"path": "/limit", "message": "between 1 and 100"}])
     items, nxt = repo().page(member_id, cursor, limit)
     return InboxPage(messages=[InboxMessage.model_validate(i) for i in items],
-                     unread=repo().unread(member_id), next_cursor=nxt)
+                     unread=repo().unread(member_id, clock.now()), next_cursor=nxt)
 
 
 def unread(member_id: str) -> UnreadCount:
-    return UnreadCount(unread=repo().unread(member_id))
+    return UnreadCount(unread=repo().unread(member_id, clock.now()))
 
 
 def mark_read(member_id: str, message_id: str) -> InboxMessage:

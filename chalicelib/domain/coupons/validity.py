@@ -37,7 +37,16 @@ def use_period(v: Validity, claimed_at: datetime) -> tuple[datetime, datetime]:
     if v.days_after_claim is None:
         return v.starts_at, v.ends_at
     start = max(claimed_at, v.starts_at)
-    return start, min(claimed_at + timedelta(days=v.days_after_claim), v.ends_at)
+    return start, use_until(v.ends_at, v.days_after_claim, claimed_at)
+
+
+def use_until(ends_at: datetime, days_after_claim: int | None, claimed_at: datetime
+              ) -> datetime:
+    """``valid_until`` of a coupon claimed at ``claimed_at`` (what campaign messages promise:
+    the coupon's own expiry, not the template's end)."""
+    if days_after_claim is None:
+        return ends_at
+    return min(claimed_at + timedelta(days=days_after_claim), ends_at)
 
 
 def in_windows(windows: tuple[Window, ...], at: datetime, tz: ZoneInfo) -> bool:

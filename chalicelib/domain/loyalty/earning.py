@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
@@ -77,8 +78,16 @@ class Earned:
         return self.points < self.uncapped_points
 
 
-def _mult(value: float) -> Fraction:
-    return Fraction(str(value))
+def _mult(value: float | Decimal | Fraction | int) -> Fraction:
+    """A multiplier as the exact decimal it was written as: Fraction(str(1.15)) is 23/20,
+    where Fraction(1.15) would be the binary float 1.149999…"""
+    return value if isinstance(value, Fraction) else Fraction(str(value))
+
+
+def scale_points(points: int | Fraction, multiplier: float | Decimal | Fraction | int) -> int:
+    """``points`` x ``multiplier`` under the one rounding rule for points: computed exactly,
+    floored once (as ``earn`` floors an order's total). 100 x 1.15 = 115, never 114."""
+    return floor(Fraction(points) * _mult(multiplier))
 
 
 def earn(program: Program, lines: Sequence[Line], discount_total: int, tier_multiplier: float,
