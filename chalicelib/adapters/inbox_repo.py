@@ -43,6 +43,12 @@ def new_message_id(at: datetime) -> str:
     return at.strftime("%Y%m%dT%H%M%S") + f"{at.microsecond // 1000:03d}-{secrets.token_hex(4)}"
 
 
+def _oldest_live_id(now: datetime) -> str:
+    """The smallest message id (a timestamp prefix) that has not expired at ``now``."""
+    born = now - timedelta(days=TTL_DAYS)
+    return born.strftime("%Y%m%dT%H%M%S") + f"{born.microsecond // 1000:03d}"
+
+
 def encode_cursor(last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"sk": last_key["SK"]}).encode()).decode()
 
@@ -77,14 +83,16 @@ class InboxRepository(TableRepository):
                      "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
 
-    def page(self, member_id: str, cursor: str | None, limit: int
+    def page(self, member_id: str, cursor: str | None, limit: int, now: datetime
              ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first; ``cursor`` continues after the last message of the previous page."""
+        """Newest first, unexpired at ``now`` only (a message lives TTL_DAYS from its id's
+        timestamp; DynamoDB may delete it days later); ``cursor`` continues after the last
+        message of the previous page."""
         from boto3.dynamodb.conditions import Key
 
+        pk, first, last = keys.inbox_since(member_id, _oldest_live_id(now))
         kw: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(keys.member_pk(member_id))
-            & Key("SK").begins_with(keys.INBOX),
+            "KeyConditionExpression": Key("PK").eq(pk) & Key("SK").between(first, last),
             "ScanIndexForward": False, "Limit": limit}
         if cursor:
             kw["ExclusiveStartKey"] = {"PK": keys.member_pk(member_id), "SK": decode_cursor(cursor)}
@@ -110,13 +118,14 @@ class InboxRepository(TableRepository):
                 return count
             kw["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
-    def mark_read(self, member_id: str, message_id: str, at: str) -> dict[str, Any]:
+    def mark_read(self, member_id: str, message_id: str, at: str, now: datetime
+                  ) -> dict[str, Any]:
         """Mark one message read and delete its unread marker, in one transaction (once: a
-        repeat finds it read and changes nothing); 404 if it is not theirs."""
+        repeat finds it read and changes nothing); 404 if it is not theirs or has expired."""
         key = keys.inbox_message(member_id, message_id)
         with translated():
             item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
-        if not item:
+        if not item or int(item[keys.TTL_ATTR]) <= int(now.timestamp()):
             raise NotFound("message not found")
         if item.get("read"):
             return _public(plain(item))

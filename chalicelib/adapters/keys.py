@@ -354,6 +354,11 @@ def inbox_unread_after(member_id: str, epoch: int) -> tuple[str, str, str]:
     return member_pk(member_id), f"{INBOX_UNREAD}{epoch + 1:010d}", f"{INBOX_UNREAD}~"
 
 
+def inbox_since(member_id: str, first_message_id: str) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) of the messages whose time-ordered id is >= the given one."""
+    return member_pk(member_id), f"{INBOX}{first_message_id}", f"{INBOX}~"
+
+
 def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str
                 ) -> dict[str, str]:
     """An order counted once towards a (campaign, occurrence) the member was targeted by."""

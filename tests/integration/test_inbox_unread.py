@@ -64,3 +64,24 @@ def test_ttl_deleting_messages_and_markers_leaves_the_count_exact(engine):
         assert inbox.page("m-2", None, 10).unread == 1
     finally:
         clock.freeze(None)
+
+
+def test_expired_messages_are_not_listed_or_markable_before_ttl_deletes_them(engine):
+    import pytest
+
+    from chalicelib.errors import NotFound
+
+    add_member("m-3")
+    at = utc(2026, 1, 1, 0, 0)
+    old = put_message("m-3", at)
+    new = put_message("m-3", at + timedelta(days=30))
+    clock.freeze(at + timedelta(days=TTL_DAYS, seconds=1))
+    try:
+        listed = inbox.page("m-3", None)
+        assert [m.message_id for m in listed.messages] == [new]
+        assert listed.unread == 1
+        with pytest.raises(NotFound):
+            inbox.mark_read("m-3", old)
+        assert inbox.mark_read("m-3", new).read is True
+    finally:
+        clock.freeze(None)
