@@ -205,7 +205,8 @@ def build(routes: list[Any]) -> dict[str, Any]:
                 schema = {"type": "object"}
             else:
                 schema = {"type": "string"}
-            responses[str(r.status)] = {"description": "Success",
+            for code in (r.status, *r.also):
+                responses[str(code)] = {"description": "Success",
                                         "content": {r.content_type: {"schema": schema}}}
             if resp is None and r.status == 200 and r.method in ("POST", "PUT", "PATCH",
                                                                  "DELETE"):

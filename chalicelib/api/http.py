@@ -39,9 +39,19 @@ class Route:
     errors: tuple[int, ...]
     idempotent: bool
     content_type: str = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses the handler may pick (``Status``)
 
 
 ROUTES: list[Route] = []
+
+
+@dataclass(frozen=True)
+class Status:
+    """A handler result answered with ``code`` instead of the route's status (a PUT that
+    created its resource is 201, one that replaced it 200). Replays keep the code."""
+
+    code: int
+    body: Any
 
 
 @dataclass
@@ -127,6 +137,7 @@ class Api:
               response: Any = None, status: int = 200, summary: str = "",
               query: dict[str, Any] | None = None, errors: Iterable[int] = (),
               idempotent: bool | None = None, content_type: str = "application/json",
+              also: Iterable[int] = (),
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         role_names = tuple(str(r) for r in roles) if roles is not None else ()
         idem = method in MUTATING if idempotent is None else idempotent
@@ -170,7 +181,8 @@ class Api:
                           authorizer=jwt_auth if role_names else None)(view)
             ROUTES.append(Route(method, path, role_names, body, response, status,
                                 summary or (fn.__doc__ or "").strip().split("\n")[0],
-                                query or {}, tuple(errors), idem, content_type))
+                                query or {}, tuple(errors), idem, content_type,
+                                tuple(also)))
             return view
 
         return decorate
@@ -198,6 +210,8 @@ class Api:
             result = fn(ctx, **params, **args)
             if isinstance(result, Response):
                 return result.status_code, result
+            if isinstance(result, Status):
+                return result.code, to_json(result.body)
             return (status if result is not None or status != 200 else 204), to_json(result)
 
         key = ctx.headers.get("idempotency-key")

@@ -122,6 +122,13 @@ def put_template(template_id: str, t: CouponTemplate, actor: str) -> TemplateVie
     return coupon_templates.put(template_id, t, actor)
 
 
+def save_template(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
+    """``put_template`` and whether it created the template."""
+    from chalicelib.services import coupon_templates
+
+    return coupon_templates.save(template_id, t, actor)
+
+
 def get_template(template_id: str) -> TemplateView:
     """A template with its live stock figures; 404 when unknown."""
     item = repo().get(keys.template_current(template_id), consistent=False)
