@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from chalicelib.api.auth import Caller, Role, caller_of, jwt_auth
 from chalicelib.errors import Forbidden, PerksError, ValidationFailed
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# No Perks body nests deeper than ~8 levels; 64 leaves room and stays far below the parser's
+# own recursion limit, whose failure would only say "invalid JSON".
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
 ALL_ROLES = (Role.member, Role.service, Role.marketer, Role.admin)
 
 
@@ -105,10 +111,29 @@ def validation_details(err: Any) -> list[dict[str, Any]]:
     return out
 
 
+def json_depth_exceeded(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays/objects in ``raw`` nest deeper than ``limit`` (a flat scan of the
+    brackets outside strings: no recursion, linear in the body, tolerant of bad JSON)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the common case, at C speed
+        return False
+    depth = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def parse(model: Any, raw: bytes | None) -> Any:
     """Validate a JSON body strictly; 400 with JSON paths on any problem."""
     from pydantic import ValidationError
 
+    if raw and json_depth_exceeded(raw):
+        raise ValidationFailed(
+            f"the body nests arrays/objects more than {MAX_JSON_DEPTH} levels deep",
+            details=[{"path": "/", "message": f"too deeply nested: at most {MAX_JSON_DEPTH} "
+                      "levels of arrays and objects", "reason": "TOO_DEEP",
+                      "limit": MAX_JSON_DEPTH}])
     try:
         return model.model_validate_json(raw or b"")
     except ValidationError as e:
