@@ -45,6 +45,12 @@ class Conflict(PerksError):
     code, status = "CONFLICT", 409
 
 
+class ReservationExpired(Conflict):
+    """A checkout hold lapsed and another order took one of its coupons."""
+
+    code = "RESERVATION_EXPIRED"
+
+
 class InsufficientFunds(PerksError):
     code, status = "INSUFFICIENT_POINTS", 409
 

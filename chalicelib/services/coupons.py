@@ -341,11 +341,11 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
     return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
 
 
-def confirm_items(**kw: Any) -> list[dict[str, Any]]:
-    """POST /orders with a reservation: see checkout.confirm_items."""
+def order_confirmation(**kw: Any) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+    """POST /orders with a reservation: see checkout.order_confirmation."""
     from chalicelib.services import checkout
 
-    return checkout.confirm_items(**kw)
+    return checkout.order_confirmation(**kw)
 
 
 def restore_items(**kw: Any) -> list[dict[str, Any]]:
