@@ -146,7 +146,8 @@ def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
         if not (stored and stored.get("version") == record["version"]
                 and stored.get("created_at") == record["created_at"]):  # else: ours, committed
             raise Conflict("a coupon was reserved or used concurrently; quote again",
-                           details=[{"path": "/coupon_ids", "message": RESERVED}]) from e
+                           details=[{"path": "/coupon_ids", "message": RESERVED,
+                                     "reason": RESERVED}]) from e
     metrics_add("CouponsReserved", len(q.best.coupon_ids))
     return reservation_view(record, now)
 
