@@ -122,6 +122,13 @@ def put_template(template_id: str, t: CouponTemplate, actor: str) -> TemplateVie
     return coupon_templates.put(template_id, t, actor)
 
 
+def save_template(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
+    """``put_template`` and whether it created the template."""
+    from chalicelib.services import coupon_templates
+
+    return coupon_templates.save(template_id, t, actor)
+
+
 def get_template(template_id: str) -> TemplateView:
     """A template with its live stock figures; 404 when unknown."""
     item = repo().get(keys.template_current(template_id), consistent=False)
@@ -336,11 +343,11 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
     return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
 
 
-def confirm_items(**kw: Any) -> list[dict[str, Any]]:
-    """POST /orders with a reservation: see checkout.confirm_items."""
+def order_confirmation(**kw: Any) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+    """POST /orders with a reservation: see checkout.order_confirmation."""
     from chalicelib.services import checkout
 
-    return checkout.confirm_items(**kw)
+    return checkout.order_confirmation(**kw)
 
 
 def restore_items(**kw: Any) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Rounding rules (also in the README):
 - ``discount_total`` is allocated across lines in proportion to their gross amounts by the
-  largest-remainder method, so line discounts sum exactly to the total.
+  largest-remainder method, so line discounts sum exactly to the total. An order that
+  confirms a checkout reservation takes the reservation's per-line discounts instead.
 - Qualifying spend = line gross - allocated discount; shipping never qualifies.
 - Points per line are computed exactly (fractions), summed, and the order total is floored
   once, then capped by ``max_points_per_order``. The integer total is apportioned back to
@@ -91,12 +92,21 @@ def scale_points(points: int | Fraction, multiplier: float | Decimal | Fraction 
 
 
 def earn(program: Program, lines: Sequence[Line], discount_total: int, tier_multiplier: float,
-         bonus_multiplier: float = 1.0) -> Earned:
-    """Qualifying spend and points of an order (see the module docstring for rounding)."""
+         bonus_multiplier: float = 1.0, line_discounts: Sequence[int] | None = None) -> Earned:
+    """Qualifying spend and points of an order (see the module docstring for rounding).
+
+    ``line_discounts`` (a checkout reservation's own allocation) replace the proportional
+    split, so each line earns on what was paid for it."""
     gross = [ln.gross for ln in lines]
     if discount_total > sum(gross):
         raise ValueError("discount_total exceeds the items' total")
-    discounts = allocate(discount_total, gross)
+    if line_discounts is None:
+        discounts = allocate(discount_total, gross)
+    else:
+        discounts = list(line_discounts)
+        if len(discounts) != len(gross) or sum(discounts) != discount_total or any(
+                not 0 <= d <= g for d, g in zip(discounts, gross, strict=True)):
+            raise ValueError("line discounts must fit the lines and sum to discount_total")
     qualifying = [g - d for g, d in zip(gross, discounts, strict=True)]
     rate = _mult(program.earning.points_per_unit) / program.unit
     common = rate * _mult(tier_multiplier) * _mult(bonus_multiplier)
