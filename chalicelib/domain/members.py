@@ -114,7 +114,7 @@ class SegmentationFields(Strict):
     tags: list[Tag] | None = Field(default=None, max_length=50)
     attributes: dict[AttrKey, AttrValue] | None = Field(default=None, max_length=50)
     city: City | None = None
-    city_tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    city_tier: Annotated[int, Field(ge=1, le=6)] | None = None
 
 
 SEGMENTATION_FIELDS = tuple(SegmentationFields.model_fields)
