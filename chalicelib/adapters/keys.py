@@ -4,7 +4,8 @@ Single-table layout (see README "Data model"):
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           -
-    MEMBER#<id>                DEVICE#<token-hash>         -                                   -
+    MEMBER#<id>                DEVICE#<device-id>          -                                   -
+    DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
     MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date> / <id>#<lot>         -
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
@@ -66,7 +67,17 @@ def device_hash(token: str) -> str:
 
 
 def member_device(member_id: str, token: str) -> dict[str, str]:
-    return {"PK": member_pk(member_id), "SK": f"{DEVICE}{device_hash(token)}"}
+    return member_device_id(member_id, device_hash(token))
+
+
+def member_device_id(member_id: str, device_id: str) -> dict[str, str]:
+    """A member's device by its opaque id (the token hash): what the API addresses."""
+    return {"PK": member_pk(member_id), "SK": f"{DEVICE}{device_id}"}
+
+
+def device_owner(device_id: str) -> dict[str, str]:
+    """Which member holds a push token now: one member per token at a time."""
+    return {"PK": f"DEVICEOWNER#{device_id}", "SK": "OWNER"}
 
 
 def audit(month: str, sort: str) -> dict[str, str]:

@@ -228,13 +228,20 @@ def outbox_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
         for mid, raw in (ep.get("messages") or {}).items():
             title, body = _push_text(raw)
             out.append({"channel": "push", "to": ep.get("custom_user_data") or "?",
-                        "device": str(ep.get("token", ""))[:12], "title": title, "body": body,
+                        "device": _device_id(ep), "title": title, "body": body,
                         "message_id": mid})
     for sms in sns.get("SMS", []):
         out.append({"channel": "sms", "to": mask(str(sms.get("phone_number", ""))),
                     "title": "", "body": sms.get("message", ""),
                     "message_id": sms.get("message_id")})
     return out
+
+
+def _device_id(endpoint: dict[str, Any]) -> str:
+    """The device's opaque id (what the API shows), never its push token."""
+    from chalicelib.adapters.keys import device_hash
+
+    return device_hash(str(endpoint.get("token", "")))
 
 
 def _push_text(raw: str) -> tuple[str, str]:

@@ -34,13 +34,13 @@ from pydantic import (
 )
 
 from chalicelib.domain.members import Locale, Timezone
-from chalicelib.domain.models import Strict
+from chalicelib.domain.models import Strict, safe_text
 
 CAMPAIGN_ID_RE = r"^[a-z0-9][a-z0-9-]{1,63}$"
 CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_RE)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = safe_text(1, 2000, multiline=True)
+ShortText = safe_text(1, 200)
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -221,9 +221,9 @@ class Channel(StrEnum):
 class Content(Strict):
     """One locale's message; ``{{ placeholders }}`` are rendered per member."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    body: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    deep_link: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    title: ShortText
+    body: Text
+    deep_link: safe_text(1, 500) | None = None
 
 
 class Message(Strict):
