@@ -8,22 +8,60 @@ there, else moto), as `make run` starts it.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bench import burst
 from tests.fuzz.stack import member_tokens, running_stack, stage_tokens
 
+ROOT = Path(__file__).resolve().parents[2]
 MEMBERS = [f"m-srv-{i}" for i in range(5)]
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[str]:
-    with running_stack(None, startup_timeout=90) as base:
+def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="module")
+def stack(stack_dir: Path) -> Iterator[str]:
+    with running_stack(None, startup_timeout=90, data_dir=str(stack_dir)) as base:
+        # /health answers before the runner starts; stack.json is written once all is up.
+        deadline = time.monotonic() + 60
+        while not (stack_dir / "stack.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
         yield base
+
+
+def perks(*args: str) -> subprocess.CompletedProcess[str]:
+    """`.venv/bin/perks ...` as a developer's shell runs it (none of the suite's env)."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_cli_reaches_a_second_stack_through_its_state_file(stack: str,
+                                                               stack_dir: Path) -> None:
+    state = json.loads((stack_dir / "stack.json").read_text())
+    assert state["api_url"] == stack and state["dynamodb_url"].startswith("http://127.0.0.1:")
+    synced = perks("program", "sync", "--stack-dir", str(stack_dir))
+    assert synced.returncode == 0, synced.stderr
+    assert "published program version" in synced.stdout or "unchanged" in synced.stdout
+    shown = perks("--stack-dir", str(stack_dir), "program", "show")  # global form too
+    assert shown.returncode == 0 and '"version"' in shown.stdout, shown.stderr
+    urls = perks("outbox", "--json", "--ddb-url", state["dynamodb_url"],
+                 "--sqs-url", state["sqs_url"])
+    assert urls.returncode == 0, urls.stderr
 
 
 def test_200_clients_at_once_are_all_answered_and_no_order_is_lost(stack: str) -> None:
