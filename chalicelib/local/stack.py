@@ -13,6 +13,9 @@
 SIGINT/SIGTERM stop everything: each child runs in its own process group and the whole
 group is terminated (then killed). Child pids are recorded in ``<data-dir>/stack.pids`` so a
 stack that was SIGKILLed gets its leftovers cleaned up on the next start.
+
+Once up, the stack writes ``<data-dir>/stack.json`` (its pid, stage and endpoint URLs): the
+``perks`` CLI reads it to reach this stack, whatever ports it runs on (``--stack-dir``).
 """
 
 from __future__ import annotations
@@ -137,6 +140,7 @@ class Stack:
         self.host: str = args.host
         self.data_dir = Path(args.data_dir).resolve()
         self.pidfile = self.data_dir / "stack.pids"
+        self.statefile = self.data_dir / "stack.json"  # read by the CLI (cli/_shared.py)
         self.procs: dict[str, subprocess.Popen] = {}
         self.motos: list[Any] = []
         self.runner: Any = None
@@ -225,6 +229,18 @@ class Stack:
         bootstrap()
         self._start_api()
         self._start_runner()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        """Where the CLI finds this stack: written once everything answers."""
+        tmp = self.statefile.with_suffix(".tmp")
+        tmp.write_text(json.dumps({
+            "pid": os.getpid(), "stage": self.args.stage,
+            "api_url": f"http://{self.host}:{self.args.port}",
+            "dynamodb_url": self.env["DYNAMODB_ENDPOINT_URL"],
+            "sqs_url": self.env["SQS_ENDPOINT_URL"], "sns_url": self.env["SNS_ENDPOINT_URL"]},
+            indent=2) + "\n")
+        tmp.replace(self.statefile)
 
     def _use_env(self) -> None:
         from chalicelib import config
@@ -320,6 +336,9 @@ Ctrl-C stops everything.
         self.motos.clear()
         if self.owns_pidfile:
             self.pidfile.unlink(missing_ok=True)
+        with contextlib.suppress(ValueError, OSError):
+            if json.loads(self.statefile.read_text()).get("pid") == os.getpid():
+                self.statefile.unlink()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -25,7 +25,12 @@ from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
 from chalicelib.domain.coupons.rules import compile_template
 from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
-from chalicelib.domain.coupons.validity import claim_problem, claim_window
+from chalicelib.domain.coupons.validity import (
+    claim_closed_message,
+    claim_detail,
+    claim_problem,
+    claim_window,
+)
 from chalicelib.domain.models import Out
 from chalicelib.errors import LimitReached, NotFound, SoldOut, Unavailable, Unprocessable
 from chalicelib.observability import logger, metrics_add
@@ -246,10 +251,10 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     if t.status != "active" or not t.claimable:
         raise Unprocessable("this coupon cannot be claimed", details=[
             {"path": "/template_id", "message": "NOT_CLAIMABLE"}])
-    problem = claim_problem(t.validity, now)
-    if problem:
-        raise Unprocessable("claiming is not open", details=[
-            {"path": "/template_id", "message": problem}])
+    closed = claim_detail(t.validity, now, "/template_id")
+    if closed:
+        raise Unprocessable(claim_closed_message(closed, "claiming is not open"),
+                            details=[closed])
     facts, rules = require_audience(t, hit, got, profile, "/template_id",
                                     "this coupon is for other members")
     coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
