@@ -11,7 +11,7 @@ from chalicelib.adapters.campaigns_repo import CampaignRepository
 from chalicelib.domain.campaigns import lint as linter
 from chalicelib.domain.campaigns.diff import diff
 from chalicelib.domain.campaigns.model import TRANSITIONS, Campaign, Status
-from chalicelib.domain.campaigns.validate import parse_campaign
+from chalicelib.domain.campaigns.validate import parse_campaign, validate_campaign
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
@@ -231,6 +231,18 @@ def lint(campaign: Campaign, *, online: bool = True,
     """Lint warnings; coupon templates come from the stack unless ``templates`` is given."""
     lookup = templates if templates is not None else (template_lookup() if online else None)
     return linter.lint(campaign, lookup)
+
+
+def check(campaign_id: str, raw: Any) -> dict[str, Any]:
+    """The editor's "validate": the same validation and lint as PUT, with nothing stored.
+
+    Errors and warnings are data here (200), so the console can show every one inline."""
+    campaign, errors = validate_campaign(raw)
+    if campaign is not None and campaign.id != campaign_id:
+        errors = [{"path": "/id", "message": f"must be '{campaign_id}'",
+                   "hint": "ids are fixed once created; copy the campaign to rename it"}]
+    warnings = lint(campaign, online=True) if campaign is not None and not errors else []
+    return {"valid": not errors, "errors": errors, "warnings": warnings}
 
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,
