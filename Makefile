@@ -37,11 +37,13 @@ $(CONSOLE_STAMP): $(CONSOLE_NODE) $(CONSOLE_SRC)
 
 console: $(CONSOLE_STAMP)
 
-# The browser tests drive Debian's chromium (never a downloaded browser build).
+# The browser tests drive Debian's chromium (never a downloaded browser build), with a CJK
+# font so the Chinese UI renders in screenshots.
 chromium:
-	@test -x $(CHROMIUM) || { test "$$(id -u)" = 0 && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } || \
-		{ echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2; exit 1; }
+	@{ test -x $(CHROMIUM) && fc-list :lang=zh | grep -q .; } || { test "$$(id -u)" = 0 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium fonts-wqy-microhei; } || { echo "chromium or a CJK font is missing: run" \
+		"'sudo apt-get install -y chromium fonts-wqy-microhei'" >&2; exit 1; }
 
 # docs/console/*.png from the browser tests' pages.
 screenshots: deps console chromium

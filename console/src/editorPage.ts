@@ -76,13 +76,13 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
     problems.replaceChildren(...placed.map((p) => problemItem(p, editor)));
     if (!errors.length) bind(summary, "editor.valid");
     else bind(summary, "editor.errorCount", { n: errors.length });
-    if (warnings.length) summary.append(" · ", tr("span", "editor.warningCount", { n: warnings.length }));
+    if (warnings.length) summary.append(" · ", tr("span", "editor.warningCount", {}, { n: warnings.length }));
   };
   const refresh = (): void => {
     if (record) { delete title.dataset.i18n; title.textContent = record.name; }
     else bind(title, "editor.new");
     status.replaceChildren(record ? statusBadge(record.status) : "",
-      record ? h("span", { class: "muted" }, " · ", tr("span", "editor.version", { v: record.version })) : "");
+      record ? h("span", { class: "muted" }, " · ", tr("span", "editor.version", {}, { v: record.version })) : "");
     const actions: Action[] = ["save", ...NEXT[record?.status ?? "none"]];
     toolbar.replaceChildren(
       tr("button", "editor.validate", { type: "button", onclick: () => void validate() }),
@@ -155,9 +155,11 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
     h("div", { class: "titlebar" }, title, status), toolbar, alert, notice,
     h("div", { class: "editor-grid" },
       h("section", { class: "editor-col", "aria-labelledby": "editor-label" },
-        tr("h2", "editor.label", { id: "editor-label", class: "sr-only" }), host,
-        h("section", { "aria-labelledby": "problems-title" },
-          tr("h2", "editor.problems", { id: "problems-title" }), summary, problems)),
+        tr("h2", "editor.label", { id: "editor-label", class: "sr-only" }),
+        // Problems above the editor: visible at 1280x800 without scrolling past the JSON.
+        h("section", { "aria-labelledby": "problems-title", class: "problems-box" },
+          tr("h2", "editor.problems", { id: "problems-title", class: "sr-only" }), summary,
+          problems), host),
       h("section", { class: "preview", id: "preview", "aria-labelledby": "preview-title" },
         tr("h2", "preview.title", { id: "preview-title" }), previewBody)),
     dialog.node);
