@@ -35,7 +35,8 @@ class CampaignDraft(Campaign):
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **_: Any) -> Any:  # type: ignore[override]
-        # The editor sends whatever the marketer typed: the report, not a 400, says what's wrong.
+        # The editor sends whatever the marketer typed; the service reports every problem
+        # with its path and hint (a pydantic 400 here would stop at malformed JSON).
         return json_data
 
 
@@ -143,7 +144,7 @@ def change_status(ctx: Ctx, campaign_id: str, body: StatusChange) -> dict[str, A
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/validate", roles=MARKETING,
-           body=CampaignDraft, response=ValidationReport)
+           body=CampaignDraft, response=ValidationReport, errors=(400,))
 def validate_campaign(ctx: Ctx, campaign_id: str, body: Any) -> dict[str, Any]:
     """Validate and lint a campaign without saving it: errors and warnings with JSON paths."""
     return campaigns.check(campaign_id, body)

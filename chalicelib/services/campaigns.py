@@ -236,13 +236,15 @@ def lint(campaign: Campaign, *, online: bool = True,
 def check(campaign_id: str, raw: Any) -> dict[str, Any]:
     """The editor's "validate": the same validation and lint as PUT, with nothing stored.
 
-    Errors and warnings are data here (200), so the console can show every one inline."""
+    Whatever the body holds (even malformed JSON) is checked; errors raise ValidationFailed
+    with every path and hint (400, as PUT would answer), a valid campaign returns its lint."""
     campaign, errors = validate_campaign(raw)
     if campaign is not None and campaign.id != campaign_id:
         errors = [{"path": "/id", "message": f"must be '{campaign_id}'",
                    "hint": "ids are fixed once created; copy the campaign to rename it"}]
-    warnings = lint(campaign, online=True) if campaign is not None and not errors else []
-    return {"valid": not errors, "errors": errors, "warnings": warnings}
+    if campaign is None or errors:
+        raise ValidationFailed("the campaign is invalid", details=errors)
+    return {"valid": True, "errors": [], "warnings": lint(campaign, online=True)}
 
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,
