@@ -279,6 +279,15 @@ def device_endpoint(member_id: str, token: str) -> str | None:
         return None
 
 
+def forget_endpoint(arn: str) -> None:
+    """Delete a platform endpoint (a token moving to another member); best effort: the
+    worker disables endpoints SNS reports dead."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with contextlib.suppress(ClientError, BotoCoreError):
+        aws.client("sns").delete_endpoint(EndpointArn=arn)
+
+
 def default_channels() -> dict[str, Channel]:
     repo = DeliveryRepository()
     return {"inbox": InboxChannel(), "push": PushChannel(repo), "sms": SmsChannel(),

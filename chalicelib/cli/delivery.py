@@ -20,6 +20,7 @@ import sys
 from typing import Any
 
 from chalicelib.cli._shared import moment as _at
+from chalicelib.cli._shared import stack_options
 from chalicelib.cli._shared import target_stage as _stage
 
 
@@ -27,16 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     o = sub.add_parser("outbox", help="push notifications and SMS the local stack sent")
     o.add_argument("--limit", type=int, default=50, help="show the last N (default 50)")
     o.add_argument("--json", action="store_true", help="print JSON lines")
+    stack_options(o)
     o.set_defaults(func=outbox_cmd)
     d = sub.add_parser("delivery", help="campaign delivery: tick, run, stats")
     dcmds = d.add_subparsers(dest="delivery_command", required=True)
     t = dcmds.add_parser("tick", help="run the scheduled planner once, then drain the queue")
     t.add_argument("--at", default=None, help="ISO date-time with offset (default: now)")
     t.add_argument("--no-drain", action="store_true")
+    stack_options(t)
     t.set_defaults(func=tick_cmd)
     q = dcmds.add_parser("dlq", help="count dead letters; --redrive moves them back")
     q.add_argument("--redrive", action="store_true",
                    help="move every dead letter back to its queue (processing is idempotent)")
+    stack_options(q)
     q.set_defaults(func=dlq_cmd)
     add_campaign_commands(dcmds)
     campaigns = sub.choices.get("campaigns")
@@ -61,11 +65,13 @@ def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
     r.add_argument("--no-drain", action="store_true",
                    help="only enqueue (let `make run` deliver)")
     r.add_argument("--stage", dest="target_stage", default=None)
+    stack_options(r)
     r.set_defaults(func=run_cmd)
     s = cmds.add_parser("stats", help="delivery counters of a campaign")
     s.add_argument("campaign_id")
     s.add_argument("--json", action="store_true")
     s.add_argument("--stage", dest="target_stage", default=None)
+    stack_options(s)
     s.set_defaults(func=stats_cmd)
 
 
@@ -195,10 +201,7 @@ def redrive(dlq_name: str, queue_name: str) -> int:
 
 
 def dlq_cmd(args: argparse.Namespace) -> int:
-    if args.stage is None:
-        from chalicelib.cli import use_stage
-
-        use_stage("dev")
+    _stage(args)
     from chalicelib.config import get_settings
     from chalicelib.services import delivery
 
@@ -262,13 +265,20 @@ def outbox_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
         for mid, raw in (ep.get("messages") or {}).items():
             title, body = _push_text(raw)
             out.append({"channel": "push", "to": ep.get("custom_user_data") or "?",
-                        "device": str(ep.get("token", ""))[:12], "title": title, "body": body,
+                        "device": _device_id(ep), "title": title, "body": body,
                         "message_id": mid})
     for sms in sns.get("SMS", []):
         out.append({"channel": "sms", "to": mask(str(sms.get("phone_number", ""))),
                     "title": "", "body": sms.get("message", ""),
                     "message_id": sms.get("message_id")})
     return out
+
+
+def _device_id(endpoint: dict[str, Any]) -> str:
+    """The device's opaque id (what the API shows), never its push token."""
+    from chalicelib.adapters.keys import device_hash
+
+    return device_hash(str(endpoint.get("token", "")))
 
 
 def _push_text(raw: str) -> tuple[str, str]:
@@ -308,10 +318,7 @@ def _moto_data() -> dict[str, Any]:
 
 
 def outbox_cmd(args: argparse.Namespace) -> int:
-    if args.stage is None:
-        from chalicelib.cli import use_stage
-
-        use_stage("dev")
+    _stage(args)
     try:
         entries = outbox_entries(_moto_data())
     except OSError as e:

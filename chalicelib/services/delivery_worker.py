@@ -24,6 +24,7 @@ from chalicelib.domain.campaigns.model import AwardPoints, Campaign, Message
 from chalicelib.domain.delivery import policy
 from chalicelib.domain.delivery.windows import floor_quarter
 from chalicelib.domain.delivery.work import Task
+from chalicelib.domain.loyalty.earning import scale_points
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import (
@@ -145,11 +146,13 @@ class Worker:
             if chosen and chosen.actions:
                 actions = list(chosen.actions)
         msg = message_action(actions)
-        consent = profile.get("consent") or {}
-        channels = policy.consented_channels([str(ch) for ch in msg.channels], consent) \
-            if msg else []
-        if (msg and not channels) or (not msg and not policy.has_any_consent(consent)):
+        allowed = policy.consent_outcome(
+            [str(ch) for ch in msg.channels] if msg else [], profile.get("consent"),
+            require_consent=c.delivery.require_consent,
+            other_effects=any(not isinstance(a, Message) for a in actions))
+        if allowed is None:
             return self._final(t, c, "suppressed", "consent", now, attempt)
+        channels = allowed
         quiet = c.delivery.quiet_hours
         noisy = [ch for ch in channels if ch != "inbox"]
         if quiet and noisy:
@@ -200,8 +203,9 @@ class Worker:
                     self.effects.coupons(t.member, template, qty, c.id, t.occurrence, stamp))))
             pts = 0
             for a in actions:  # several awards become one (one balance write)
-                if isinstance(a, AwardPoints):
-                    pts += a.points or int((t.event or {}).get("points", 0) * (a.multiplier or 0))
+                if isinstance(a, AwardPoints):  # multipliers: the earning rule's exact floor
+                    pts += a.points or scale_points(int((t.event or {}).get("points", 0)),
+                                                    a.multiplier or 0)
             if pts > 0:
                 reason = next((a.reason for a in actions if isinstance(a, AwardPoints)
                                and a.reason), None) or c.name
@@ -226,7 +230,7 @@ class Worker:
             for k, v in e.spend.items():
                 spend[k] = spend.get(k, 0) + v
         rendered = None
-        if msg:
+        if msg and channels:  # no consented channel: the coupon/points go without it
             rendered = self._render(c, msg, profile, loyalty, facts, t)
             spend["messages"] = 1
             if "inbox" in channels:
@@ -291,7 +295,7 @@ class Worker:
 
         order = (t.event or {}).get("order")
         ctx = context_for(profile, loyalty, coupon=facts.get("coupon"), order=order,
-                          campaign_name=c.name)
+                          campaign_name=c.name, tz=profile.get("timezone") or c.timezone)
         out = render_message(msg, profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
                         out["locale"])
