@@ -1,17 +1,25 @@
 # Perks — two commands do everything on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# Lambda runs python3.13; so do the venv, the tests and `chalice package`. Found on PATH, then
+# under pyenv; a machine without it stops here with a message rather than building on 3.11.
+PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
+CONSOLE_NODE := console/node_modules/.installed
+CONSOLE_STAMP := console/dist/.built
+CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json campaigns/schema.json
+CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean
+.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean console chromium screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { echo "$(PYTHON) is not Python 3.13 (Lambda runtime python3.13)" >&2; exit 1; }
+	test -x $(PY) && $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	printf '#!/bin/sh\nPYTHONPATH="%s$${PYTHONPATH:+:$$PYTHONPATH}" exec "%s/$(VENV)/bin/python" -m chalicelib.cli "$$@"\n' "$(CURDIR)" "$(CURDIR)" > $(VENV)/bin/perks
@@ -22,18 +30,41 @@ $(NODE_STAMP): infra/local/package.json infra/local/package-lock.json
 	cd infra/local && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CONSOLE_NODE): console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The marketer console's static assets (console/dist), rebuilt when the lockfile or sources change.
+$(CONSOLE_STAMP): $(CONSOLE_NODE) $(CONSOLE_SRC)
+	cd console && npm run --silent build
+	touch $@
+
+console: $(CONSOLE_STAMP)
+
+# The browser tests drive Debian's chromium (never a downloaded browser build), with a CJK
+# font so the Chinese UI renders in screenshots.
+chromium:
+	@{ test -x $(CHROMIUM) && fc-list :lang=zh | grep -q .; } || { test "$$(id -u)" = 0 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium fonts-wqy-microhei; } || { echo "chromium or a CJK font is missing: run" \
+		"'sudo apt-get install -y chromium fonts-wqy-microhei'" >&2; exit 1; }
+
+# docs/console/*.png from the browser tests' pages.
+screenshots: deps console chromium
+	PERKS_SCREENSHOTS=docs/console PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/browser -q -p no:cacheprovider
+
 venv: $(STAMP)
 
 deps: $(STAMP) $(NODE_STAMP)
 
-run: deps
+run: deps console
 	PYTHONPATH=$(CURDIR) $(PY) -m chalicelib.local.stack --port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app.py chalicelib tests bench
 
 # pytest exits 5 when it collects no tests (e.g. a filter in PYTEST_ARGS): not a failure.
-test: deps lint
+test: deps lint console chromium
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS) || test $$? -eq 5
 
 unit: $(STAMP)
@@ -47,6 +78,7 @@ openapi: $(STAMP)
 package: $(STAMP)
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage prod --merge-template infra/template.json build/package
+	$(PY) infra/prune_package.py build/package/deployment.zip
 
 # cfn-lint the SAM template, then expand it with the real SAM transform and lint the result.
 cfn-lint: package
@@ -66,4 +98,4 @@ load: deps
 	PYTHONPATH=$(CURDIR) $(PY) bench/load/run.py --url $${PERKS_URL:-http://127.0.0.1:$(PORT)}
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache infra/local/node_modules
+	rm -rf $(VENV) build .pytest_cache .ruff_cache infra/local/node_modules console/node_modules console/dist

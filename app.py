@@ -53,6 +53,13 @@ def plan_campaigns(event: object) -> dict:
     return delivery.tick().__dict__
 
 
+# Push/SMS/webhook at least once: re-send outbox entries a crashed worker left pending.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep-outbox")
+def sweep_outbox(event: object) -> dict:
+    from chalicelib.services import delivery
+    return delivery.sweep_outbox()
+
+
 @app.on_sqs_message(queue=_settings.delivery_queue_name, batch_size=10, name="deliver")
 def deliver(event: Any) -> dict:
     from chalicelib.services import delivery

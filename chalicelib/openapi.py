@@ -20,6 +20,8 @@ import json
 import re
 from typing import Any
 
+from chalicelib.errors import CODES
+
 TITLE = "Perks API"
 VERSION = "1.0.0"
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -35,8 +37,9 @@ ERROR_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["code", "message", "details"],
             "properties": {
-                "code": {"type": "string", "pattern": "^[A-Z][A-Z0-9_]*$",
-                         "description": "Stable machine-readable code, e.g. VALIDATION_ERROR"},
+                "code": {"type": "string", "enum": [c.code for c in CODES],
+                         "description": "Stable machine-readable code (chalicelib/errors.py "
+                                        "CODES; the README lists each with its meaning)"},
                 "message": {"type": "string", "description": "Human-readable explanation"},
                 "details": {
                     "type": "array",
@@ -205,7 +208,8 @@ def build(routes: list[Any]) -> dict[str, Any]:
                 schema = {"type": "object"}
             else:
                 schema = {"type": "string"}
-            responses[str(r.status)] = {"description": "Success",
+            for code in (r.status, *r.also):
+                responses[str(code)] = {"description": "Success",
                                         "content": {r.content_type: {"schema": schema}}}
             if resp is None and r.status == 200 and r.method in ("POST", "PUT", "PATCH",
                                                                  "DELETE"):

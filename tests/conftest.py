@@ -159,11 +159,12 @@ def token(role: str | list[str], sub: str = "m-1", **extra: Any) -> str:
 
 
 SENT_PII: set[str] = set()
-PII_KEYS = {"phone", "email", "birthday"}
+PII_KEYS = {"phone", "email", "birthday", "token"}  # token: a device push token
 
 
 def _remember_pii(body: Any) -> None:
-    """Record every phone, email and birthday the suite sends, for the final log scan."""
+    """Record every phone, email, birthday and push token the suite sends, for the final log
+    scan."""
     if isinstance(body, dict):
         for k, v in body.items():
             if k in PII_KEYS and isinstance(v, str) and len(v) >= 7:

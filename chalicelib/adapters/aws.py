@@ -2,6 +2,10 @@
 
 Nothing here runs at import time: boto3 itself is imported on first use so that cold
 start stays light and moto's patches are active before any client exists.
+
+Thread-safe: the local server runs requests on many threads, and boto3 sessions and
+resources must not be created (or grow sub-resources) concurrently. Everything is created
+once, under one re-entrant lock; the clients themselves are safe to share.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from typing import Any
 
 from chalicelib.config import get_settings
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: table() holds it around the resource
 _cache: dict[str, Any] = {}
 
 
@@ -62,8 +66,13 @@ def dynamodb_resource() -> Any:
 
 
 def table(name: str | None = None) -> Any:
-    """The Perks table (or another by name) as a boto3 Table resource."""
-    return dynamodb_resource().Table(name or get_settings().table_name)
+    """The Perks table (or another by name) as a boto3 Table resource (cached per name)."""
+    key = f"table:{name or get_settings().table_name}"
+    if key not in _cache:
+        with _lock:
+            if key not in _cache:
+                _cache[key] = dynamodb_resource().Table(key.removeprefix("table:"))
+    return _cache[key]
 
 
 def queue_url(name: str) -> str:

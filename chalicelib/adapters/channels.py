@@ -2,10 +2,11 @@
 
 ``inbox`` is transactional: its effect (the stored message) is written inside the delivery
 transaction, so it happens exactly once. ``push``, ``sms`` and ``webhook`` call the outside
-world after the send record is committed in state ``pending``; a redelivered SQS message
-finds the record and never sends again (at most once for SNS). The webhook carries the
-delivery id in a header so the receiver can drop the duplicates a retry after a timeout may
-cause (at least once per attempt window, deduplicated by the receiver).
+world after the send record and an outbox entry are committed in state ``pending``; the
+outbox sweeper re-sends what a crash left pending, so they are at least once. Each carries
+the stable delivery id (``<campaign>:<occurrence>:<member>``) so the app or relay can drop
+duplicates: push in the data payload (``delivery_id``), SMS as the ``PerksMessageId`` message
+attribute, the webhook in ``X-Perks-Delivery-Id``.
 """
 
 from __future__ import annotations
@@ -175,7 +176,9 @@ class SmsChannel(Channel):
             return Result(False, "no_phone")
         text = f"{msg.title}: {msg.body}" if msg.title else msg.body
         aws.client("sns").publish(PhoneNumber=phone, Message=text[:1400], MessageAttributes={
-            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Promotional"}})
+            "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Promotional"},
+            # the same on every re-send: the dedupe key of the at-least-once outbox
+            "PerksMessageId": {"DataType": "String", "StringValue": delivery_id}})
         return Result(True)
 
 
@@ -274,6 +277,15 @@ def device_endpoint(member_id: str, token: str) -> str | None:
     except (ClientError, BotoCoreError) as e:
         logger().warning("push endpoint not created", extra={"error": type(e).__name__})
         return None
+
+
+def forget_endpoint(arn: str) -> None:
+    """Delete a platform endpoint (a token moving to another member); best effort: the
+    worker disables endpoints SNS reports dead."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    with contextlib.suppress(ClientError, BotoCoreError):
+        aws.client("sns").delete_endpoint(EndpointArn=arn)
 
 
 def default_channels() -> dict[str, Channel]:

@@ -6,10 +6,16 @@ Exactly once: every terminal outcome for (campaign, occurrence, member) — deli
 out, suppressed — is one TransactWriteItems whose first item puts the send record with
 ``attribute_not_exists(PK)``; the effects (coupon, points, inbox message), the stats counters,
 the cap/limit/budget guards ride in the same transaction, so they happen once or not at all.
+
+At least once (push, SMS, webhook): the same transaction puts one **outbox entry** per
+external channel (``OUTBOX#<campaign>#<occ>#<channel>``, pending, in a sharded GSI2 bucket);
+the worker sends and finishes the entry, and the sweeper re-sends entries left pending past
+their retry time. Transaction items are named; failed conditions are reported by name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +36,7 @@ from chalicelib.adapters.dynamo import (
 from chalicelib.errors import Unavailable
 
 TTL_DAYS_SEND = 400  # a send record outlives any replay of its occurrence (yearly birthdays)
+TTL_DAYS_OUTBOX = 30  # far beyond the last retry; the send record keeps the final state
 
 
 def epoch(dt: datetime) -> int:
@@ -59,6 +66,17 @@ class Outcome:
 Executor = Callable[[list[dict[str, Any]]], None]
 
 
+@dataclass(frozen=True)
+class OutboxEntry:
+    """An external send to make at least once: the stable ``message_id`` travels in the
+    provider payload so the app (or relay) can drop duplicates."""
+
+    channel: str
+    message_id: str
+    message: dict[str, Any]   # the rendered message (title, body, deep_link, locale)
+    retry_at: str             # when the sweeper may re-send it if still pending
+
+
 @dataclass
 class Commit:
     """Everything one decision writes, in one transaction."""
@@ -69,6 +87,7 @@ class Commit:
     effects: list[dict[str, Any]] = field(default_factory=list)  # TransactItems
     executor: Executor | None = None    # None: a plain TransactWriteItems of our items
     offset: int = 0                     # where the executor places our first item
+    outbox: list[OutboxEntry] = field(default_factory=list)  # external sends, at least once
 
 
 class DeliveryRepository(TableRepository, DeliveryReads):
@@ -128,32 +147,43 @@ class DeliveryRepository(TableRepository, DeliveryReads):
     # --- the decision ------------------------------------------------------------------------
 
     def commit(self, campaign_id: str, occurrence: str, member_id: str, c: Commit) -> Outcome:
-        """Write the send record, counters, guards and effects in one transaction."""
+        """Write the send record, counters, guards, outbox entries and effects in one
+        transaction; a cancellation is explained by the names of the items that failed."""
         now = datetime.fromisoformat(c.record["decided_at"].replace("Z", "+00:00"))
         record = {**keys.send_record(member_id, campaign_id, occurrence), **c.record,
                   "campaign_id": campaign_id, "occurrence": occurrence, "member_id": member_id,
                   keys.TTL_ATTR: epoch(now + timedelta(days=TTL_DAYS_SEND))}
-        items = [self.put_item(record),
-                 self.stats_item(campaign_id, occurrence, member_id, c.counters),
-                 *(g.item for g in c.guards), *c.effects]
+        guards = {f"guard:{i}:{g.reason}": g for i, g in enumerate(c.guards)}
+        named: list[tuple[str, dict[str, Any]]] = [
+            ("send_record", self.put_item(record)),
+            ("stats", self.stats_item(campaign_id, occurrence, member_id, c.counters)),
+            *((name, g.item) for name, g in guards.items()),
+            *((f"outbox:{o.channel}", self._outbox_put(member_id, campaign_id, occurrence, o,
+                                                       c.record["decided_at"]))
+              for o in c.outbox),
+            *((f"effect:{i}", item) for i, item in enumerate(c.effects))]
         try:
-            (c.executor or self._transact)(items)
+            (c.executor or self._transact)([item for _, item in named])
         except TransactionCancelled as e:
             if c.offset:
                 e = TransactionCancelled(e.reasons[c.offset:] or e.reasons,
                                          e.items[c.offset:] or e.items)
             if e.throttled:
                 raise Unavailable("delivery transaction conflicted; retry") from e
-            if e.failed(0):
+            failed = {name for i, (name, _) in enumerate(named) if e.failed(i)}
+            if "send_record" in failed:
                 old = e.items[0] if e.items else None
                 if old and old.get("attempt") == c.record.get("attempt"):
                     return Outcome("committed", record=old)  # our own earlier try committed
                 return Outcome("duplicate", record=old)
-            for i, g in enumerate(c.guards, start=2):
-                if e.failed(i):
+            for name, g in guards.items():
+                if name in failed:
                     return Outcome("suppressed", g.reason)
-            if any(e.failed(i) for i in range(2 + len(c.guards), len(items))):
+            if any(n.startswith("effect:") for n in failed):
                 return Outcome("effect_failed", "effect")
+            if any(n.startswith("outbox:") for n in failed):
+                # An entry without its send record: only a send record that expired first.
+                return Outcome("duplicate")
             if e.reasons == ["Unknown"]:
                 # The engine named no item: find out whether the send record exists.
                 old = self.send_record(member_id, campaign_id, occurrence)
@@ -162,6 +192,18 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                     return Outcome("committed" if same else "duplicate", record=old)
             raise Unavailable("delivery transaction was cancelled; retry") from e
         return Outcome("committed", record=record)
+
+    def _outbox_put(self, member_id: str, campaign_id: str, occurrence: str, o: OutboxEntry,
+                    created_at: str) -> dict[str, Any]:
+        retry_dt = datetime.fromisoformat(o.retry_at.replace("Z", "+00:00"))
+        return self.put_item({
+            **keys.outbox_entry(member_id, campaign_id, occurrence, o.channel),
+            **keys.outbox_index(member_id, campaign_id, occurrence, o.channel, o.retry_at),
+            "state": "pending", "channel": o.channel, "message_id": o.message_id,
+            "message": o.message, "tries": 1, "retry_at": o.retry_at,
+            "created_at": created_at, "campaign_id": campaign_id, "occurrence": occurrence,
+            "member_id": member_id,
+            keys.TTL_ATTR: epoch(retry_dt + timedelta(days=TTL_DAYS_OUTBOX))})
 
     def _transact(self, items: list[dict[str, Any]]) -> None:
         with translated():
@@ -193,6 +235,92 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                 return False
             raise Unavailable("channel status update conflicted; retry") from e
         return True
+
+    # --- the outbox (external sends at least once) --------------------------------------------
+
+    def outbox_entry(self, member_id: str, campaign_id: str, occurrence: str, channel: str
+                     ) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.outbox_entry(member_id, campaign_id,
+                                                             occurrence, channel),
+                                       ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def outbox_stale(self, now: str, limit: int) -> list[dict[str, Any]]:
+        """Pending entries whose retry time has come: one key query per shard of the sparse
+        GSI2 bucket (never a Scan; the bucket holds only pending entries)."""
+        from boto3.dynamodb.conditions import Key
+
+        from chalicelib.adapters import dynamo
+
+        out: list[dict[str, Any]] = []
+        for shard in range(keys.OUTBOX_SHARDS):
+            out += dynamo.query_all(self.table, limit=limit, IndexName=keys.GSI2,
+                             KeyConditionExpression=Key("GSI2PK").eq(keys.outbox_partition(
+                                 shard)) & Key("GSI2SK").lte(f"{now}#\uffff"))
+        return out
+
+    def outbox_claim(self, entry: dict[str, Any], retry_at: str) -> bool:
+        """Take a stale entry for one more try: tries + 1 and the next retry time, only if
+        nobody else finished or claimed it since it was read."""
+        member, cid, occ, ch = (entry["member_id"], entry["campaign_id"], entry["occurrence"],
+                                entry["channel"])
+        try:
+            with translated():
+                self.table.update_item(
+                    Key=keys.outbox_entry(member, cid, occ, ch), **update_args(
+                        set_={"retry_at": retry_at,
+                              **keys.outbox_index(member, cid, occ, ch, retry_at)},
+                        add={"tries": 1}, condition="#st = :p AND #t = :t",
+                        names={"#st": "state", "#t": "tries"},
+                        values={":p": "pending", ":t": entry["tries"]}))
+        except ConditionFailed:
+            return False
+        return True
+
+    def outbox_finish(self, member_id: str, campaign_id: str, occurrence: str, channel: str,
+                      state: str, detail: str | None = None) -> bool:
+        """pending → sent | failed | dead: the entry leaves the sweeper's index, and the send
+        record's channel state and the counters change in the same transaction (once).
+        False when the entry was not pending (someone finished it already)."""
+        ok = state == "sent"
+        counters = {f"{'sent' if ok else 'failed'}_{channel}": 1,
+                    **({} if ok else {"failed": 1}),
+                    **({"dead_lettered": 1} if state == "dead" else {})}
+        err = {f"err_{channel}": detail[:200]} if detail else {}
+        named = [
+            ("outbox", self.update_item(
+                keys.outbox_entry(member_id, campaign_id, occurrence, channel),
+                set_={"state": state, **({"error": detail[:200]} if detail else {})},
+                remove=("GSI2PK", "GSI2SK"), condition="#st = :p",
+                names={"#st": "state"}, values={":p": "pending"})),
+            ("send_record", self.update_item(
+                keys.send_record(member_id, campaign_id, occurrence),
+                set_={f"ch_{channel}": "sent" if ok else "failed", **err})),
+            ("stats", self.stats_item(campaign_id, occurrence, member_id, counters))]
+        try:
+            self._transact([item for _, item in named])
+        except TransactionCancelled as e:
+            if any(e.failed(i) for i, (name, _) in enumerate(named) if name == "outbox"):
+                return False
+            raise Unavailable("outbox update conflicted; retry") from e
+        return True
+
+    def outbox_note(self, entry: dict[str, Any], detail: str) -> None:
+        """Remember the last error of a try that will be retried (no state change)."""
+        key = keys.outbox_entry(entry["member_id"], entry["campaign_id"], entry["occurrence"],
+                                entry["channel"])
+        with contextlib.suppress(ConditionFailed), translated():
+            self.table.update_item(Key=key, **update_args(
+                set_={"error": detail[:200]}, condition="#st = :p",
+                names={"#st": "state"}, values={":p": "pending"}))
+
+    def profiles(self, member_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Member profiles by id (the sweeper needs the phone and erasure at send time)."""
+        got = self.get_many([keys.member_profile(m) for m in dict.fromkeys(member_ids)])
+        return {i["PK"][len(keys.MEMBER):]: {k: v for k, v in i.items()
+                                             if k not in ("PK", "SK", *keys.GSI_ATTRS)}
+                for i in got}
 
     def add_stats(self, campaign_id: str, occurrence: str, member_id: str,
                   counters: dict[str, int], marker: dict[str, Any] | None = None) -> bool:

@@ -32,9 +32,25 @@ class TransactionCancelled(Conflict):
         super().__init__("the change conflicted with a concurrent change; retry")
         self.reasons = reasons
         self.items = items
+        self.names: list[str] = []  # one per item when the request named its items
 
     def failed(self, index: int) -> bool:
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    @property
+    def failed_names(self) -> set[str]:
+        """Names of the items whose condition failed (see ``named``)."""
+        return {n for i, n in enumerate(self.names) if self.failed(i)}
+
+    def old(self, name: str) -> dict[str, Any] | None:
+        """The stored item behind a failed condition of the item called ``name``."""
+        return self.items[self.names.index(name)] if name in self.names and len(
+            self.items) > self.names.index(name) else None
+
+    def named(self, names: list[str]) -> TransactionCancelled:
+        """Attach the request's item names (in request order), so callers never count."""
+        self.names = list(names)
+        return self
 
     @property
     def throttled(self) -> bool:

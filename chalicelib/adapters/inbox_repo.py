@@ -1,7 +1,18 @@
-"""The member inbox in DynamoDB: messages under the member's partition and an unread counter.
+"""The member inbox in DynamoDB: messages under the member's partition, and an unread
+marker per unread message.
 
 A message is written by the delivery transaction (``message_items``), so it exists exactly
 when its send record does; reading and marking read are member requests (key queries only).
+
+Why markers and not a counter: messages expire by TTL, and a counter is not told. Decrementing
+it on the TTL service's stream REMOVE records would still count a message from the moment it
+expires until DynamoDB gets round to deleting it (up to days later), and would miss or double
+a decrement whenever the stream is replayed. Instead each unread message has a tiny marker
+``INBOXUNREAD#<expiry epoch>#<id>`` (keys only, same TTL) written with it and deleted in the
+same transaction that marks it read. Unread = a COUNT query of the markers whose expiry is
+after now: exact at every instant (expired-but-not-yet-deleted markers sort before now and
+are outside the key range), and cheap (a few dozen bytes per unread message, no message
+bodies read).
 """
 
 from __future__ import annotations
@@ -32,6 +43,12 @@ def new_message_id(at: datetime) -> str:
     return at.strftime("%Y%m%dT%H%M%S") + f"{at.microsecond // 1000:03d}-{secrets.token_hex(4)}"
 
 
+def _oldest_live_id(now: datetime) -> str:
+    """The smallest message id (a timestamp prefix) that has not expired at ``now``."""
+    born = now - timedelta(days=TTL_DAYS)
+    return born.strftime("%Y%m%dT%H%M%S") + f"{born.microsecond // 1000:03d}"
+
+
 def encode_cursor(last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps({"sk": last_key["SK"]}).encode()).decode()
 
@@ -57,23 +74,25 @@ class InboxRepository(TableRepository):
                 "read": False, "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.")
                 + f"{at.microsecond // 1000:03d}Z",
                 keys.TTL_ATTR: int((at + timedelta(days=TTL_DAYS)).timestamp())}
+        expires = item[keys.TTL_ATTR]
+        marker = {**keys.inbox_unread(member_id, expires, mid), keys.TTL_ATTR: expires}
         return [
             {"Put": {"TableName": self.table.name, "Item": storable(item),
                      "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Update": {"TableName": self.table.name, "Key": keys.inbox_state(member_id),
-                        "UpdateExpression": "ADD #u :one",
-                        "ExpressionAttributeNames": {"#u": "unread"},
-                        "ExpressionAttributeValues": {":one": 1}}},
+            {"Put": {"TableName": self.table.name, "Item": storable(marker),
+                     "ConditionExpression": "attribute_not_exists(PK)"}},
         ]
 
-    def page(self, member_id: str, cursor: str | None, limit: int
+    def page(self, member_id: str, cursor: str | None, limit: int, now: datetime
              ) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first; ``cursor`` continues after the last message of the previous page."""
+        """Newest first, unexpired at ``now`` only (a message lives TTL_DAYS from its id's
+        timestamp; DynamoDB may delete it days later); ``cursor`` continues after the last
+        message of the previous page."""
         from boto3.dynamodb.conditions import Key
 
+        pk, first, last = keys.inbox_since(member_id, _oldest_live_id(now))
         kw: dict[str, Any] = {
-            "KeyConditionExpression": Key("PK").eq(keys.member_pk(member_id))
-            & Key("SK").begins_with(keys.INBOX),
+            "KeyConditionExpression": Key("PK").eq(pk) & Key("SK").between(first, last),
             "ScanIndexForward": False, "Limit": limit}
         if cursor:
             kw["ExclusiveStartKey"] = {"PK": keys.member_pk(member_id), "SK": decode_cursor(cursor)}
@@ -83,14 +102,34 @@ class InboxRepository(TableRepository):
         last = resp.get("LastEvaluatedKey")
         return items, encode_cursor(last) if last and len(items) == limit else None
 
-    def unread(self, member_id: str) -> int:
-        with translated():
-            item = self.table.get_item(Key=keys.inbox_state(member_id)).get("Item")
-        return max(0, int(item.get("unread", 0))) if item else 0
+    def unread(self, member_id: str, now: datetime) -> int:
+        """Unread messages that have not expired at ``now`` (see the module docstring)."""
+        from boto3.dynamodb.conditions import Key
 
-    def mark_read(self, member_id: str, message_id: str, at: str) -> dict[str, Any]:
-        """Mark one message read (once: the counter drops once); 404 if it is not theirs."""
+        pk, first, last = keys.inbox_unread_after(member_id, int(now.timestamp()))
+        kw: dict[str, Any] = {"KeyConditionExpression": Key("PK").eq(pk)
+                              & Key("SK").between(first, last), "Select": "COUNT"}
+        count = 0
+        while True:
+            with translated():
+                resp = self.table.query(**kw)
+            count += int(resp.get("Count", 0))
+            if not resp.get("LastEvaluatedKey"):
+                return count
+            kw["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def mark_read(self, member_id: str, message_id: str, at: str, now: datetime
+                  ) -> dict[str, Any]:
+        """Mark one message read and delete its unread marker, in one transaction (once: a
+        repeat finds it read and changes nothing); 404 if it is not theirs or has expired."""
         key = keys.inbox_message(member_id, message_id)
+        with translated():
+            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+        if not item or int(item[keys.TTL_ATTR]) <= int(now.timestamp()):
+            raise NotFound("message not found")
+        if item.get("read"):
+            return _public(plain(item))
+        marker = keys.inbox_unread(member_id, int(item[keys.TTL_ATTR]), message_id)
         try:
             with translated():
                 self.table.meta.client.transact_write_items(TransactItems=[
@@ -100,27 +139,18 @@ class InboxRepository(TableRepository):
                                 "ExpressionAttributeNames": {"#r": "read", "#at": "read_at"},
                                 "ExpressionAttributeValues": {":t": True, ":f": False,
                                                               ":at": at}}},
-                    {"Update": {"TableName": self.table.name, "Key": keys.inbox_state(member_id),
-                                "UpdateExpression": "ADD #u :minus",
-                                "ConditionExpression": "attribute_exists(PK) AND #u > :zero",
-                                "ExpressionAttributeNames": {"#u": "unread"},
-                                "ExpressionAttributeValues": {":minus": -1, ":zero": 0}}},
+                    {"Delete": {"TableName": self.table.name, "Key": marker}},
                 ])
         except TransactionCancelled as e:
             if e.throttled:
                 raise Unavailable("inbox busy; retry") from e
-            # Not found, already read, or a counter already at zero: read the message.
-        with translated():
-            item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
-        if not item:
-            raise NotFound("message not found")
-        if not item.get("read"):  # counter was at zero (should not happen): mark alone
+            # Marked read meanwhile (or expired and deleted): show what is stored.
             with translated():
-                self.table.update_item(Key=key, UpdateExpression="SET #r = :t, #at = :at",
-                                       ExpressionAttributeNames={"#r": "read", "#at": "read_at"},
-                                       ExpressionAttributeValues={":t": True, ":at": at})
-            item = {**item, "read": True, "read_at": at}
-        return _public(plain(item))
+                item = self.table.get_item(Key=key, ConsistentRead=True).get("Item")
+            if not item:
+                raise NotFound("message not found") from e
+            return _public(plain(item))
+        return _public({**plain(item), "read": True, "read_at": at})
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Single-table layout (see README "Data model"):
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           -
-    MEMBER#<id>                DEVICE#<token-hash>         -                                   -
+    MEMBER#<id>                DEVICE#<device-id>          -                                   -
+    DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
     MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date> / <id>#<lot>         -
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
@@ -21,7 +22,7 @@ Single-table layout (see README "Data model"):
     RESERVATION#<order>        RESERVATION                 -                                   -
     CAMPAIGN#<id>              CURRENT | V#<n> | BUDGET    CATALOG#CAMPAIGN / <id>            CAMPAIGNSTATUS#<status> / <id>
     MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
-    MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXSTATE | ATTR#<order>#<campaign>#<occ>
+    MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
     SCHEDULER                  CURSOR                      -                                   -
@@ -66,7 +67,17 @@ def device_hash(token: str) -> str:
 
 
 def member_device(member_id: str, token: str) -> dict[str, str]:
-    return {"PK": member_pk(member_id), "SK": f"{DEVICE}{device_hash(token)}"}
+    return member_device_id(member_id, device_hash(token))
+
+
+def member_device_id(member_id: str, device_id: str) -> dict[str, str]:
+    """A member's device by its opaque id (the token hash): what the API addresses."""
+    return {"PK": member_pk(member_id), "SK": f"{DEVICE}{device_id}"}
+
+
+def device_owner(device_id: str) -> dict[str, str]:
+    """Which member holds a push token now: one member per token at a time."""
+    return {"PK": f"DEVICEOWNER#{device_id}", "SK": "OWNER"}
 
 
 def audit(month: str, sort: str) -> dict[str, str]:
@@ -340,9 +351,23 @@ def inbox_message(member_id: str, message_id: str) -> dict[str, str]:
     return {"PK": member_pk(member_id), "SK": f"{INBOX}{message_id}"}
 
 
-def inbox_state(member_id: str) -> dict[str, str]:
-    """The member's unread counter."""
-    return {"PK": member_pk(member_id), "SK": "INBOXSTATE"}
+INBOX_UNREAD = "INBOXUNREAD#"
+
+
+def inbox_unread(member_id: str, expires_epoch: int, message_id: str) -> dict[str, str]:
+    """An unread message's marker, sorted by when the message expires (TTL epoch seconds,
+    10 digits), so unexpired unread messages are one key range."""
+    return {"PK": member_pk(member_id), "SK": f"{INBOX_UNREAD}{expires_epoch:010d}#{message_id}"}
+
+
+def inbox_unread_after(member_id: str, epoch: int) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) of the unread markers of messages expiring after ``epoch``."""
+    return member_pk(member_id), f"{INBOX_UNREAD}{epoch + 1:010d}", f"{INBOX_UNREAD}~"
+
+
+def inbox_since(member_id: str, first_message_id: str) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) of the messages whose time-ordered id is >= the given one."""
+    return member_pk(member_id), f"{INBOX}{first_message_id}", f"{INBOX}~"
 
 
 def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str
@@ -366,3 +391,30 @@ def deferred_work(member_id: str, campaign_id: str, occurrence: str, attempt: in
 def scheduler_cursor() -> dict[str, str]:
     """Where the planner's last completed window ended."""
     return {"PK": "SCHEDULER", "SK": "CURSOR"}
+
+
+# --- delivery outbox (push/SMS at least once) ------------------------------------------------
+# One entry per (campaign, occurrence, member, external channel), written in the delivery
+# transaction. While pending it sits in a sparse GSI2 bucket keyed by a hash shard (never a
+# date, so no hot partition); its sort key starts with the time it may next be re-sent, so the
+# sweeper reads only stale entries with one key query per shard. Sent, failed and dead entries
+# drop their GSI2 keys and leave the index.
+OUTBOX = "OUTBOX#"
+OUTBOX_SHARDS = 8
+
+
+def outbox_partition(shard: int) -> str:
+    return f"{OUTBOX}PENDING#{shard}"
+
+
+def outbox_entry(member_id: str, campaign_id: str, occurrence: str, channel: str
+                 ) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{OUTBOX}{campaign_id}#{occurrence}#{channel}"}
+
+
+def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str,
+                 retry_at_iso: str) -> dict[str, str]:
+    """GSI2 entry of a pending outbox entry: due for the sweeper at ``retry_at_iso``."""
+    shard = _shard(f"{member_id}#{channel}", OUTBOX_SHARDS)
+    return {"GSI2PK": outbox_partition(shard),
+            "GSI2SK": f"{retry_at_iso}#{campaign_id}#{occurrence}#{member_id}#{channel}"}

@@ -136,6 +136,26 @@ class LoyaltyRepository(TableRepository):
                 raise StaleWrite() from e
             raise
 
+    def transact_named(self, named: list[tuple[str, dict[str, Any]]], token: str | None = None,
+                       guarded: frozenset[str] | set[str] = frozenset()) -> None:
+        """``transact`` with every item named: a cancellation carries the names
+        (``TransactionCancelled.failed_names``); a failed ``guarded`` item, or a
+        transaction conflict, raises StaleWrite (read again and retry)."""
+        names = [n for n, _ in named]
+        if len(set(names)) != len(names):
+            raise ValueError(f"transaction item names must be unique: {names}")
+        try:
+            self.transact([item for _, item in named], token)
+        except StaleWrite as e:
+            if e.cancelled is not None:
+                e.cancelled.named(names)
+            raise
+        except TransactionCancelled as e:
+            e.named(names)
+            if e.failed_names & set(guarded):
+                raise StaleWrite(e) from e
+            raise
+
     def put(self, item: dict[str, Any]) -> None:
         from chalicelib.adapters.dynamo import storable
 

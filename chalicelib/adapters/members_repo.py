@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from chalicelib.adapters import keys
@@ -22,7 +23,6 @@ SERVER_FIELDS = ("member_id", "created_at", "updated_at", "signup_at", "version"
 
 class MemberRepository(TableRepository):
     """Profiles are one item each (PK=MEMBER#id, SK=PROFILE); devices sit beside them."""
-
 
     def create(self, profile: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
         """Create-only put; with a request ``guard`` both commit in one transaction."""
@@ -63,13 +63,44 @@ class MemberRepository(TableRepository):
 
     def replace_profile(self, before: dict[str, Any], after: dict[str, Any], now: str) -> None:
         """Write ``after`` if the item is still at ``before``'s version (optimistic lock)."""
+        try:
+            with translated():
+                self.table.update_item(Key=keys.member_profile(before["member_id"]),
+                                       **self._profile_update(before, after, now))
+        except ConditionFailed as e:
+            raise Conflict("the member was changed concurrently; retry") from e
+
+    def replace_segmentation(self, before: dict[str, Any], after: dict[str, Any], now: str,
+                             audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
+        """Profile at ``before``'s version → ``after``, with its audit entry (and the keyed
+        request's guard) in one transaction: no change without its record."""
+        member_id = before["member_id"]
+        entry = {**keys.audit_entry(now, "member", member_id, secrets.token_hex(4)), **audit}
+        named: dict[str, dict[str, Any]] = {
+            "profile": {"Update": {"TableName": self.table.name,
+                                   "Key": keys.member_profile(member_id),
+                                   **self._profile_update(before, after, now)}},
+            "audit": {"Put": {"TableName": self.table.name, "Item": storable(entry),
+                              "ConditionExpression": "attribute_not_exists(PK)"}},
+        }
+        if guard is not None:
+            named["request"] = guard
+        failed = self._transact(named)
+        if "request" in failed:
+            raise failed["request"]  # this keyed request already ran: the caller replays it
+        if failed:
+            raise Conflict("the member was changed concurrently; retry") from failed.get(
+                "profile")
+
+    def _profile_update(self, before: dict[str, Any], after: dict[str, Any], now: str
+                        ) -> dict[str, Any]:
         sets = {k: v for k, v in after.items() if k not in SERVER_FIELDS}
         sets.update(self._index_attrs(after))
         sets["updated_at"] = now
         removed = [k for k in before if k not in after and k not in SERVER_FIELDS]
         if not after.get("birthday"):
             removed += ["GSI1PK", "GSI1SK"]
-        args = update_args(
+        return update_args(
             set_=sets,
             remove=removed,
             add={"version": 1},
@@ -77,23 +108,98 @@ class MemberRepository(TableRepository):
             names={"#v": "version", "#e": "erased"},
             values={":v": before["version"], ":live": False},
         )
+
+    def _transact(self, named: dict[str, dict[str, Any]]) -> dict[str, TransactionCancelled]:
+        """Commit named items; the names of the items whose condition failed (none: done)."""
         try:
             with translated():
-                self.table.update_item(Key=keys.member_profile(before["member_id"]), **args)
-        except ConditionFailed as e:
-            raise Conflict("the member was changed concurrently; retry") from e
+                self.table.meta.client.transact_write_items(TransactItems=list(named.values()))
+        except TransactionCancelled as e:
+            failed = {name: e for name, reason in zip(named, e.reasons, strict=False)
+                      if reason == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            return failed
+        return {}
 
-    def put_device(self, member_id: str, device: dict[str, Any]) -> None:
-        with translated():
-            self.table.put_item(Item=storable({**keys.member_device(member_id, device["token"]),
-                                               **device}))
+    # --- devices: addressed by an opaque id (the token's hash); one member per token -------
 
-    def delete_device(self, member_id: str, token: str) -> bool:
+    def device_holder(self, token: str) -> tuple[str, str | None]:
+        """(the token's device id, the member holding it now or None)."""
+        device_id = keys.device_hash(token)
+        return device_id, self.device_owner(device_id)
+
+    def device_owner(self, device_id: str) -> str | None:
         with translated():
-            old = self.table.delete_item(
-                Key=keys.member_device(member_id, token), ReturnValues="ALL_OLD"
-            ).get("Attributes")
-        return old is not None
+            item = self.table.get_item(Key=keys.device_owner(device_id),
+                                       ConsistentRead=True).get("Item")
+        return str(item["member_id"]) if item else None
+
+    def get_device(self, member_id: str, device_id: str) -> dict[str, Any] | None:
+        with translated():
+            item = self.table.get_item(Key=keys.member_device_id(member_id, device_id),
+                                       ConsistentRead=True).get("Item")
+        return _device(plain(item)) if item else None
+
+    def devices(self, member_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        return [_device(i) for i in query_all(
+            self.table, KeyConditionExpression=Key("PK").eq(keys.member_pk(member_id))
+            & Key("SK").begins_with(keys.DEVICE))]
+
+    def put_device(self, member_id: str, device: dict[str, Any],
+                   previous_owner: str | None = None) -> str:
+        """Register ``device`` for the member and make it the token's only holder: the
+        previous owner's registration is removed in the same transaction. Conflict when the
+        token changed hands since ``previous_owner`` was read (the caller re-reads)."""
+        device_id = keys.device_hash(device["token"])
+        me = {":me": member_id}
+        if previous_owner and previous_owner != member_id:
+            owner_cond = {"ConditionExpression": "member_id = :prev",
+                          "ExpressionAttributeValues": {":prev": previous_owner}}
+        else:
+            owner_cond = {"ConditionExpression": "attribute_not_exists(PK) OR member_id = :me",
+                          "ExpressionAttributeValues": me}
+        named: dict[str, dict[str, Any]] = {
+            "owner": {"Put": {"TableName": self.table.name, "Item": storable({
+                **keys.device_owner(device_id), "member_id": member_id, "device_id": device_id}),
+                **owner_cond}},
+            "device": {"Put": {"TableName": self.table.name, "Item": storable({
+                **keys.member_device_id(member_id, device_id), **device,
+                "device_id": device_id})}},
+        }
+        if previous_owner and previous_owner != member_id:
+            named["previous"] = {"Delete": {"TableName": self.table.name,
+                                            "Key": keys.member_device_id(previous_owner,
+                                                                         device_id)}}
+        failed = self._transact(named)
+        if failed:
+            raise Conflict("the device was registered concurrently; retry") from failed["owner"]
+        return device_id
+
+    def delete_device(self, member_id: str, device_id: str) -> bool:
+        """Forget the member's device and its ownership (when the member still holds it)."""
+        failed = self._transact({
+            "device": {"Delete": {"TableName": self.table.name,
+                                  "Key": keys.member_device_id(member_id, device_id),
+                                  "ConditionExpression": "attribute_exists(PK)"}},
+            "owner": {"Delete": {"TableName": self.table.name,
+                                 "Key": keys.device_owner(device_id),
+                                 "ConditionExpression": "attribute_not_exists(PK) OR "
+                                                        "member_id = :me",
+                                 "ExpressionAttributeValues": {":me": member_id}}},
+        })
+        if "device" in failed:
+            return False
+        if failed:  # another member holds the token now: only our registration goes
+            try:
+                with translated():
+                    self.table.delete_item(Key=keys.member_device_id(member_id, device_id),
+                                           ConditionExpression="attribute_exists(PK)")
+            except ConditionFailed:
+                return False
+        return True
 
     def partition(self, member_id: str) -> list[dict[str, Any]]:
         """Every item held under the member's partition (export, erasure)."""
@@ -104,10 +210,9 @@ class MemberRepository(TableRepository):
     def erase(self, member_id: str, pii_fields: tuple[str, ...], now: str) -> None:
         """Remove PII and targeting index entries; ledgers stay under the pseudonymous id."""
         items = self.partition(member_id)
-        with translated(), self.table.batch_writer() as batch:
-            for item in items:
-                if item["SK"].startswith(keys.DEVICE):
-                    batch.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+        for item in items:
+            if item["SK"].startswith(keys.DEVICE):
+                self.delete_device(member_id, item["SK"].removeprefix(keys.DEVICE))
         for item in items:
             if item["SK"].startswith(keys.DEVICE):
                 continue
@@ -135,6 +240,12 @@ class MemberRepository(TableRepository):
         if md is None or profile.get("erased"):
             return {}
         return keys.birthday_index(md, profile["timezone"], profile["member_id"])
+
+
+def _device(item: dict[str, Any]) -> dict[str, Any]:
+    """A device item with its id (items written before ids were stored carry it in SK)."""
+    return {**_strip(item), "device_id": item.get("device_id") or item["SK"].removeprefix(
+        keys.DEVICE)}
 
 
 def _strip(item: dict[str, Any]) -> dict[str, Any]:

@@ -30,6 +30,22 @@ class CampaignBody(Campaign):
         return parse_campaign(json_data)
 
 
+class CampaignDraft(Campaign):
+    """A campaign document as typed in the editor: checked, never stored (any JSON value)."""
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:  # type: ignore[override]
+        # The editor sends whatever the marketer typed; the service reports every problem
+        # with its path and hint (a pydantic 400 here would stop at malformed JSON).
+        return json_data
+
+
+class ValidationReport(Out):
+    valid: bool
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
 class StatusChange(Strict):
     """Body of POST /admin/campaigns/{id}/status."""
 
@@ -125,6 +141,13 @@ def get_campaign(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
 def change_status(ctx: Ctx, campaign_id: str, body: StatusChange) -> dict[str, Any]:
     """Activate, pause or end a campaign (draft → active → paused/ended)."""
     return campaigns.set_status(campaign_id, body.status, ctx.sub)
+
+
+@api.route("POST", "/admin/campaigns/{campaign_id}/validate", roles=MARKETING,
+           body=CampaignDraft, response=ValidationReport, errors=(400,))
+def validate_campaign(ctx: Ctx, campaign_id: str, body: Any) -> dict[str, Any]:
+    """Validate and lint a campaign without saving it: errors and warnings with JSON paths."""
+    return campaigns.check(campaign_id, body)
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/preview", roles=MARKETING,

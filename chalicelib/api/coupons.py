@@ -8,7 +8,7 @@ from chalice import Blueprint
 from pydantic import StringConstraints
 
 from chalicelib.api.auth import Role
-from chalicelib.api.http import Api, Ctx
+from chalicelib.api.http import Api, Ctx, Status
 from chalicelib.domain.coupons.template import TEMPLATE_ID_RE, TemplateBody, TemplateView
 from chalicelib.domain.models import Strict
 from chalicelib.errors import NotFound
@@ -30,10 +30,11 @@ class ClaimRequest(Strict):
 
 
 @api.route("PUT", "/admin/coupon-templates/{template_id}", roles=MARKETING, body=TemplateBody,
-           response=TemplateView, errors=(400, 409))
-def put_template(ctx: Ctx, template_id: str, body: TemplateBody) -> TemplateView:
-    """Create or replace a coupon template (a new version; history is kept)."""
-    return coupons.put_template(template_id, body, ctx.sub)
+           response=TemplateView, also=(201,), errors=(400, 409))
+def put_template(ctx: Ctx, template_id: str, body: TemplateBody) -> Status:
+    """Create (201) or replace (200) a coupon template (a new version; history is kept)."""
+    view, created = coupons.save_template(template_id, body, ctx.sub)
+    return Status(201 if created else 200, view)
 
 
 @api.route("GET", "/admin/coupon-templates", roles=MARKETING, response=list[TemplateView])

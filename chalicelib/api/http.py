@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from chalicelib.api.auth import Caller, Role, caller_of, jwt_auth
 from chalicelib.errors import Forbidden, PerksError, ValidationFailed
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# No Perks body nests deeper than ~8 levels; 64 leaves room and stays far below the parser's
+# own recursion limit, whose failure would only say "invalid JSON".
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKETS = re.compile(rb"[\[\]{}]")
 ALL_ROLES = (Role.member, Role.service, Role.marketer, Role.admin)
 
 
@@ -39,9 +45,19 @@ class Route:
     errors: tuple[int, ...]
     idempotent: bool
     content_type: str = "application/json"
+    also: tuple[int, ...] = ()  # other success statuses the handler may pick (``Status``)
 
 
 ROUTES: list[Route] = []
+
+
+@dataclass(frozen=True)
+class Status:
+    """A handler result answered with ``code`` instead of the route's status (a PUT that
+    created its resource is 201, one that replaced it 200). Replays keep the code."""
+
+    code: int
+    body: Any
 
 
 @dataclass
@@ -95,10 +111,29 @@ def validation_details(err: Any) -> list[dict[str, Any]]:
     return out
 
 
+def json_depth_exceeded(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays/objects in ``raw`` nest deeper than ``limit`` (a flat scan of the
+    brackets outside strings: no recursion, linear in the body, tolerant of bad JSON)."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:  # the common case, at C speed
+        return False
+    depth = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub(b'""', raw)):
+        depth += 1 if m.group() in (b"[", b"{") else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def parse(model: Any, raw: bytes | None) -> Any:
     """Validate a JSON body strictly; 400 with JSON paths on any problem."""
     from pydantic import ValidationError
 
+    if raw and json_depth_exceeded(raw):
+        raise ValidationFailed(
+            f"the body nests arrays/objects more than {MAX_JSON_DEPTH} levels deep",
+            details=[{"path": "/", "message": f"too deeply nested: at most {MAX_JSON_DEPTH} "
+                      "levels of arrays and objects", "reason": "TOO_DEEP",
+                      "limit": MAX_JSON_DEPTH}])
     try:
         return model.model_validate_json(raw or b"")
     except ValidationError as e:
@@ -127,6 +162,7 @@ class Api:
               response: Any = None, status: int = 200, summary: str = "",
               query: dict[str, Any] | None = None, errors: Iterable[int] = (),
               idempotent: bool | None = None, content_type: str = "application/json",
+              also: Iterable[int] = (),
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         role_names = tuple(str(r) for r in roles) if roles is not None else ()
         idem = method in MUTATING if idempotent is None else idempotent
@@ -170,7 +206,8 @@ class Api:
                           authorizer=jwt_auth if role_names else None)(view)
             ROUTES.append(Route(method, path, role_names, body, response, status,
                                 summary or (fn.__doc__ or "").strip().split("\n")[0],
-                                query or {}, tuple(errors), idem, content_type))
+                                query or {}, tuple(errors), idem, content_type,
+                                tuple(also)))
             return view
 
         return decorate
@@ -198,6 +235,8 @@ class Api:
             result = fn(ctx, **params, **args)
             if isinstance(result, Response):
                 return result.status_code, result
+            if isinstance(result, Status):
+                return result.code, to_json(result.body)
             return (status if result is not None or status != 200 else 204), to_json(result)
 
         key = ctx.headers.get("idempotency-key")

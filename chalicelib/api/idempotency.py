@@ -11,6 +11,7 @@ IDEMPOTENCY_TTL_SECONDS (24 h by default).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,21 +19,42 @@ from chalicelib.config import get_settings
 from chalicelib.errors import IdempotencyInProgress, IdempotencyKeyReused, ValidationFailed
 
 _layer: dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def _config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="scope",
+        payload_validation_jmespath="body",
+        expires_after_seconds=get_settings().idempotency_ttl_seconds,
+        use_local_cache=False,
+    )
 
 
 def _persistence() -> Any:
     settings = get_settings()
     key = settings.idempotency_table_name
-    if key not in _layer:
-        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    layer = _layer.get(key)
+    if layer is None:
+        with _lock:
+            layer = _layer.get(key)
+            if layer is None:
+                from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-        from chalicelib.adapters import aws
+                from chalicelib.adapters import aws
 
-        _layer.clear()
-        _layer[key] = DynamoDBPersistenceLayer(
-            table_name=settings.idempotency_table_name, boto3_client=aws.client("dynamodb")
-        )
-    return _layer[key]
+                layer = DynamoDBPersistenceLayer(
+                    table_name=settings.idempotency_table_name,
+                    boto3_client=aws.client("dynamodb"))
+                # Powertools configures a layer on its first use and marks it configured
+                # before setting the key paths: on the threaded local server a concurrent
+                # first request would run unconfigured. Configure it here, once, under the lock.
+                layer.configure(_config())
+                _layer.clear()
+                _layer[key] = layer
+    return layer
 
 
 def reset() -> None:
@@ -43,7 +65,7 @@ def run_once(key: str, sub: str, method: str, path: str, params: dict[str, str],
              run: Callable[[], tuple[int, Any]], lambda_context: Any = None
              ) -> tuple[int, Any]:
     """Run ``run`` at most once per (caller, route, key); replay its stored result after."""
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyValidationError,
@@ -54,12 +76,7 @@ def run_once(key: str, sub: str, method: str, path: str, params: dict[str, str],
                                details=[{"path": "/headers/Idempotency-Key",
                                          "message": "1-200 printable characters"}])
     scope = f"{sub}|{method} {path}|{sorted(params.items())}|{key}"
-    config = IdempotencyConfig(
-        event_key_jmespath="scope",
-        payload_validation_jmespath="body",
-        expires_after_seconds=get_settings().idempotency_ttl_seconds,
-        use_local_cache=False,
-    )
+    config = _config()
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         config.register_lambda_context(lambda_context)
 

@@ -6,12 +6,21 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import Role
 from chalicelib.api.http import Api, Ctx
-from chalicelib.domain.members import Device, MemberPatch, MemberView, NewMember
+from chalicelib.domain.members import (
+    Device,
+    DeviceView,
+    MemberPatch,
+    MemberView,
+    NewMember,
+    SegmentationPatch,
+    SegmentationView,
+)
 from chalicelib.services import members
 
 bp = Blueprint(__name__)
 api = Api(bp)
 BACKEND = (Role.service, Role.admin)
+OPERATORS = (Role.service, Role.marketer, Role.admin)  # segmentation: trusted callers only
 
 
 @api.route("POST", "/members", roles=BACKEND, body=NewMember, response=MemberView, status=201,
@@ -45,7 +54,7 @@ def get_me(ctx: Ctx) -> MemberView:
            errors=(400, 404, 409))
 def patch_me(ctx: Ctx, body: MemberPatch) -> MemberView:
     """Update the calling member's own profile fields."""
-    return members.update(ctx.sub, body)
+    return members.update(ctx.sub, body, by_member=True)
 
 
 @api.route("DELETE", "/me", roles=(Role.member,), status=204, errors=(404,))
@@ -60,13 +69,28 @@ def export_me(ctx: Ctx) -> dict:
     return members.export(ctx.sub)
 
 
-@api.route("POST", "/me/devices", roles=(Role.member,), body=Device, status=201, errors=(400, 404))
-def add_device(ctx: Ctx, body: Device) -> dict:
-    """Register a push device."""
+@api.route("PATCH", "/admin/members/{member_id}/segmentation", roles=OPERATORS,
+           body=SegmentationPatch, response=SegmentationView, errors=(400, 404, 409))
+def patch_segmentation(ctx: Ctx, member_id: str, body: SegmentationPatch) -> SegmentationView:
+    """Set a member's tags, attributes, city or city tier (what audiences read); audited."""
+    return members.update_segmentation(member_id, body, ctx.sub, ctx.request_key)
+
+
+@api.route("POST", "/me/devices", roles=(Role.member,), body=Device, response=DeviceView,
+           status=201, errors=(400, 404, 409))
+def add_device(ctx: Ctx, body: Device) -> DeviceView:
+    """Register a push device; answers its opaque device_id (a token moves between members)."""
     return members.add_device(ctx.sub, body)
 
 
-@api.route("DELETE", "/me/devices/{token}", roles=(Role.member,), status=204, errors=(404,))
-def remove_device(ctx: Ctx, token: str) -> None:
-    """Forget a push device."""
-    members.remove_device(ctx.sub, token)
+@api.route("GET", "/me/devices", roles=(Role.member,), response=list[DeviceView], errors=(404,))
+def list_devices(ctx: Ctx) -> list[DeviceView]:
+    """The calling member's push devices, by device_id."""
+    return members.list_devices(ctx.sub)
+
+
+@api.route("DELETE", "/me/devices/{device_id}", roles=(Role.member,), status=204,
+           errors=(404,))
+def remove_device(ctx: Ctx, device_id: str) -> None:
+    """Forget a push device (by the device_id registration answered; never the token)."""
+    members.remove_device(ctx.sub, device_id)

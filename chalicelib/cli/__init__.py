@@ -16,6 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perks", description="Perks command line")
     parser.add_argument("--stage", default=None,
                         help="stage from .chalice/config.json whose settings to use (e.g. dev)")
+    from chalicelib.cli._shared import stack_options
+
+    stack_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if mod.name.startswith("_"):
@@ -46,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.stage:
         use_stage(args.stage)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except Exception as e:
+        # The stack went away mid-command: one line, not a botocore traceback.
+        if type(e).__name__ not in ("EndpointConnectionError", "ConnectionClosedError"):
+            raise
+        print(f"error: the stack stopped answering ({e}); is `make run` still running?",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 from chalicelib.cli import campaign_files as files
 from chalicelib.cli._shared import moment as _at
+from chalicelib.cli._shared import stack_options
 from chalicelib.cli._shared import target_stage as _stage
 
 SCHEMA_PATH = files.CAMPAIGNS_DIR / "schema.json"
@@ -44,6 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pv.add_argument("--scan-limit", type=int, default=20_000,
                     help="read at most this many member profiles (then estimate)")
     pv.add_argument("--json", action="store_true", help="print the raw JSON")
+    stack_options(pv)
     pv.set_defaults(func=preview_cmd)
     sy = cmds.add_parser("sync", help="upsert campaigns, coupon templates and the program")
     sy.add_argument("directory", nargs="?", default=str(files.CAMPAIGNS_DIR))
@@ -52,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     sy.add_argument("--dry-run", action="store_true", help="show what would change")
     sy.add_argument("--stage", dest="target_stage", default=None,
                     help="stack to write (dev = the local stack; 'local' is an alias)")
+    stack_options(sy)
     sy.set_defaults(func=sync_cmd)
     sc = cmds.add_parser("schema", help="print, write or check campaigns/schema.json")
     mode = sc.add_mutually_exclusive_group()

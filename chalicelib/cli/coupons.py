@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.cli._shared import stack_options, target_stage
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "campaigns" / "coupons"
 SCHEMA_PATH = ROOT / "campaigns" / "coupon-template.schema.json"
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = cmds.add_parser("sync", help="create or update the stored templates from the files")
     s.add_argument("directory", nargs="?", default=str(TEMPLATES_DIR))
     s.add_argument("--dry-run", action="store_true", help="validate and show, write nothing")
+    stack_options(s)
     s.add_argument("--stage", dest="target_stage", default=None,
                    help="stack to write (dev = the local stack)")
     s.set_defaults(func=sync_cmd)
@@ -41,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cd.add_argument("--prefix", default=None)
     cd.add_argument("--out", default=None, help="write the batch as CSV to this file")
     cd.add_argument("--stage", dest="target_stage", default=None)
+    stack_options(cd)
     cd.set_defaults(func=codes_cmd)
     sc = cmds.add_parser("schema", help="print, write or check the JSON Schema")
     mode = sc.add_mutually_exclusive_group()
@@ -100,10 +104,7 @@ def sync_cmd(args: argparse.Namespace) -> int:
         for tid in good:
             print(f"{tid}: valid")
         return 0
-    from chalicelib.cli import use_stage
-
-    stage = args.target_stage or args.stage or "dev"
-    use_stage("dev" if stage == "local" else stage)
+    target_stage(args)
     return sync(good, f"cli:{getpass.getuser()}")
 
 
@@ -130,12 +131,10 @@ def sync(templates: dict[str, Any], actor: str) -> int:
 
 
 def codes_cmd(args: argparse.Namespace) -> int:
-    from chalicelib.cli import use_stage
     from chalicelib.errors import PerksError
     from chalicelib.services import coupon_codes
 
-    stage = args.target_stage or args.stage or "dev"
-    use_stage("dev" if stage == "local" else stage)
+    target_stage(args)
     try:
         req = coupon_codes.CodeBatchRequest.model_validate(
             {"count": args.count, **({"prefix": args.prefix} if args.prefix else {})})

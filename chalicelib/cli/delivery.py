@@ -3,6 +3,7 @@
     perks outbox [--limit N] [--json]                 push and SMS sent to moto's SNS locally
     perks campaigns run ID --at 2026-03-08T09:00:00+08:00 [--no-drain]
                                                       fire an occurrence through the planner
+    perks campaigns run ID --from T1 --to T2          rehearse T1..T2 window by window
     perks campaigns stats ID [--json]                 delivery counters, per occurrence
     perks delivery tick [--at DATETIME]               one scheduled planner run, then drain
     perks delivery dlq [--redrive]                    dead letters; move them back to retry
@@ -19,6 +20,7 @@ import sys
 from typing import Any
 
 from chalicelib.cli._shared import moment as _at
+from chalicelib.cli._shared import stack_options
 from chalicelib.cli._shared import target_stage as _stage
 
 
@@ -26,16 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     o = sub.add_parser("outbox", help="push notifications and SMS the local stack sent")
     o.add_argument("--limit", type=int, default=50, help="show the last N (default 50)")
     o.add_argument("--json", action="store_true", help="print JSON lines")
+    stack_options(o)
     o.set_defaults(func=outbox_cmd)
     d = sub.add_parser("delivery", help="campaign delivery: tick, run, stats")
     dcmds = d.add_subparsers(dest="delivery_command", required=True)
     t = dcmds.add_parser("tick", help="run the scheduled planner once, then drain the queue")
     t.add_argument("--at", default=None, help="ISO date-time with offset (default: now)")
     t.add_argument("--no-drain", action="store_true")
+    stack_options(t)
     t.set_defaults(func=tick_cmd)
     q = dcmds.add_parser("dlq", help="count dead letters; --redrive moves them back")
     q.add_argument("--redrive", action="store_true",
                    help="move every dead letter back to its queue (processing is idempotent)")
+    stack_options(q)
     q.set_defaults(func=dlq_cmd)
     add_campaign_commands(dcmds)
     campaigns = sub.choices.get("campaigns")
@@ -47,19 +52,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
     r = cmds.add_parser("run", help="fire a campaign occurrence now, through the planner")
     r.add_argument("campaign_id")
-    r.add_argument("--at", required=True,
-                   help="the occurrence instant, ISO with offset, e.g. 2026-03-08T09:00:00+08:00")
+    r.add_argument("--at", default=None,
+                   help="the occurrence instant, ISO with offset, e.g. 2026-03-08T09:00:00+08:00"
+                        " (run again with a later --at to reach later time zones)")
+    r.add_argument("--from", dest="start", default=None,
+                   help="rehearse a span: every planner window from this instant ...")
+    r.add_argument("--to", dest="end", default=None,
+                   help="... to this one, delivering after each window as the scheduler would")
     r.add_argument("--minutes", type=int, default=None,
                    help="plan the window of this many minutes ending at --at (default: the "
                         "schedule interval)")
     r.add_argument("--no-drain", action="store_true",
                    help="only enqueue (let `make run` deliver)")
     r.add_argument("--stage", dest="target_stage", default=None)
+    stack_options(r)
     r.set_defaults(func=run_cmd)
     s = cmds.add_parser("stats", help="delivery counters of a campaign")
     s.add_argument("campaign_id")
     s.add_argument("--json", action="store_true")
     s.add_argument("--stage", dest="target_stage", default=None)
+    stack_options(s)
     s.set_defaults(func=stats_cmd)
 
 
@@ -100,26 +112,54 @@ def _wait_idle(timeout: float = 60.0) -> bool:
 
 
 def run_cmd(args: argparse.Namespace) -> int:
+    if (args.at is None) == (args.start is None and args.end is None) or \
+            (args.start is None) != (args.end is None):
+        print("error: give either --at T or both --from T1 --to T2", file=sys.stderr)
+        return 2
+    if args.start is not None and args.no_drain:
+        print("error: a --from/--to rehearsal delivers after each window (later time zones "
+              "are found by then); drop --no-drain", file=sys.stderr)
+        return 2
     _stage(args)
     from chalicelib.errors import PerksError
     from chalicelib.services import delivery
 
-    at = _at(args.at)
     try:
-        report = delivery.run_campaign(args.campaign_id, at, args.minutes)
+        if args.at is not None:
+            _print_plan(delivery.run_campaign(args.campaign_id, _at(args.at), args.minutes))
+            if not args.no_drain:
+                _deliver_queued()
+        else:
+            reports = delivery.rehearse(args.campaign_id, _at(args.start), _at(args.end),
+                                        args.minutes, after_each=_rehearsal_window)
+            print(f"rehearsed {len(reports)} window(s): "
+                  f"{sum(r.tasks for r in reports)} member task(s), "
+                  f"{sum(r.scans for r in reports)} scan segment(s)")
     except PerksError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
+    return _print_stats(args.campaign_id, as_json=False)
+
+
+def _print_plan(report: Any) -> None:
     print(f"planned {report.start} → {report.end}: {report.tasks} member task(s) in "
           f"{report.entries} message(s), {report.scans} scan segment(s), "
           f"{report.sqs_requests} SendMessageBatch request(s)")
-    if not args.no_drain:
-        drained = _drain()
-        idle = _wait_idle()
-        print(f"delivered: {drained['messages']} queue message(s) processed here"
-              + (f", {drained['failed']} failed (retried later)" if drained["failed"] else "")
-              + ("" if idle else "; the queue is still busy, stats may lag"))
-    return _print_stats(args.campaign_id, as_json=False)
+
+
+def _deliver_queued() -> None:
+    drained = _drain()
+    idle = _wait_idle()
+    print(f"delivered: {drained['messages']} queue message(s) processed here"
+          + (f", {drained['failed']} failed (retried later)" if drained["failed"] else "")
+          + ("" if idle else "; the queue is still busy, stats may lag"))
+
+
+def _rehearsal_window(report: Any) -> None:
+    """Between a rehearsal's windows: deliver, so the next window sees who was parked."""
+    if report.entries:
+        _print_plan(report)
+        _deliver_queued()
 
 
 def tick_cmd(args: argparse.Namespace) -> int:
@@ -161,10 +201,7 @@ def redrive(dlq_name: str, queue_name: str) -> int:
 
 
 def dlq_cmd(args: argparse.Namespace) -> int:
-    if args.stage is None:
-        from chalicelib.cli import use_stage
-
-        use_stage("dev")
+    _stage(args)
     from chalicelib.config import get_settings
     from chalicelib.services import delivery
 
@@ -228,13 +265,20 @@ def outbox_entries(data: dict[str, Any]) -> list[dict[str, Any]]:
         for mid, raw in (ep.get("messages") or {}).items():
             title, body = _push_text(raw)
             out.append({"channel": "push", "to": ep.get("custom_user_data") or "?",
-                        "device": str(ep.get("token", ""))[:12], "title": title, "body": body,
+                        "device": _device_id(ep), "title": title, "body": body,
                         "message_id": mid})
     for sms in sns.get("SMS", []):
         out.append({"channel": "sms", "to": mask(str(sms.get("phone_number", ""))),
                     "title": "", "body": sms.get("message", ""),
                     "message_id": sms.get("message_id")})
     return out
+
+
+def _device_id(endpoint: dict[str, Any]) -> str:
+    """The device's opaque id (what the API shows), never its push token."""
+    from chalicelib.adapters.keys import device_hash
+
+    return device_hash(str(endpoint.get("token", "")))
 
 
 def _push_text(raw: str) -> tuple[str, str]:
@@ -274,10 +318,7 @@ def _moto_data() -> dict[str, Any]:
 
 
 def outbox_cmd(args: argparse.Namespace) -> int:
-    if args.stage is None:
-        from chalicelib.cli import use_stage
-
-        use_stage("dev")
+    _stage(args)
     try:
         entries = outbox_entries(_moto_data())
     except OSError as e:

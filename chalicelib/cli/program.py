@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.cli._shared import stack_options, target_stage
+
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM_FILE = ROOT / "campaigns" / "program.json"
 SCHEMA_FILE = ROOT / "campaigns" / "program.schema.json"
@@ -33,9 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     y = cmds.add_parser("sync", help="publish the file as a new version if it changed")
     y.add_argument("file", nargs="?", default=str(PROGRAM_FILE))
     y.add_argument("--actor", default="cli", help="recorded as the publisher")
+    stack_options(y)
     y.set_defaults(func=sync)
     w = cmds.add_parser("show", help="print the published program")
     w.add_argument("--version", type=int, default=None)
+    stack_options(w)
     w.set_defaults(func=show)
 
 
@@ -64,10 +68,7 @@ def load(path: str) -> tuple[Any, list[dict[str, str]]]:
 
 
 def _stage(args: argparse.Namespace) -> None:
-    if getattr(args, "stage", None) is None:
-        from chalicelib.cli import use_stage
-
-        use_stage("dev")
+    target_stage(args)  # the global --stage, else the local stack (dev)
 
 
 def validate(args: argparse.Namespace) -> int:

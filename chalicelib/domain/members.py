@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from chalicelib.domain.models import Out, Strict
+from chalicelib.domain.models import Out, Strict, safe_text
 from chalicelib.errors import ValidationFailed
 
 MEMBER_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
@@ -70,9 +70,9 @@ Birthday = Annotated[str, AfterValidator(_birthday)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w:.-]+$")]
 AttrKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-AttrValue = Annotated[str, StringConstraints(max_length=200)] | bool | int | float
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-City = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+AttrValue = safe_text(0, 200) | bool | int | float
+Name = safe_text(1, 100)
+City = safe_text(1, 60)
 
 
 class Gender(StrEnum):
@@ -91,7 +91,10 @@ class Consent(Strict):
 
 
 class ProfileFields(Strict):
-    """Fields a member (or the commerce backend) may set on a profile."""
+    """What a member may say about itself (PATCH /me), and what the commerce backend may
+    correct (PATCH /members/{id}). Nothing here grants anything by itself: birthday and
+    gender, which campaigns and birthday bonuses read, are set once by the member and
+    corrected after that only by an operator (see ``apply_patch``)."""
 
     name: Name | None = None
     phone: Phone | None = None
@@ -99,15 +102,28 @@ class ProfileFields(Strict):
     birthday: Birthday | None = None
     timezone: Timezone | None = None
     locale: Locale | None = None
-    city: City | None = None
     gender: Gender | None = None
-    tags: list[Tag] | None = Field(default=None, max_length=50)
-    attributes: dict[AttrKey, AttrValue] | None = Field(default=None, max_length=50)
     consent: Consent | None = None
 
 
-class NewMember(ProfileFields):
-    """Body of POST /members."""
+class SegmentationFields(Strict):
+    """Operator-owned data that audiences and coupon gates read (tags, attributes, city,
+    city tier). Only trusted callers write it: at registration (POST /members) or through
+    the audited PATCH /admin/members/{id}/segmentation, never a member about itself."""
+
+    tags: list[Tag] | None = Field(default=None, max_length=50)
+    attributes: dict[AttrKey, AttrValue] | None = Field(default=None, max_length=50)
+    city: City | None = None
+    city_tier: Annotated[int, Field(ge=1, le=6)] | None = None
+
+
+SEGMENTATION_FIELDS = tuple(SegmentationFields.model_fields)
+# A member sets these once; changing a value already set is an operator's correction.
+SET_ONCE_BY_MEMBER = ("birthday", "gender")
+
+
+class NewMember(ProfileFields, SegmentationFields):
+    """Body of POST /members (service, admin): the trusted registration."""
 
     member_id: Annotated[str, StringConstraints(pattern=MEMBER_ID_RE)] | None = None
     signup_at: AwareDatetime | None = None
@@ -117,11 +133,35 @@ class MemberPatch(ProfileFields):
     """Body of PATCH /members/{id} and PATCH /me: only profile fields; null clears a field."""
 
 
+class SegmentationPatch(SegmentationFields):
+    """Body of PATCH /admin/members/{id}/segmentation: fields sent replace, null clears."""
+
+
+class SegmentationView(Out):
+    """A member's segmentation after a change."""
+
+    member_id: str
+    tags: list[str] = []
+    attributes: dict[str, Any] = {}
+    city: str | None = None
+    city_tier: int | None = None
+    updated_at: str
+
+
 class Device(Strict):
     """Body of POST /me/devices."""
 
     platform: Annotated[str, StringConstraints(pattern=r"^(ios|android|web)$")]
     token: Annotated[str, StringConstraints(min_length=8, max_length=4096)]
+
+
+class DeviceView(Out):
+    """A registered device: addressed by its opaque id; the push token is never shown."""
+
+    device_id: str
+    platform: str | None = None
+    registered_at: str | None = None
+    enabled: bool = True
 
 
 class MemberView(Out):
@@ -135,6 +175,7 @@ class MemberView(Out):
     timezone: str
     locale: str
     city: str | None = None
+    city_tier: int | None = None
     gender: str | None = None
     tags: list[str] = []
     attributes: dict[str, Any] = {}
@@ -145,7 +186,8 @@ class MemberView(Out):
     erased: bool = False
 
 
-PII_FIELDS = ("name", "phone", "email", "birthday", "tags", "city", "gender", "attributes")
+PII_FIELDS = ("name", "phone", "email", "birthday", "tags", "city", "city_tier", "gender",
+              "attributes")
 
 
 def month_day(birthday: str | None) -> str | None:
@@ -177,8 +219,14 @@ def age_on(birthday: str | None, day: date) -> int | None:
     return day.year - y - ((day.month, day.day) < (mo, d))
 
 
-def apply_patch(current: dict[str, Any], patch: MemberPatch) -> dict[str, Any]:
-    """Profile fields after a patch; explicit nulls clear a field (not timezone/locale)."""
+def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch, *,
+                by_member: bool = False) -> dict[str, Any]:
+    """Profile fields after a patch; explicit nulls clear a field (not timezone/locale).
+
+    ``by_member``: the member about itself; a set-once field that already has a value may
+    not be changed or cleared (400 at its path) -- else a member refused a birthday-only
+    offer would simply move its birthday to today.
+    """
     changes = patch.model_dump(exclude_unset=True, mode="json")
     for required in ("timezone", "locale"):
         if required in changes and changes[required] is None:
@@ -186,5 +234,13 @@ def apply_patch(current: dict[str, Any], patch: MemberPatch) -> dict[str, Any]:
                 f"{required} cannot be cleared",
                 details=[{"path": f"/{required}", "message": "may be changed but not set to null"}],
             )
+    if by_member:
+        locked = [f for f in SET_ONCE_BY_MEMBER if f in changes
+                  and current.get(f) is not None and changes[f] != current[f]]
+        if locked:
+            raise ValidationFailed(
+                "some fields can be set once and are already set",
+                details=[{"path": f"/{f}", "message": "already set; ask customer service to "
+                          "correct it"} for f in locked])
     merged = {**current, **changes}
     return {k: v for k, v in merged.items() if v is not None}

@@ -9,10 +9,15 @@
 - Tables, indexes, TTL, stream, queues and topics from infra/template.json (idempotent).
 - ``chalice local`` (``chalicelib.local.serve``) on ``--port``, in its own process group.
 - The runner (``chalicelib.local.runner``) in this process: schedules, SQS, table streams.
+- The marketer console (``chalicelib.local.console``) on ``--console-port`` (default: port + 1):
+  console/dist plus ``/api/*`` proxied to the API, in its own process group.
 
 SIGINT/SIGTERM stop everything: each child runs in its own process group and the whole
 group is terminated (then killed). Child pids are recorded in ``<data-dir>/stack.pids`` so a
 stack that was SIGKILLed gets its leftovers cleaned up on the next start.
+
+Once up, the stack writes ``<data-dir>/stack.json`` (its pid, stage and endpoint URLs): the
+``perks`` CLI reads it to reach this stack, whatever ports it runs on (``--stack-dir``).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from urllib.parse import urlparse
 from chalicelib.local import ddblocal
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKERS = ("DynamoDBLocal.jar", "chalicelib.local.serve")
+MARKERS = ("DynamoDBLocal.jar", "chalicelib.local.serve", "chalicelib.local.console")
 
 
 class StackError(Exception):
@@ -137,6 +142,7 @@ class Stack:
         self.host: str = args.host
         self.data_dir = Path(args.data_dir).resolve()
         self.pidfile = self.data_dir / "stack.pids"
+        self.statefile = self.data_dir / "stack.json"  # read by the CLI (cli/_shared.py)
         self.procs: dict[str, subprocess.Popen] = {}
         self.motos: list[Any] = []
         self.runner: Any = None
@@ -152,6 +158,7 @@ class Stack:
             moto = f"http://{self.host}:{self.moto_port}"
             self.overrides.update(SQS_ENDPOINT_URL=moto, SNS_ENDPOINT_URL=moto)
         self.env = stage_env(args.stage, self.overrides)
+        self.console_port: int = args.console_port or args.port + 1
 
     # --- preflight ----------------------------------------------------------------------
 
@@ -159,7 +166,7 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._clean_leftovers()
         ports = {"API (chalice local)": self.args.port, "DynamoDB": self.ddb_port,
-                 "SQS/SNS (moto)": self.moto_port}
+                 "SQS/SNS (moto)": self.moto_port, "console": self.console_port}
         if len(set(ports.values())) != len(ports):
             raise StackError(f"ports must differ: {ports}")
         for what, port in ports.items():
@@ -224,7 +231,20 @@ class Stack:
 
         bootstrap()
         self._start_api()
+        self._start_console()
         self._start_runner()
+        self._write_state()
+
+    def _write_state(self) -> None:
+        """Where the CLI finds this stack: written once everything answers."""
+        tmp = self.statefile.with_suffix(".tmp")
+        tmp.write_text(json.dumps({
+            "pid": os.getpid(), "stage": self.args.stage,
+            "api_url": f"http://{self.host}:{self.args.port}",
+            "dynamodb_url": self.env["DYNAMODB_ENDPOINT_URL"],
+            "sqs_url": self.env["SQS_ENDPOINT_URL"], "sns_url": self.env["SNS_ENDPOINT_URL"]},
+            indent=2) + "\n")
+        tmp.replace(self.statefile)
 
     def _use_env(self) -> None:
         from chalicelib import config
@@ -255,6 +275,24 @@ class Stack:
             time.sleep(0.2)
         raise StackError(f"chalice local did not answer {url} within {self.args.timeout}s")
 
+    def _start_console(self) -> None:
+        """The console server: a child like the API (it mints dev tokens with the stage's
+        secret, which it reads from the environment this process set in ``_use_env``)."""
+        cmd = [sys.executable, "-m", "chalicelib.local.console", "--host", self.host,
+               "--port", str(self.console_port), "--api", f"http://{self.host}:{self.args.port}",
+               "--parent-pid", str(os.getpid())]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+        with SIGNALS.shielded():
+            self.procs["console"] = subprocess.Popen(cmd, cwd=ROOT, env=env,
+                                                     start_new_session=True)
+            self._record()
+        deadline = time.monotonic() + self.args.timeout
+        while port_free(self.host, self.console_port):  # until the server listens
+            if self.procs["console"].poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"the console server did not start on {self.console_port}")
+            time.sleep(0.1)
+
     def _start_runner(self) -> None:
         if ROOT not in map(Path, sys.path):
             sys.path.insert(0, str(ROOT))
@@ -272,6 +310,7 @@ class Stack:
         return f"""
 Perks local stack is up (stage {self.args.stage})
   API        {api}   (chalice local)
+  Console    http://{self.host}:{self.console_port}/   (marketer console; dev sign-in)
   DynamoDB   http://{self.host}:{self.ddb_port}   ({ddb})
   SQS/SNS    http://{self.host}:{self.moto_port}   (moto)
   Runner     {self.runner.summary()}
@@ -311,7 +350,7 @@ Ctrl-C stops everything.
     def stop(self) -> None:
         if self.runner is not None:
             self.runner.stop()
-        for name in ("chalice-local", "dynamodb-local"):
+        for name in ("console", "chalice-local", "dynamodb-local"):
             proc = self.procs.pop(name, None)
             if proc is not None:
                 kill_group(proc)
@@ -320,6 +359,9 @@ Ctrl-C stops everything.
         self.motos.clear()
         if self.owns_pidfile:
             self.pidfile.unlink(missing_ok=True)
+        with contextlib.suppress(ValueError, OSError):
+            if json.loads(self.statefile.read_text()).get("pid") == os.getpid():
+                self.statefile.unlink()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -335,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="DynamoDB port (default: the stage's DYNAMODB_ENDPOINT_URL, dev 8100)")
     p.add_argument("--moto-port", type=int, default=None,
                    help="SQS/SNS port (default: the stage's SQS_ENDPOINT_URL, dev 8101)")
+    p.add_argument("--console-port", type=int, default=None,
+                   help="marketer console port (default: --port + 1)")
     p.add_argument("--reset", action="store_true", help="delete the local data first")
     p.add_argument("--retry-after", type=int, default=None, metavar="SECONDS",
                    help="redeliver failed SQS messages after this many seconds "

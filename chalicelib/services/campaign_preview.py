@@ -23,6 +23,7 @@ from chalicelib.domain.campaigns.profile import audience_profile
 
 TemplateLookup = Callable[[str], Mapping[str, Any] | None]
 NEXT = 5
+PREVIEW_CHARS = 500  # per rendered title/body/link in a preview sample
 
 
 def next_fires(c: Campaign, at: datetime, tz: str | None = None,
@@ -66,6 +67,18 @@ def _mask(name: Any) -> str:
     return (str(name)[0] + "*" * max(1, len(str(name)) - 1)) if name else ""
 
 
+def _clipped(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A rendered sample with each text cut at PREVIEW_CHARS (marked ``truncated``), so a
+    preview of up to 50 samples stays small whatever the templates produce."""
+    out = dict(rendered)
+    for field in ("title", "body", "deep_link"):
+        text = out.get(field)
+        if isinstance(text, str) and len(text) > PREVIEW_CHARS:
+            out[field] = text[:PREVIEW_CHARS] + "…"
+            out["truncated"] = True
+    return out
+
+
 def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
                 loyalty: dict[str, Any] | None, facts: Callable[[str], CouponFacts | None]
                 ) -> dict[str, Any]:
@@ -81,13 +94,14 @@ def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
         if a.type == "issue_coupon":
             f = facts(a.template)
             coupon = {"title": f.title if f else a.template,
-                      "expires_at": (f.expires_at or "") if f else "",
+                      "expires_at": (f.valid_until(at) or "") if f else "",
                       "value": f.value_minor if f else None}
             break
     masked = {**profile, "name": _mask(profile.get("name"))}
-    ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name)
-    messages = [tpl.render_message(a, profile.get("locale"), ctx) for a in c.actions
-                if isinstance(a, Message)]
+    ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name,
+                          tz=tz or c.timezone)
+    messages = [_clipped(tpl.render_message(a, profile.get("locale"), ctx))
+                for a in c.actions if isinstance(a, Message)]
     if messages:
         view["messages"] = messages
     return view

@@ -11,7 +11,7 @@ from chalicelib.adapters.campaigns_repo import CampaignRepository
 from chalicelib.domain.campaigns import lint as linter
 from chalicelib.domain.campaigns.diff import diff
 from chalicelib.domain.campaigns.model import TRANSITIONS, Campaign, Status
-from chalicelib.domain.campaigns.validate import parse_campaign
+from chalicelib.domain.campaigns.validate import parse_campaign, validate_campaign
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
@@ -231,6 +231,20 @@ def lint(campaign: Campaign, *, online: bool = True,
     """Lint warnings; coupon templates come from the stack unless ``templates`` is given."""
     lookup = templates if templates is not None else (template_lookup() if online else None)
     return linter.lint(campaign, lookup)
+
+
+def check(campaign_id: str, raw: Any) -> dict[str, Any]:
+    """The editor's "validate": the same validation and lint as PUT, with nothing stored.
+
+    Whatever the body holds (even malformed JSON) is checked; errors raise ValidationFailed
+    with every path and hint (400, as PUT would answer), a valid campaign returns its lint."""
+    campaign, errors = validate_campaign(raw)
+    if campaign is not None and campaign.id != campaign_id:
+        errors = [{"path": "/id", "message": f"must be '{campaign_id}'",
+                   "hint": "ids are fixed once created; copy the campaign to rename it"}]
+    if campaign is None or errors:
+        raise ValidationFailed("the campaign is invalid", details=errors)
+    return {"valid": True, "errors": [], "warnings": lint(campaign, online=True)}
 
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,

@@ -26,15 +26,18 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.checkout import (
+    OrderTerms,
     QuoteRequest,
     ReservationRequest,
     ReservationView,
+    order_mismatches,
     reservation_record,
     reservation_view,
+    reserved_line_discounts,
 )
 from chalicelib.domain.coupons.eligibility import RESERVED, Context, uses_by_template
 from chalicelib.domain.coupons.quote import Quote, quote
-from chalicelib.errors import Conflict, NotFound, Unavailable, Unprocessable
+from chalicelib.errors import Conflict, NotFound, ReservationExpired, Unavailable, Unprocessable
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.coupon_records import wallet_coupon
@@ -42,10 +45,8 @@ from chalicelib.services.coupons import member_tier, program_facts, repo, want_p
 
 ATTEMPTS = 8
 MAX_TRANSACT_ITEMS = 100
-
-
-class ReservationExpired(Conflict):
-    code = "RESERVATION_EXPIRED"
+NOT_HELD = "RESERVATION_NOT_HELD"
+__all__ = ["ReservationExpired"]  # re-exported: it used to live here
 
 
 def _context(member_id: str, at: datetime, order_id: str | None = None,
@@ -145,7 +146,8 @@ def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
         if not (stored and stored.get("version") == record["version"]
                 and stored.get("created_at") == record["created_at"]):  # else: ours, committed
             raise Conflict("a coupon was reserved or used concurrently; quote again",
-                           details=[{"path": "/coupon_ids", "message": RESERVED}]) from e
+                           details=[{"path": "/coupon_ids", "message": RESERVED,
+                                     "reason": RESERVED}]) from e
     metrics_add("CouponsReserved", len(q.best.coupon_ids))
     return reservation_view(record, now)
 
@@ -214,22 +216,32 @@ def release(order_id: str, member_id: str | None = None) -> None:
 
 # --- hooks for loyalty's POST /orders and refunds --------------------------------------------
 
-def confirm_items(*, order_id: str, member_id: str, reservation_id: str, now: str,
-                  ) -> list[dict[str, Any]]:
-    """Items confirming ``reservation_id`` inside the order's own transaction ([] if it was
-    already confirmed for this order)."""
+def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
+                       lines: list[tuple[str, int, int]], discount_total: int, shipping_fee: int,
+                       now: str) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+    """For POST /orders with ``reservation_id``: check the order against the reservation
+    (409 listing every difference) and return the reservation's per-line discounts with the
+    named items confirming it inside the order's own transaction ("reservation", then
+    "coupon:<id>" per coupon; none when this order already confirmed it)."""
     res = repo().get(keys.reservation(reservation_id))
     if res is None:
-        raise NotFound(f"reservation {reservation_id} not found")
-    if res["order_id"] != order_id or res["member_id"] != member_id:
-        raise Conflict("the reservation belongs to another order or member", details=[
-            {"path": "/reservation_id", "message": "order or member mismatch"}])
-    if res["status"] == "confirmed":
-        return []
-    if res["status"] != "held":
+        raise NotFound(f"reservation {reservation_id} not found", details=[
+            {"path": "/reservation_id", "message": "no such reservation"}])
+    diffs = order_mismatches(res, OrderTerms(order_id, member_id, lines, discount_total,
+                                             shipping_fee))
+    if diffs:
+        raise Conflict("the order does not match its reservation", details=diffs)
+    if res["status"] not in ("held", "confirmed"):
         raise Conflict(f"the reservation is {res['status']}", details=[
-            {"path": "/reservation_id", "message": res["status"]}])
-    return _use_items(res, now)
+            {"path": "/reservation_id", "message": f"the reservation is {res['status']}",
+             "reason": NOT_HELD, "status": res["status"]}])
+    discounts = reserved_line_discounts(res)
+    if res["status"] == "confirmed":
+        return discounts, []
+    move, *uses = _use_items(res, now)
+    return discounts, [("reservation", move),
+                       *((f"coupon:{cid}", item) for cid, item in zip(res["coupon_ids"], uses,
+                                                                        strict=True))]
 
 
 def restore_items(*, order: dict[str, Any], refund_id: str, now: str) -> list[dict[str, Any]]:

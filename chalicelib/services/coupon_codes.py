@@ -20,7 +20,7 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import TransactionCancelled, update_args
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons import codes as code_rules
-from chalicelib.domain.coupons.validity import claim_problem
+from chalicelib.domain.coupons.validity import claim_closed_message, claim_detail
 from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import (
     AlreadyExists,
@@ -168,10 +168,11 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
     t = template_of(item)
-    problem = "NOT_ACTIVE" if t.status != "active" else claim_problem(t.validity, now)
-    if problem:
-        raise Unprocessable("this code cannot be redeemed now", details=[
-            {"path": "/code", "message": problem}])
+    closed = {"path": "/code", "message": "NOT_ACTIVE"} if t.status != "active" else \
+        claim_detail(t.validity, now, "/code")
+    if closed:
+        raise Unprocessable(claim_closed_message(closed, "this code cannot be redeemed now"),
+                            details=[closed])
     facts, rules = require_audience(t, hit, got, profile, "/code",
                                     "this code is for other members")
     coupon_id = new_coupon_id()

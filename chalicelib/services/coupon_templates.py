@@ -29,6 +29,11 @@ def _shard_no(item: dict[str, Any]) -> int:
 
 def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     """Create or replace ``template_id`` (409 when changed concurrently or stock too low)."""
+    return save(template_id, t, actor)[0]
+
+
+def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
+    """``put``, also saying whether this call created the template (PUT answers 201)."""
     from chalicelib.services.coupons import _view, repo
 
     if not re.match(TEMPLATE_ID_RE, template_id):
@@ -43,7 +48,7 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     has_stock = cur is not None and cur.get("stock") is not None
     shards = sorted(repo().shards(template_id), key=_shard_no) if has_stock else []
     if _outcome(cur, fingerprint) == "unchanged":
-        return _view(cur, shards if has_stock else None)
+        return _view(cur, shards if has_stock else None), False
     version = int(cur["version"]) + 1 if cur else 1
     now = clock.iso()
     record = {"entity": "coupon_template", "template_id": template_id, "version": version,
@@ -63,7 +68,7 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
                        details=[{"path": "/", "message": "concurrent change"}]) from e
     metrics_add("CouponTemplateSaved")
     after = repo().shards(template_id) if t.limits.stock is not None else None
-    return _view({**record}, after)
+    return _view({**record}, after), cur is None
 
 
 def _fingerprint(definition: dict[str, Any]) -> str:

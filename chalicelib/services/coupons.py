@@ -25,7 +25,12 @@ from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
 from chalicelib.domain.coupons.rules import compile_template
 from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
-from chalicelib.domain.coupons.validity import claim_problem, claim_window
+from chalicelib.domain.coupons.validity import (
+    claim_closed_message,
+    claim_detail,
+    claim_problem,
+    claim_window,
+)
 from chalicelib.domain.models import Out
 from chalicelib.errors import LimitReached, NotFound, SoldOut, Unavailable, Unprocessable
 from chalicelib.observability import logger, metrics_add
@@ -123,6 +128,13 @@ def put_template(template_id: str, t: CouponTemplate, actor: str) -> TemplateVie
     return coupon_templates.put(template_id, t, actor)
 
 
+def save_template(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
+    """``put_template`` and whether it created the template."""
+    from chalicelib.services import coupon_templates
+
+    return coupon_templates.save(template_id, t, actor)
+
+
 def get_template(template_id: str) -> TemplateView:
     """A template with its live stock figures; 404 when unknown."""
     item = repo().get(keys.template_current(template_id), consistent=False)
@@ -138,7 +150,8 @@ def list_templates() -> list[TemplateView]:
 
 
 def template_facts(template_id: str) -> dict[str, Any] | None:
-    """Title, face value (fen) and end of validity, for campaign message placeholders."""
+    """Title, face value (fen), end of validity and ``days_after_claim`` (an issued coupon's
+    own expiry is ``validity.use_until`` of these), for campaign message placeholders."""
     item = repo().get(keys.template_current(template_id), consistent=False)
     if item is None:
         return None
@@ -147,7 +160,8 @@ def template_facts(template_id: str) -> dict[str, Any] | None:
     value = b.get("amount") or b.get("value") or b.get("max_discount") or b.get(
         "max_amount") or 0
     return {"title": t.name, "value_minor": int(value),
-            "expires_at": clock.iso(t.validity.ends_at), "benefit": b}
+            "expires_at": clock.iso(t.validity.ends_at),
+            "days_after_claim": t.validity.days_after_claim, "benefit": b}
 
 
 # --- coupon center, claims, wallet ---------------------------------------------------------------
@@ -238,10 +252,10 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     if t.status != "active" or not t.claimable:
         raise Unprocessable("this coupon cannot be claimed", details=[
             {"path": "/template_id", "message": "NOT_CLAIMABLE"}])
-    problem = claim_problem(t.validity, now)
-    if problem:
-        raise Unprocessable("claiming is not open", details=[
-            {"path": "/template_id", "message": problem}])
+    closed = claim_detail(t.validity, now, "/template_id")
+    if closed:
+        raise Unprocessable(claim_closed_message(closed, "claiming is not open"),
+                            details=[closed])
     facts, rules = require_audience(t, hit, got, profile, "/template_id",
                                     "this coupon is for other members")
     coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
@@ -335,11 +349,11 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
     return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
 
 
-def confirm_items(**kw: Any) -> list[dict[str, Any]]:
-    """POST /orders with a reservation: see checkout.confirm_items."""
+def order_confirmation(**kw: Any) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+    """POST /orders with a reservation: see checkout.order_confirmation."""
     from chalicelib.services import checkout
 
-    return checkout.confirm_items(**kw)
+    return checkout.order_confirmation(**kw)
 
 
 def restore_items(**kw: Any) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ worker and ``domain/delivery``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,6 +82,15 @@ def tick(now: datetime | None = None) -> PlanReport:
     return report
 
 
+def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
+    """The scheduled outbox sweep: re-send push/SMS/webhook entries left pending past their
+    retry time (at least once, same message id); dead-letter them after the last try."""
+    from chalicelib.services.delivery_outbox import Outbox
+
+    w = worker()
+    return dict(Outbox(w.repo, w.channels).sweep(now).__dict__)
+
+
 def dead_letters() -> dict[str, int]:
     """Messages waiting in the delivery and events dead-letter queues (an alarm watches them;
     processing is idempotent, so they can be moved back to their queue and retried)."""
@@ -119,17 +129,59 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
                                     record_handler=lambda record: handle_entry(record.body))
 
 
-def run_campaign(campaign_id: str, at: datetime, minutes: int | None = None) -> PlanReport:
-    """Plan one campaign's occurrences due in the ``minutes`` before ``at`` through the same
-    path as the schedule (demos, tests); quiet hours are judged at ``at``."""
+REHEARSAL_MAX_DAYS = 3  # a whole occurrence spans at most ~50 hours of time zones
+
+
+def run_campaign(campaign_id: str, at: datetime, minutes: int | None = None, *,
+                 catch_up: bool = True) -> PlanReport:
+    """Plan one campaign's window of ``minutes`` ending at ``at`` through the scheduler's own
+    planner path (demos, rehearsals): occurrences starting in it, and the campaign's members
+    parked by an earlier run whose local time has come by ``at`` (``catch_up``: as far back
+    as the scheduler catches up; else only those due in the window). Successive runs
+    therefore walk an occurrence across time zones as the scheduler does, each member once
+    (the send record drops repeats); quiet hours are judged at ``at``."""
+    c = _runnable(campaign_id)
+    span = timedelta(minutes=minutes or get_settings().schedule_minutes)
+    since = at - timedelta(hours=planner().catchup_hours) if catch_up else None
+    return planner().plan([c], at - span, at, deferred=True, sim=clock.iso(at),
+                          deferred_since=since)
+
+
+def rehearse(campaign_id: str, start: datetime, end: datetime, minutes: int | None = None,
+             after_each: Callable[[PlanReport], None] | None = None) -> list[PlanReport]:
+    """Walk ``start``..``end`` window by window, as the scheduler's runs would: one
+    ``run_campaign`` per window ending at start, start + interval, ..., end. ``after_each``
+    runs between windows (the CLI delivers the queue there, so a window's scan has parked the
+    later time zones before the next window looks for them)."""
+    from chalicelib.errors import ValidationFailed
+
+    step = timedelta(minutes=minutes or get_settings().schedule_minutes)
+    if end < start:
+        raise ValidationFailed("--to is before --from",
+                         details=[{"path": "/to", "message": "must not be before --from"}])
+    if end - start > timedelta(days=REHEARSAL_MAX_DAYS):
+        raise ValidationFailed(f"a rehearsal spans at most {REHEARSAL_MAX_DAYS} days",
+                         details=[{"path": "/to", "message": "too far after --from"}])
+    _runnable(campaign_id)
+    reports, t = [], start
+    while True:
+        # the windows are contiguous, so each finds exactly the members due in it
+        reports.append(run_campaign(campaign_id, t, minutes, catch_up=False))
+        if after_each is not None:
+            after_each(reports[-1])
+        if t >= end:
+            return reports
+        t = min(end, t + step)
+
+
+def _runnable(campaign_id: str) -> Any:
     c = campaigns().get(campaign_id, fresh=True)
     if c is None:
         raise NotFound(f"campaign {campaign_id} not found")
     if c.status != "active":
         raise Conflict(f"campaign {campaign_id} is {c.status}: activate it first",
                        details=[{"path": "/status", "message": "must be active"}])
-    span = timedelta(minutes=minutes or get_settings().schedule_minutes)
-    return planner().plan([c], at - span, at, sim=clock.iso(at))
+    return c
 
 
 def campaign_stats(campaign_id: str) -> CampaignStats:

@@ -49,6 +49,23 @@ def _find(module: str, *names: str) -> Callable[..., Any] | None:
     return None
 
 
+def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
+    """The issued coupon's own ``valid_until`` (ISO), by the same rule the coupon record
+    uses: a coupon valid 14 days expires 14 days after issue, not at the template's end."""
+    from datetime import datetime
+
+    from chalicelib.domain.coupons.validity import use_until
+    from chalicelib.services import clock
+
+    ends = (template or {}).get("expires_at")
+    if not ends:
+        return ""
+    until = use_until(datetime.fromisoformat(str(ends).replace("Z", "+00:00")),
+                      (template or {}).get("days_after_claim"),
+                      datetime.fromisoformat(issued_at.replace("Z", "+00:00")))
+    return clock.iso(until)
+
+
 class Effects:
     """Default providers; tests swap in fakes with the same two methods."""
 
@@ -73,7 +90,7 @@ class Effects:
             out.spend["money_minor"] = value * quantity
         out.facts = {"coupon": {"id": ids[0], "ids": ids, "template_id": template_id,
                                 "title": (template or {}).get("title", ""),
-                                "expires_at": (template or {}).get("expires_at", ""),
+                                "expires_at": issued_expiry(template, now),
                                 "value": value or None}}
         return out
 

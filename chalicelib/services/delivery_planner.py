@@ -93,8 +93,10 @@ class Planner:
         return report
 
     def plan(self, campaigns: list[Campaign], start: datetime, end: datetime, *,
-             deferred: bool = False, sim: str | None = None) -> PlanReport:
-        """Enqueue everything due in (start, end] for ``campaigns`` (and deferred work)."""
+             deferred: bool = False, sim: str | None = None,
+             deferred_since: datetime | None = None) -> PlanReport:
+        """Enqueue everything due in (start, end] for ``campaigns`` (and deferred work due in
+        (``deferred_since`` or start, end])."""
         report = PlanReport(iso(start), iso(end))
         tasks: list[Task] = []
         scans: list[Entry] = []
@@ -119,8 +121,12 @@ class Planner:
                 report.failed.append(c.id)
             report.campaigns[c.id] = len(tasks) - before
         if deferred:
+            since = min(start, deferred_since or start)
             due = [Task.from_json(t) for t in self.repo.due_between(
-                iso(start), iso(end), quarters(start, end))]
+                iso(since), iso(end), quarters(since, end))]
+            if sim is not None:  # a rehearsal walks only its own campaigns' parked members
+                ids = {c.id for c in campaigns}
+                due = [t for t in due if t.campaign in ids]
             report.deferred_due = len(due)
             tasks += due
         entries = pack(tasks, sim=sim) + scans

@@ -3,8 +3,10 @@
 For each member of an entry, tasks run highest priority first (so a frequency cap is spent
 on the campaign that matters most). Per task: campaign still active → member not erased →
 audience → holdout → consent → quiet hours (defer to the window's end) → one transaction
-with the send record, counters, cap/limit/budget guards and the effects (coupons, points,
-inbox) → external channels (push, sms, webhook), each marked sent or failed once.
+with the send record, counters, cap/limit/budget guards, the effects (coupons, points,
+inbox) and one outbox entry per external channel → external channels (push, sms, webhook)
+sent with a stable message id and marked sent or failed once; what a crash leaves pending
+the outbox sweeper sends again (at least once, see ``delivery_outbox.py``).
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.channels import Channel, Rendered
-from chalicelib.adapters.delivery_repo import Commit, DeliveryRepository, Outcome
+from chalicelib.adapters.delivery_repo import Commit, DeliveryRepository, OutboxEntry, Outcome
 from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.campaigns.model import AwardPoints, Campaign, Message
 from chalicelib.domain.delivery import policy
 from chalicelib.domain.delivery.windows import floor_quarter
 from chalicelib.domain.delivery.work import Task
+from chalicelib.domain.loyalty.earning import scale_points
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import (
@@ -31,9 +34,9 @@ from chalicelib.services.delivery_campaigns import (
     needs_loyalty,
 )
 from chalicelib.services.delivery_effects import Effect, Effects, EffectUnavailable
+from chalicelib.services.delivery_outbox import Outbox, message_id, rendered_fields, retry_at
 
 MAX_DEFERRALS = 3
-EXTERNAL_ATTEMPTS = 3
 
 
 def iso(dt: datetime) -> str:
@@ -143,11 +146,13 @@ class Worker:
             if chosen and chosen.actions:
                 actions = list(chosen.actions)
         msg = message_action(actions)
-        consent = profile.get("consent") or {}
-        channels = policy.consented_channels([str(ch) for ch in msg.channels], consent) \
-            if msg else []
-        if (msg and not channels) or (not msg and not policy.has_any_consent(consent)):
+        allowed = policy.consent_outcome(
+            [str(ch) for ch in msg.channels] if msg else [], profile.get("consent"),
+            require_consent=c.delivery.require_consent,
+            other_effects=any(not isinstance(a, Message) for a in actions))
+        if allowed is None:
             return self._final(t, c, "suppressed", "consent", now, attempt)
+        channels = allowed
         quiet = c.delivery.quiet_hours
         noisy = [ch for ch in channels if ch != "inbox"]
         if quiet and noisy:
@@ -198,8 +203,9 @@ class Worker:
                     self.effects.coupons(t.member, template, qty, c.id, t.occurrence, stamp))))
             pts = 0
             for a in actions:  # several awards become one (one balance write)
-                if isinstance(a, AwardPoints):
-                    pts += a.points or int((t.event or {}).get("points", 0) * (a.multiplier or 0))
+                if isinstance(a, AwardPoints):  # multipliers: the earning rule's exact floor
+                    pts += a.points or scale_points(int((t.event or {}).get("points", 0)),
+                                                    a.multiplier or 0)
             if pts > 0:
                 reason = next((a.reason for a in actions if isinstance(a, AwardPoints)
                                and a.reason), None) or c.name
@@ -224,7 +230,7 @@ class Worker:
             for k, v in e.spend.items():
                 spend[k] = spend.get(k, 0) + v
         rendered = None
-        if msg:
+        if msg and channels:  # no consented channel: the coupon/points go without it
             rendered = self._render(c, msg, profile, loyalty, facts, t)
             spend["messages"] = 1
             if "inbox" in channels:
@@ -260,10 +266,14 @@ class Worker:
                               channels=channels,
                               **{f"ch_{ch}": "pending" for ch in external},
                               coupon_ids=(facts.get("coupon") or {}).get("ids"))
+        # The outbox entries ride in the commit: a crash after it cannot lose the sends.
+        mid = message_id(c.id, t.occurrence, t.member)
+        outbox = [OutboxEntry(ch, mid, rendered_fields(rendered), retry_at(1))
+                  for ch in external] if rendered else []
         try:
             out: Outcome = with_retries(lambda: self.repo.commit(
                 c.id, t.occurrence, t.member,
-                Commit(record, counters, guards, items, executor, offset)))
+                Commit(record, counters, guards, items, executor, offset, outbox)))
         except EffectUnavailable as e:
             logger().warning("campaign effect unavailable", extra={"campaign": c.id,
                                                                    "error": str(e)})
@@ -275,8 +285,8 @@ class Worker:
         if out.status == "effect_failed":
             return self._final(t, c, "failed", "effect", now, attempt)
         metrics_add("CampaignDelivered")
-        if rendered and external:
-            self._send_external(t, c, profile, rendered, external)
+        if outbox:
+            self._send_external(t, c, profile, outbox)
         return "delivered"
 
     def _render(self, c: Campaign, msg: Message, profile: dict[str, Any],
@@ -285,25 +295,18 @@ class Worker:
 
         order = (t.event or {}).get("order")
         ctx = context_for(profile, loyalty, coupon=facts.get("coupon"), order=order,
-                          campaign_name=c.name)
+                          campaign_name=c.name, tz=profile.get("timezone") or c.timezone)
         out = render_message(msg, profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
                         out["locale"])
 
-    def _send_external(self, t: Task, c: Campaign, profile: dict[str, Any], msg: Rendered,
-                       external: list[str]) -> None:
-        """After the commit: each channel once. A crash here leaves 'pending' (at most once)."""
-        delivery_id = f"{c.id}:{t.occurrence}:{t.member}"
-        for ch in external:
-            channel = self.channels.get(ch)
-            ok, detail = False, "channel_missing"
-            if channel is not None:
-                try:
-                    res = with_retries(lambda ch=channel: ch.send(profile, msg, delivery_id),
-                                       attempts=EXTERNAL_ATTEMPTS)
-                    ok, detail = res.ok, res.detail
-                except Exception as e:
-                    ok, detail = False, type(e).__name__
-            with_retries(lambda ch=ch, ok=ok, detail=detail: self.repo.mark_channel(
-                t.member, c.id, t.occurrence, ch, ok, detail))
-            metrics_add(f"{ch.capitalize()}Sent" if ok else "DeliveryFailed")
+    def _send_external(self, t: Task, c: Campaign, profile: dict[str, Any],
+                       outbox: list[OutboxEntry]) -> None:
+        """After the commit: one try per channel through the outbox (its entry is pending;
+        whatever this try leaves pending the sweeper sends again with the same id)."""
+        sender = Outbox(self.repo, self.channels)
+        for o in outbox:
+            sender.send({"member_id": t.member, "campaign_id": c.id,
+                         "occurrence": t.occurrence, "channel": o.channel,
+                         "message_id": o.message_id, "message": o.message, "tries": 1},
+                        profile)

@@ -28,13 +28,13 @@ def page(member_id: str, cursor: str | None, limit: int = 20) -> InboxPage:
     if not 1 <= limit <= 100:
         raise ValidationFailed("limit must be 1-100", details=[
             {"path": "/limit", "message": "between 1 and 100"}])
-    items, nxt = repo().page(member_id, cursor, limit)
+    items, nxt = repo().page(member_id, cursor, limit, clock.now())
     return InboxPage(messages=[InboxMessage.model_validate(i) for i in items],
-                     unread=repo().unread(member_id), next_cursor=nxt)
+                     unread=repo().unread(member_id, clock.now()), next_cursor=nxt)
 
 
 def unread(member_id: str) -> UnreadCount:
-    return UnreadCount(unread=repo().unread(member_id))
+    return UnreadCount(unread=repo().unread(member_id, clock.now()))
 
 
 def mark_read(member_id: str, message_id: str) -> InboxMessage:
@@ -42,4 +42,5 @@ def mark_read(member_id: str, message_id: str) -> InboxMessage:
     if not message_id or len(message_id) > 64:
         raise ValidationFailed("invalid message id", details=[
             {"path": "/message_id", "message": "use a message_id from GET /me/inbox"}])
-    return InboxMessage.model_validate(repo().mark_read(member_id, message_id, clock.iso()))
+    done = repo().mark_read(member_id, message_id, clock.iso(), clock.now())
+    return InboxMessage.model_validate(done)

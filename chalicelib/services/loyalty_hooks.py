@@ -6,8 +6,10 @@ a coupon must change in the same step, these functions supply the extra items:
 - ``coupon_issue_items``: a reward of kind ``coupon`` and the coupon templates granted on
   entering a tier. Uses ``chalicelib.services.coupons.issue_items`` when the coupons service
   provides it; otherwise writes a minimal wallet coupon (``keys.loyalty_issued_coupon``).
-- ``reservation_confirm_items``: ``POST /orders`` with ``reservation_id`` confirms that
-  checkout reservation (``coupons.confirm_items`` when present; nothing otherwise).
+- ``reservation_for_order``: ``POST /orders`` with ``reservation_id`` must match that
+  checkout reservation (member, lines, discount; 409 listing the differences), earns on the
+  reservation's per-line discounts and confirms it in the order's transaction
+  (``coupons.order_confirmation`` when present; nothing otherwise).
 - ``refund_restore_items``: a refund that makes the order fully refunded restores coupons
   whose template allows it (``coupons.restore_items`` when present; nothing otherwise).
 
@@ -29,7 +31,7 @@ from chalicelib.adapters.loyalty_items import put
 Item = dict[str, Any]
 
 
-def _coupons(name: str) -> Callable[..., list[Item]] | None:
+def _coupons(name: str) -> Callable[..., Any] | None:
     try:
         from chalicelib.services import coupons
     except ImportError:
@@ -65,12 +67,18 @@ def minimal_wallet_coupon(member_id: str, coupon_id: str, template_id: str, sour
                 "issued_by": "loyalty"})
 
 
-def reservation_confirm_items(*, order_id: str, member_id: str, reservation_id: str,
-                              now: str) -> list[Item]:
-    fn = _coupons("confirm_items")
+def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,
+                          lines: list[tuple[str, int, int]], discount_total: int,
+                          shipping_fee: int, now: str,
+                          ) -> tuple[list[int] | None, list[tuple[str, Item]]]:
+    """(per-line discounts, named confirming items); (None, []) without a coupons service."""
+    fn = _coupons("order_confirmation")
     if fn is None:
-        return []
-    return fn(order_id=order_id, member_id=member_id, reservation_id=reservation_id, now=now)
+        return None, []
+    discounts, items = fn(order_id=order_id, member_id=member_id, reservation_id=reservation_id,
+                          lines=lines, discount_total=discount_total, shipping_fee=shipping_fee,
+                          now=now)
+    return discounts, items
 
 
 def refund_restore_items(*, order: dict[str, Any], refund_id: str, now: str) -> list[Item]:

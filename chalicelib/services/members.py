@@ -5,13 +5,21 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.dynamo import TransactionCancelled, retrying
 from chalicelib.adapters.guards import guard_put, replayed
 from chalicelib.adapters.members_repo import MemberRepository
 from chalicelib.config import get_settings
 from chalicelib.domain import members as domain
-from chalicelib.domain.members import Device, MemberPatch, MemberView, NewMember
-from chalicelib.errors import NotFound
+from chalicelib.domain.members import (
+    Device,
+    DeviceView,
+    MemberPatch,
+    MemberView,
+    NewMember,
+    SegmentationPatch,
+    SegmentationView,
+)
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 
@@ -68,12 +76,54 @@ def get(member_id: str) -> MemberView:
     return MemberView.model_validate(repo().require(member_id))
 
 
-def update(member_id: str, patch: MemberPatch) -> MemberView:
-    """Apply a profile patch under an optimistic version check."""
+def update(member_id: str, patch: MemberPatch, *, by_member: bool = False) -> MemberView:
+    """Apply a profile patch under an optimistic version check; ``by_member``: the member
+    about itself (set-once fields already set are refused)."""
     before = repo().require(member_id)
-    after = domain.apply_patch(before, patch)
+    after = domain.apply_patch(before, patch, by_member=by_member)
     repo().replace_profile(before, after, clock.iso())
     return get(member_id)
+
+
+def update_segmentation(member_id: str, patch: SegmentationPatch, actor: str,
+                        request_key: str | None = None) -> SegmentationView:
+    """An operator's change to what audiences and coupon gates read, audited atomically.
+
+    The audit entry names who changed which fields (tags added/removed, attribute keys),
+    not the values of free-form ones: audit entries outlive a member's erasure.
+    """
+    before = repo().require(member_id)
+    after = domain.apply_patch(before, patch)
+    now = clock.iso()
+    view = SegmentationView.model_validate({**after, "updated_at": now})
+    audit = {"at": now, "who": actor, "entity": "member", "entity_id": member_id,
+             "action": "segmentation", "changes": _segmentation_changes(before, after)}
+    guard = guard_put(request_key, view.model_dump(mode="json")) if request_key else None
+    try:
+        repo().replace_segmentation(before, after, now, audit, guard)
+    except TransactionCancelled as e:
+        first = replayed(e, request_key)
+        if first is None:
+            raise
+        return SegmentationView.model_validate(first)
+    metrics_add("MemberSegmentationChanged")
+    return view
+
+
+def _segmentation_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    old_tags, new_tags = set(before.get("tags") or ()), set(after.get("tags") or ())
+    if old_tags != new_tags:
+        out.append({"path": "/tags", "added": sorted(new_tags - old_tags),
+                    "removed": sorted(old_tags - new_tags)})
+    old_attrs, new_attrs = before.get("attributes") or {}, after.get("attributes") or {}
+    for key in sorted(set(old_attrs) | set(new_attrs)):
+        if old_attrs.get(key) != new_attrs.get(key):
+            out.append({"path": f"/attributes/{key}"})
+    for name in ("city", "city_tier"):
+        if before.get(name) != after.get(name):
+            out.append({"path": f"/{name}"})
+    return out
 
 
 def erase(member_id: str) -> None:
@@ -98,21 +148,38 @@ def export(member_id: str) -> dict[str, Any]:
     return out
 
 
-def add_device(member_id: str, device: Device) -> dict[str, Any]:
-    """Register (or refresh) a push device for the member."""
+def add_device(member_id: str, device: Device) -> DeviceView:
+    """Register (or refresh) a push device; a token another member holds moves to this one
+    (push providers address a device, not a person: the last account signed in owns it)."""
+    from chalicelib.adapters.channels import device_endpoint, forget_endpoint
+
     repo().require(member_id)
-    record = {"platform": device.platform, "token": device.token, "enabled": True,
-              "registered_at": clock.iso()}
-    from chalicelib.adapters.channels import device_endpoint  # SNS endpoint per device
 
-    arn = device_endpoint(member_id, device.token)
-    if arn:
-        record["endpoint_arn"] = arn
-    repo().put_device(member_id, record)
-    return {"platform": device.platform, "registered_at": record["registered_at"]}
+    def attempt() -> DeviceView:
+        device_id, holder = repo().device_holder(device.token)
+        if holder and holder != member_id:
+            old = repo().get_device(holder, device_id)
+            if old and old.get("endpoint_arn"):  # SNS keys endpoints by token: free it
+                forget_endpoint(str(old["endpoint_arn"]))
+        record = {"platform": device.platform, "token": device.token, "enabled": True,
+                  "registered_at": clock.iso()}
+        arn = device_endpoint(member_id, device.token)  # SNS endpoint per device
+        if arn:
+            record["endpoint_arn"] = arn
+        repo().put_device(member_id, record, previous_owner=holder)
+        return DeviceView(device_id=device_id, platform=device.platform,
+                          registered_at=record["registered_at"])
+
+    return retrying(attempt, retry_on=(Conflict,))
 
 
-def remove_device(member_id: str, token: str) -> None:
+def list_devices(member_id: str) -> list[DeviceView]:
+    """The member's devices by opaque id (tokens are never returned)."""
+    repo().require(member_id)
+    return [DeviceView.model_validate(d) for d in repo().devices(member_id)]
+
+
+def remove_device(member_id: str, device_id: str) -> None:
     """Forget a device; 404 when the member has no such device."""
-    if not repo().delete_device(member_id, token):
+    if not repo().delete_device(member_id, device_id):
         raise NotFound("device not found")

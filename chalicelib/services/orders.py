@@ -2,7 +2,10 @@
 
 POST /orders costs two DynamoDB requests on the happy path: one BatchGetItem (profile,
 LOYALTY, the order id, and the program when the in-process copy is stale) and one
-TransactWriteItems (order, LOYALTY under a version check, lot, ledger entry). A replayed
+TransactWriteItems (order, LOYALTY under a version check, lot, ledger entry; every item
+named). With ``reservation_id`` one GetItem of the reservation comes first: the order must
+match it (else 409 listing the differences), earns on its per-line discounts, and confirms
+it in the same transaction. A replayed
 order_id returns the stored result and earns nothing, with or without Idempotency-Key.
 """
 
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from typing import Any
+from typing import Any, NoReturn
 
 from chalicelib.adapters import keys
 from chalicelib.adapters import loyalty_items as li
@@ -23,7 +26,7 @@ from chalicelib.domain.loyalty.refunds import NewRefund, plan_refund
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.views import OrderResult, RefundResult, TierOutcome, TierProgress
 from chalicelib.domain.loyalty.wallet import Lot, plan_reverse
-from chalicelib.errors import AlreadyExists, Conflict, NotFound
+from chalicelib.errors import AlreadyExists, Conflict, NotFound, ReservationExpired
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock, loyalty_hooks
 from chalicelib.services import program as programs
@@ -60,21 +63,48 @@ def record(req: NewOrder) -> OrderResult:
         if profile is None or profile.get("erased"):
             raise NotFound(f"member {req.member_id} not found")
         state = LoyaltyState.from_item(req.member_id, got["loyalty"])
-        plan = plan_order(program, state, req, now, profile.get("timezone"))
+        line_discounts, confirm = _reservation(req, dates.iso(now))
+        plan = plan_order(program, state, req, now, profile.get("timezone"), line_discounts)
         result = _result(req, plan)
         items = _order_items(req, plan, program, version, fingerprint, result, state.version,
-                             dates.iso(now))
+                             dates.iso(now)) + confirm
         try:
-            repo().transact(items, token(), guarded=(1,))
+            # a lost race on the member's points or on the reservation (released,
+            # re-reserved or confirmed meanwhile): read both again and decide afresh
+            repo().transact_named(items, token(), guarded={"loyalty", "reservation"})
         except TransactionCancelled as e:
-            if e.failed(0):  # the same order_id committed concurrently: replay it
-                raise StaleWrite(e) from e
-            raise Conflict("the order could not be recorded together with its reservation "
-                           "or coupons; check the reservation and retry") from e
+            _cancelled(e)
         _metrics(plan)
         return result
 
     return optimistic(attempt)
+
+
+def _reservation(req: NewOrder, now_iso: str
+                 ) -> tuple[list[int] | None, list[tuple[str, dict[str, Any]]]]:
+    """The reservation's line discounts and confirming items (409 when the order differs)."""
+    if not req.reservation_id:
+        return None, []
+    return loyalty_hooks.reservation_for_order(
+        order_id=req.order_id, member_id=req.member_id, reservation_id=req.reservation_id,
+        lines=[(i.sku, i.quantity, i.unit_price) for i in req.items],
+        discount_total=req.discount_total, shipping_fee=req.shipping_fee, now=now_iso)
+
+
+def _cancelled(e: TransactionCancelled) -> NoReturn:
+    """Why the order's transaction was cancelled, by item name."""
+    failed = e.failed_names
+    if "order" in failed:  # the same order_id committed concurrently: replay it
+        raise StaleWrite(e) from e
+    taken = sorted(n.removeprefix("coupon:") for n in failed if n.startswith("coupon:"))
+    if taken:
+        raise ReservationExpired(
+            "the hold lapsed and a coupon was taken by another order; quote and reserve again",
+            details=[{"path": "/reservation_id", "message": f"coupon {c} is no longer held",
+                      "reason": "RESERVATION_EXPIRED", "coupon_id": c} for c in taken]) from e
+    raise Conflict("the order could not be recorded together with its coupons; retry",
+                   details=[{"path": "/", "message": f"condition failed: {n}"}
+                            for n in sorted(failed)]) from e
 
 
 def _result(req: NewOrder, plan: OrderPlan) -> OrderResult:
@@ -101,7 +131,7 @@ def _result(req: NewOrder, plan: OrderPlan) -> OrderResult:
 
 def _order_items(req: NewOrder, plan: OrderPlan, program: Program, version: int,
                  fingerprint: str, result: OrderResult, read_version: int, now_iso: str
-                 ) -> list[dict[str, Any]]:
+                 ) -> list[tuple[str, dict[str, Any]]]:
     member = req.member_id
     lot_id = f"l{secrets.token_hex(8)}" if plan.lot_points else None
     gross, paid = plan.earned.gross, plan.earned.gross - req.discount_total + req.shipping_fee
@@ -123,27 +153,24 @@ def _order_items(req: NewOrder, plan: OrderPlan, program: Program, version: int,
                    "refunded_value": 0, "reversed_points": 0} for ln in plan.earned.lines],
         "result": result.model_dump(mode="json"),
     }
-    items = [li.put(order), li.loyalty_write(plan.state, read_version, program.base.id)]
+    items = [("order", li.put(order)),
+             ("loyalty", li.loyalty_write(plan.state, read_version, program.base.id))]
     if plan.points:
-        items.append(li.ledger_put(member, entry(
+        items.append(("ledger", li.ledger_put(member, entry(
             "earn", plan.points, "order", now_iso, order_id=req.order_id,
             lots=[{"lot_id": lot_id, "points": plan.lot_points}] if lot_id else [],
-            debt_repaid=plan.debt_repaid or None, available_on=plan.available_on)))
+            debt_repaid=plan.debt_repaid or None, available_on=plan.available_on))))
     if lot_id:
         lot = Lot(lot_id, plan.lot_points, plan.lot_points, plan.expires_at, plan.available_on,
                   f"order:{req.order_id}")
-        items.append(li.lot_put(member, lot, plan.expiry_date, now_iso))
+        items.append(("lot", li.lot_put(member, lot, plan.expiry_date, now_iso)))
     if plan.change:  # coupon templates granted on entering the tier
         tier = program.tiers[program.tier_index(plan.change.after)]
         for template in tier.benefits.coupon_templates:
             _, extra = loyalty_hooks.coupon_issue_items(
                 member, template, source="tier", ref=f"{member}:{tier.id}:{plan.change.since}",
                 now=now_iso)
-            items.extend(extra)
-    if req.reservation_id:
-        items.extend(loyalty_hooks.reservation_confirm_items(
-            order_id=req.order_id, member_id=member, reservation_id=req.reservation_id,
-            now=now_iso))
+            items.extend((f"tier_coupon:{template}:{n}", item) for n, item in enumerate(extra))
     return items
 
 

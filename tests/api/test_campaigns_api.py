@@ -183,3 +183,30 @@ def test_the_audit_log_also_shows_other_marketer_changes_in_one_shape(api: Any) 
     items = api.get("/admin/audit", role="admin").json["items"]
     assert [(i["who"], i["entity"], i["action"]) for i in items] == [
         ("dana", "program", "publish")]
+
+
+def test_validate_reports_errors_and_lint_without_storing_anything(api_on: Any) -> None:
+    """The console's "validate": every error with its JSON path and hint, nothing stored."""
+    doc = draft()
+    doc["trigger"]["local_tme"] = True
+    r = api_on.post(f"{URL}/validate", role="marketer", body=doc)
+    assert r.status_code == 400, r.json
+    assert r.json["error"]["details"] == [{
+        "path": "/trigger/local_tme", "message": "unknown field 'local_tme'",
+        "hint": "did you mean 'local_time'? remove it, or check the spelling against "
+                "campaigns/schema.json"}]
+    ok = api_on.post(f"{URL}/validate", role="admin", body=draft())
+    assert (ok.status_code, ok.json["valid"], ok.json["errors"]) == (200, True, [])
+    assert [w["code"] for w in ok.json["warnings"]] == ["unknown-template"]
+    assert api_on.get(URL, role="marketer").status_code == 404  # nothing was stored
+    assert api_on.get("/admin/audit", role="marketer").json["items"] == []
+
+
+def test_validate_takes_what_the_editor_holds_even_when_it_is_not_json(api: Any) -> None:
+    r = api.post(f"{URL}/validate", role="marketer", raw='{"id": "birthday-gift",\n  "name": }')
+    assert r.status_code == 400
+    assert r.json["error"]["details"][0]["path"] == "/"
+    assert "line 2 column" in r.json["error"]["details"][0]["message"]
+    other = api.post("/admin/campaigns/other-id/validate", role="marketer", body=draft())
+    assert [e["path"] for e in other.json["error"]["details"]] == ["/id"]
+    assert api.post(f"{URL}/validate", role="member", body=draft()).status_code == 403

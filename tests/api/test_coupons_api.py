@@ -9,17 +9,34 @@ D11 = template("双11 满500减100", {"type": "threshold", "threshold": 50000, "
 
 
 def _setup(api) -> None:
-    assert api.put("/admin/coupon-templates/d11", role="marketer", body=D11).status_code == 200
+    assert api.put("/admin/coupon-templates/d11", role="marketer", body=D11).status_code == 201
     register("m-1")
 
 
 def test_marketer_saves_a_template_and_a_member_cannot(api):
     r = api.put("/admin/coupon-templates/d11", role="marketer", body=D11)
-    assert r.status_code == 200, r.json
+    assert r.status_code == 201, r.json
     assert r.json["version"] == 1 and r.json["remaining"] == 5
     again = api.put("/admin/coupon-templates/d11", role="admin", body=D11)
+    assert again.status_code == 200
     assert again.json["version"] == 1  # unchanged definition: no new version
     assert api.put("/admin/coupon-templates/d11", role="member", body=D11).status_code == 403
+
+
+def test_put_template_answers_201_on_create_200_on_update_and_replays_keep_the_status(api):
+    key = {"Idempotency-Key": "tpl-create"}
+    created = api.put("/admin/coupon-templates/p1", role="marketer", body=D11, headers=key)
+    assert created.status_code == 201, created.json
+    changed = {**D11, "name": "双11 满500减100 (改)"}
+    updated = api.put("/admin/coupon-templates/p1", role="marketer", body=changed,
+                      headers={"Idempotency-Key": "tpl-update"})
+    assert updated.status_code == 200 and updated.json["version"] == 2
+    replay = api.put("/admin/coupon-templates/p1", role="marketer", body=D11, headers=key)
+    assert replay.status_code == 201 and replay.json == created.json  # the first answer
+    again = api.put("/admin/coupon-templates/p1", role="marketer", body=changed,
+                    headers={"Idempotency-Key": "tpl-update"})
+    assert again.status_code == 200 and again.json == updated.json
+    assert api.get("/admin/coupon-templates/p1", role="marketer").json["version"] == 2
 
 
 def test_invalid_template_is_rejected_with_json_pointers(api):

@@ -33,7 +33,7 @@ def test_keys_are_scoped_per_caller_and_route(api_on):
     other = {**NEW, "member_id": "m-2"}
     assert api.post("/members", role="service", sub="svc-b", body=other, headers=h
                     ).status_code == 201
-    r = api.patch("/me", role="member", sub="m-1", body={"city": "Beijing"}, headers=h)
+    r = api.patch("/me", role="member", sub="m-1", body={"name": "Li Lei"}, headers=h)
     assert r.status_code == 200
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from chalicelib.adapters import aws
 from chalicelib.adapters.inbox_repo import InboxRepository
+from chalicelib.services import clock
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     campaign,
@@ -15,10 +18,12 @@ from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture
 
 
 def put_messages(member_id: str, n: int) -> None:
+    # recent messages: ones older than the inbox TTL no longer count as unread
     repo = InboxRepository()
+    start = clock.now().replace(microsecond=0) - timedelta(hours=1)
     for i in range(n):
         items = repo.message_items(member_id, {"title": f"t{i}", "body": f"b{i}",
-                                               "campaign_id": "c"}, utc(2026, 1, 1, 0, i))
+                                               "campaign_id": "c"}, start + timedelta(minutes=i))
         aws.table().meta.client.transact_write_items(TransactItems=items)
 
 

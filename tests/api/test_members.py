@@ -105,11 +105,11 @@ def test_member_cannot_set_server_owned_fields(api):
 
 
 def test_member_patches_profile_and_null_clears_a_field(api):
-    register(api)
+    register(api, birthday=None)
     r = api.patch("/me", role="member", sub="m-1",
-                  body={"city": None, "timezone": "Europe/Berlin", "birthday": "--02-29"})
+                  body={"name": None, "timezone": "Europe/Berlin", "birthday": "--02-29"})
     assert r.status_code == 200, r.json
-    assert "city" not in r.json or r.json["city"] is None
+    assert "name" not in r.json or r.json["name"] is None
     assert r.json["timezone"] == "Europe/Berlin" and r.json["birthday"] == "--02-29"
     r = api.patch("/me", role="member", sub="m-1", body={"timezone": None})
     assert r.status_code == 400 and r.json["error"]["details"][0]["path"] == "/timezone"
@@ -117,9 +117,13 @@ def test_member_patches_profile_and_null_clears_a_field(api):
 
 def test_service_patches_a_member_and_unknown_member_is_404(api):
     register(api)
-    r = api.patch("/members/m-1", role="service", body={"tags": ["vip", "b2b"]})
+    r = api.patch("/members/m-1", role="service", body={"name": "Li Lei 2", "birthday": None})
+    assert r.status_code == 200 and r.json["name"] == "Li Lei 2" and r.json["birthday"] is None
+    r = api.patch("/admin/members/m-1/segmentation", role="service", body={"tags": ["vip", "b2b"]})
     assert r.status_code == 200 and r.json["tags"] == ["vip", "b2b"]
-    assert api.patch("/members/nobody", role="service", body={"tags": []}).status_code == 404
+    assert api.patch("/members/nobody", role="service", body={"name": "x"}).status_code == 404
+    assert api.patch("/admin/members/nobody/segmentation", role="service",
+                     body={"tags": []}).status_code == 404
     assert api.get("/members/nobody", role="marketer").status_code == 404
 
 
@@ -137,12 +141,19 @@ def test_devices_register_and_unregister(api):
     r = api.post("/me/devices", role="member", sub="m-1",
                  body={"platform": "ios", "token": "apns-token-0123456789"})
     assert r.status_code == 201
+    device_id = r.json["device_id"]
+    assert "apns-token" not in device_id and "token" not in r.json
     export = api.get("/me/export", role="member", sub="m-1").json
     assert export["devices"][0]["platform"] == "ios"
-    assert api.delete("/me/devices/apns-token-0123456789", role="member", sub="m-1"
-                      ).status_code == 204
+    listed = api.get("/me/devices", role="member", sub="m-1").json
+    assert [(d["device_id"], d["platform"]) for d in listed] == [(device_id, "ios")]
+    assert "apns-token-0123456789" not in str(listed)
+    # The token is not an address: only the opaque id is.
     assert api.delete("/me/devices/apns-token-0123456789", role="member", sub="m-1"
                       ).status_code == 404
+    assert api.delete(f"/me/devices/{device_id}", role="member", sub="m-1").status_code == 204
+    assert api.delete(f"/me/devices/{device_id}", role="member", sub="m-1").status_code == 404
+    assert api.get("/me/devices", role="member", sub="m-1").json == []
     bad = api.post("/me/devices", role="member", sub="m-1", body={"platform": "symbian",
                                                                   "token": "x" * 10})
     assert bad.status_code == 400 and bad.json["error"]["details"][0]["path"] == "/platform"

@@ -15,12 +15,18 @@ Faults, each on a seeded RNG so a failing run replays:
   raises ``ReadTimeoutError`` — the caller cannot know whether it happened (the ambiguous
   result every retry path must survive). Applied to writes only.
 - ``connection_closed``: like the timeout, with ``ConnectionClosedError``.
+- ``crash_after_commit``: the write goes through, then the process "dies": ``after-call``
+  raises ``WorkerCrashed`` (a ``BaseException``, so no ``except Exception`` or retry loop
+  catches it) — a Lambda killed right after its commit, before the next step.
 - ``redeliver``: an SQS ``DeleteMessage``/``DeleteMessageBatch`` answers success but the
   message is made visible again at once, so SQS delivers it a second time (at-least-once).
 
 ``before-call`` errors bypass botocore's own retries (``layer="call"``, the default, the
 harsh mode: 20 % of logical calls fail); ``layer="send"`` injects the throttling response at
 ``before-send`` instead, per HTTP attempt, so the SDK's retry policy gets its chance.
+
+``armed_by="sns.Publish"`` injects nothing until that call has been made (e.g. let a provider
+call succeed, then fail the bookkeeping that follows it).
 
 ``paused()`` switches injection off for setup and for checking the results.
 """
@@ -38,7 +44,8 @@ from typing import Any
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem",
           "SendMessage", "SendMessageBatch", "DeleteMessage", "DeleteMessageBatch",
           "Publish", "PublishBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
-KINDS = ("throttle", "conflict", "timeout_after_commit", "connection_closed", "redeliver")
+KINDS = ("throttle", "conflict", "timeout_after_commit", "connection_closed", "redeliver",
+         "crash_after_commit")
 # Calls that are part of the test harness, not the system under test.
 NEVER = {"CreateTable", "DeleteTable", "DescribeTable", "UpdateTimeToLive", "ListTables",
          "CreateQueue", "GetQueueUrl", "GetQueueAttributes", "SetQueueAttributes",
@@ -47,6 +54,10 @@ NEVER = {"CreateTable", "DeleteTable", "DescribeTable", "UpdateTimeToLive", "Lis
          "ReceiveMessage", "PurgeQueue", "Subscribe", "CreatePlatformApplication"}
 THROTTLE_CODES = {"dynamodb": ("ProvisionedThroughputExceededException", "ThrottlingException"),
                   "sqs": ("RequestThrottled",), "sns": ("Throttling",)}
+
+
+class WorkerCrashed(BaseException):  # a process death, not an error: no except catches it
+    """The injected death of the process (see ``crash_after_commit``)."""
 
 
 def _client_error(code: str, message: str, operation: str, status: int = 400,
@@ -73,7 +84,7 @@ class FaultInjector:
                  services: Iterable[str] = ("dynamodb", "sqs"),
                  operations: Iterable[str] | None = None,
                  exclude: Iterable[str] = (), layer: str = "call",
-                 limit: int | None = None) -> None:
+                 limit: int | None = None, armed_by: str | None = None) -> None:
         self.ratio = ratio
         self.limit = limit  # inject at most this many faults (None: no limit)
         self.kinds = tuple(kinds)
@@ -84,6 +95,8 @@ class FaultInjector:
         self.operations = set(operations) if operations is not None else None
         self.exclude = set(exclude) | NEVER
         self.layer = layer
+        self.armed_by = armed_by  # "service.Operation": no faults before that call is seen
+        self._armed = armed_by is None
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
@@ -115,8 +128,9 @@ class FaultInjector:
     def perks_clients(self) -> list[Any]:
         from chalicelib.adapters import aws
 
+        watched = self.armed_by.split(".")[0] if self.armed_by else None
         clients = [aws.client(s) for s in ("dynamodb", "sqs", "sns") if s in self.services
-                   or s == "dynamodb"]
+                   or s == "dynamodb" or s == watched]
         clients.append(aws.dynamodb_resource().meta.client)
         return clients
 
@@ -149,7 +163,8 @@ class FaultInjector:
         out = []
         for k in self.kinds:
             if k == "throttle" or (k == "conflict" and op == "TransactWriteItems") or (
-                    k in ("timeout_after_commit", "connection_closed") and op in WRITES) or (
+                    k in ("timeout_after_commit", "connection_closed", "crash_after_commit")
+                    and op in WRITES) or (
                     k == "redeliver" and op in ("DeleteMessage", "DeleteMessageBatch")):
                 out.append(k)
         return out
@@ -158,6 +173,9 @@ class FaultInjector:
         with self.lock:
             self.calls[f"{service}.{op}"] += 1
             if self._paused:
+                return None
+            if not self._armed:
+                self._armed = f"{service}.{op}" == self.armed_by
                 return None
             kinds = self._applicable(service, op)
             if not kinds or self.rng.random() >= self.ratio:
@@ -213,6 +231,8 @@ class FaultInjector:
         url = "http://injected-fault.local/"
         if kind == "timeout_after_commit":
             raise ReadTimeoutError(endpoint_url=url)
+        if kind == "crash_after_commit":
+            raise WorkerCrashed(f"injected crash after {event_name}")
         raise ConnectionClosedError(endpoint_url=url)
 
     def _send_response(self, code: str) -> Any:

@@ -21,7 +21,8 @@ def test_registration_and_profile_updates_survive_injected_faults(api):
                 "member_id": mid, "name": f"Member {i}", "birthday": "1990-03-0" + str(i % 9 + 1),
                 "timezone": "Asia/Shanghai"})
         for i in range(N):
-            client.patch("/me", role="member", sub=f"m-fault-{i}", body={"city": f"City {i}"})
+            client.patch(f"/admin/members/m-fault-{i}/segmentation", role="service",
+                         body={"city": f"City {i}"})
             client.post("/me/devices", role="member", sub=f"m-fault-{i}",
                          body={"platform": "android", "token": f"device-token-{i:04d}"})
     print(faults.report(), client.report())

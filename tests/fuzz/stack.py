@@ -46,14 +46,15 @@ def free_ports(n: int) -> list[int]:
 
 @contextlib.contextmanager
 def running_stack(url: str | None = None, stage: str = "dev",
-                  startup_timeout: float = 180.0) -> Iterator[str]:
-    """Yield the base URL of a healthy local stack (reused or started here)."""
+                  startup_timeout: float = 180.0, data_dir: str | None = None) -> Iterator[str]:
+    """Yield the base URL of a healthy local stack (reused or started here, with its data
+    and its stack.json in ``data_dir``, a throwaway directory by default)."""
     if url and healthy(url):
         print(f"using the running stack at {url}", flush=True)
         yield url.rstrip("/")
         return
     api, ddb, moto = free_ports(3)
-    data = tempfile.mkdtemp(prefix="perks-stack-")
+    data = data_dir or tempfile.mkdtemp(prefix="perks-stack-")
     log = Path(data) / "stack.log"
     cmd = [sys.executable, "-m", "chalicelib.local.stack", "--stage", stage, "--port", str(api),
            "--ddb-port", str(ddb), "--moto-port", str(moto), "--data-dir", data,

@@ -90,3 +90,75 @@ def test_points_expiring_reminds_members_with_lots_expiring_in_n_days(engine):
     [rec] = sends("p1")
     assert rec["occurrence"] == "expiring-2026-06-09"
     assert len(inbox("p1")) == 1
+
+
+# --- a rehearsal walks a whole occurrence across time zones ---------------------------------
+
+SPRING = {"type": "holiday", "calendar": "CN", "holidays": ["Spring Festival"], "at": "09:00",
+          "local_time": True}
+# Spring Festival 2027 is 6 February: 09:00 is 01:00Z in Shanghai, 08:00Z in Berlin (CET),
+# 17:00Z in Vancouver (PST)
+WALK = {"sh": ("Asia/Shanghai", "2027-02-06T01:00:00.000Z"),
+        "be": ("Europe/Berlin", "2027-02-06T08:00:00.000Z"),
+        "va": ("America/Vancouver", "2027-02-06T17:00:00.000Z")}
+
+
+def spring_festival() -> None:
+    from tests.integration.delivery_support import drain
+
+    install(campaign(SPRING, [INBOX_MSG], id="spring-festival", delivery=PUSHLESS))
+    for m, (tz, _) in WALK.items():
+        add_member(m, tz)
+    return drain
+
+
+def delivered_at() -> dict[str, list[str]]:
+    return {m: [msg["created_at"] for msg in inbox(m)] for m in WALK}
+
+
+def test_successive_runs_walk_an_occurrence_through_later_time_zones(engine):
+    from datetime import datetime
+
+    drain = spring_festival()
+
+    def run(at: str) -> None:
+        delivery.run_campaign("spring-festival", datetime.fromisoformat(at))
+        drain()
+
+    run("2027-02-06T09:00:00+08:00")
+    assert delivered_at() == {"sh": [WALK["sh"][1]], "be": [], "va": []}  # others parked
+    run("2027-02-06T09:00:00+01:00")
+    assert delivered_at() == {"sh": [WALK["sh"][1]], "be": [WALK["be"][1]], "va": []}
+    run("2027-02-06T09:00:00-08:00")  # planned nothing before: Vancouver never got it
+    assert delivered_at() == {m: [due] for m, (_, due) in WALK.items()}
+    assert sends("va")[0]["due_at"] == WALK["va"][1]
+    for at in ("2027-02-06T09:00:00+08:00", "2027-02-06T09:00:00+01:00",
+               "2027-02-06T09:00:00-08:00"):
+        run(at)  # rehearsing again delivers nothing twice
+    assert delivered_at() == {m: [due] for m, (_, due) in WALK.items()}
+    s = stats("spring-festival")["totals"]
+    assert s["delivered"] == 3 and s["targeted"] == 3
+
+
+def test_a_span_rehearsal_steps_through_the_planner_windows_like_the_scheduler(engine):
+    from datetime import datetime
+
+    drain = spring_festival()
+    windows = delivery.rehearse("spring-festival",
+                                datetime.fromisoformat("2027-02-06T09:00:00+08:00"),
+                                datetime.fromisoformat("2027-02-06T09:00:00-08:00"),
+                                after_each=lambda report: drain())
+    assert len(windows) == 16 * 4 + 1  # 01:00Z..17:00Z in quarter-hour windows
+    assert [w.end for w in windows][:2] == ["2027-02-06T01:00:00.000Z",
+                                            "2027-02-06T01:15:00.000Z"]
+    # each member at their own 09:00, by the window that holds it, exactly once
+    assert delivered_at() == {m: [due] for m, (_, due) in WALK.items()}
+    due = {m: sends(m)[0]["due_at"] for m in WALK}
+    assert due == {m: d for m, (_, d) in WALK.items()}
+    again = delivery.rehearse("spring-festival",
+                              datetime.fromisoformat("2027-02-06T00:00:00Z"),
+                              datetime.fromisoformat("2027-02-06T18:00:00Z"),
+                              after_each=lambda report: drain())
+    assert sum(r.scans for r in again) == 0  # the occurrence was scanned once
+    assert delivered_at() == {m: [d] for m, (_, d) in WALK.items()}
+    assert stats("spring-festival")["totals"]["delivered"] == 3

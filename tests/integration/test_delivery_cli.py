@@ -98,3 +98,26 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_is_counted_by_the_pla
     result = Runner(app).drain(s.delivery_queue_name)
     assert result.failed == 5  # five receives, then the redrive policy moves it
     assert delivery.tick().dead_letters == {"delivery": 1, "events": 0}
+
+
+def test_campaigns_run_rehearses_a_whole_local_time_occurrence(moto_stack, capsys):
+    spring = campaign({"type": "holiday", "calendar": "CN", "holidays": ["Spring Festival"],
+                       "at": "09:00", "local_time": True}, [INBOX_MSG], id="spring-festival",
+                      delivery={"quiet_hours": None, "cap_class": "service"})
+    campaigns.put("spring-festival", spring, "test")
+    for m, tz in (("sh", "Asia/Shanghai"), ("be", "Europe/Berlin"),
+                  ("va", "America/Vancouver")):
+        add_member(m, tz)
+    run = ["--stage", "test", "campaigns", "run", "spring-festival"]
+    assert main([*run, "--at", "2027-02-06T09:00:00+08:00"]) == 0
+    assert [len(inbox(m)) for m in ("sh", "be", "va")] == [1, 0, 0]
+    # Vancouver's 09:00: everyone whose local time has come by then (Berlin too)
+    assert main([*run, "--at", "2027-02-06T09:00:00-08:00"]) == 0
+    assert [len(inbox(m)) for m in ("sh", "be", "va")] == [1, 1, 1]
+    # the span form walks every window again and repeats nothing
+    assert main([*run, "--from", "2027-02-06T09:00:00+08:00",
+                 "--to", "2027-02-06T09:00:00-08:00"]) == 0
+    assert [len(inbox(m)) for m in ("sh", "be", "va")] == [1, 1, 1]
+    assert "rehearsed 65 window(s)" in capsys.readouterr().out
+    assert main([*run, "--at", "2027-02-06T09:00:00+08:00", "--to", "x"]) == 2
+    assert main([*run, "--from", "2027-02-06T09:00:00+08:00"]) == 2

@@ -58,8 +58,10 @@ def channels(push: Recorder) -> dict:
 
 
 def test_revoked_consent_and_erased_members_get_nothing(engine):
+    # require_consent: without any marketing consent the member gets nothing at all (without
+    # it the inbox and coupons need no consent: test_delivery_effects_truth.py)
     install(campaign({"type": "birthday"}, [{"type": "issue_coupon", "template": "t1"},
-                                            INBOX_MSG]))
+                                            INBOX_MSG], delivery={"require_consent": True}))
     coupon_template("t1")
     add_member("yes", birthday="1990-06-01")
     add_member("no", birthday="1990-06-01", consent={"push": False, "sms": False,

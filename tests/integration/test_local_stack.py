@@ -138,7 +138,7 @@ def test_a_member_created_over_http_survives_a_restart_and_nothing_is_left_runni
         make_stack: Callable[[], LocalStack]) -> None:
     stack = make_stack()
     children = stack.start()
-    assert set(children) == {"dynamodb-local", "chalice-local"}
+    assert set(children) == {"dynamodb-local", "chalice-local", "console"}
     log = stack.log.read_text()
     assert f"http://127.0.0.1:{stack.api}" in log and "perks token --role service" in log
     service = stack.token("--role", "service")
@@ -172,7 +172,9 @@ def test_a_member_created_over_http_survives_a_restart_and_nothing_is_left_runni
     deadline = time.monotonic() + 5
     while _alive(children["chalice-local"]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(children["chalice-local"])
+    while _alive(children["console"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(children["chalice-local"]) and not _alive(children["console"])
     assert _alive(children["dynamodb-local"])
     from chalicelib.local import stack as stack_mod
 

@@ -70,3 +70,25 @@ def test_erasure_keeps_ledger_items_but_drops_devices_and_indexes(engine):
     assert not any(sk.startswith("DEVICE#") for sk in items)
     assert "GSI2PK" not in items["LOYALTY"]
     assert "phone" not in items["PROFILE"] and items["PROFILE"]["erased"] is True
+
+
+def test_concurrent_registrations_of_one_token_leave_exactly_one_holder(engine):
+    from chalicelib.domain.members import Device
+
+    ids = [f"m-{i}" for i in range(6)]
+    for m in ids:
+        members.register(NewMember(member_id=m))
+    device = Device(platform="android", token="fcm-contended-token-0123456789")
+    with ThreadPoolExecutor(6) as pool:
+        views = list(pool.map(lambda m: members.add_device(m, device), ids))
+    assert len({v.device_id for v in views}) == 1
+    repo = MemberRepository()
+    holders = [m for m in ids if repo.devices(m)]
+    assert len(holders) == 1, holders
+    assert repo.device_owner(views[0].device_id) == holders[0]
+    # Erasing the holder frees the token: nobody holds it, and a new member may take it.
+    members.erase(holders[0])
+    assert repo.device_owner(views[0].device_id) is None
+    other = next(m for m in ids if m != holders[0])
+    members.add_device(other, device)
+    assert repo.device_owner(views[0].device_id) == other

@@ -31,3 +31,18 @@ def fill(path: str, values: dict[str, str] | None = None, default: str = "x-none
 
 def params_of(path: str) -> list[str]:
     return PARAM.findall(path)
+
+
+# Hand-written roles of the trust-boundary endpoints (issue 10): a change to who may call them
+# must be made here too, on purpose. Segmentation (what audiences and coupon gates read) is
+# written by trusted callers only; a member manages its own profile and devices.
+GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("PATCH", "/me"): ("member",),
+    ("POST", "/me/devices"): ("member",),
+    ("GET", "/me/devices"): ("member",),
+    ("DELETE", "/me/devices/{device_id}"): ("member",),
+    ("POST", "/members"): ("service", "admin"),
+    ("PATCH", "/members/{member_id}"): ("service", "admin"),
+    ("PATCH", "/admin/members/{member_id}/segmentation"): ("service", "marketer", "admin"),
+    ("POST", "/admin/members/{member_id}/points"): ("admin",),
+}

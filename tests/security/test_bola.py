@@ -67,8 +67,10 @@ def seed_members(w: World) -> None:
         w.api.post("/members", role="service", body={
             "member_id": m, "name": m, "timezone": "Asia/Shanghai", "locale": "zh-CN",
             "consent": {"push": True, "sms": True, "email": True}})
-    _ok(w.as_b("POST", "/me/devices", body={"platform": "ios", "token": "device-of-b-123456"}))
-    w.own("token", "device-of-b-123456")
+    device = _ok(w.as_b("POST", "/me/devices", body={"platform": "ios",
+                                                      "token": "device-of-b-123456"}))
+    w.own("device_id", device["device_id"])  # A addresses B's device by its id: 404
+    w.secrets.add("device-of-b-123456")
     w.snapshots["B's profile and devices"] = lambda: w.as_b("GET", "/me/export").json
 
 

@@ -97,3 +97,31 @@ def test_a_member_cannot_promote_itself_through_custom_attributes(shared_api):
     points = shared_api.get("/me/points", role="member", sub="m-sec-ma")
     if points.status_code == 200:
         assert points.json["available"] == 0
+
+
+# What audiences and coupon gates read: operators write it (audited), never a member.
+SEGMENTATION = {"tags": ["vip"], "attributes": {"vip_level": 9}, "city": "Shanghai",
+                "city_tier": 1}
+
+
+@pytest.mark.parametrize("route", [r for r in BODY_ROUTES if "member" in r.roles],
+                         ids=route_id)
+def test_member_endpoints_refuse_segmentation_fields_by_path(shared_api, route):
+    from chalicelib.domain.members import SEGMENTATION_FIELDS
+
+    assert set(SEGMENTATION) == set(SEGMENTATION_FIELDS)
+    assert not set(route.body.model_fields) & set(SEGMENTATION_FIELDS)
+    resp = shared_api.call(route.method, fill(route.path), role="member", sub="m-sec-1",
+                           body=SEGMENTATION)
+    assert resp.status_code == 400, resp.json
+    paths = {d["path"] for d in resp.json["error"]["details"]}
+    assert {f"/{k}" for k in SEGMENTATION} <= paths, paths
+
+
+def test_segmentation_is_written_only_through_the_operator_endpoint():
+    from chalicelib.domain.members import SEGMENTATION_FIELDS
+
+    writers = sorted(route_id(r) for r in BODY_ROUTES
+                     if set(r.body.model_fields) & set(SEGMENTATION_FIELDS))
+    assert writers == ["PATCH /admin/members/{member_id}/segmentation",
+                       "POST /members"], writers  # registration: the trusted backend

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.security.routes import ROLES, all_routes, fill, route_id
+from tests.security.routes import GOLDEN_ROLES, ROLES, all_routes, fill, params_of, route_id
 
 ROUTES = all_routes()
 PUBLIC = {("GET", "/health")}
@@ -26,6 +26,19 @@ def test_the_registry_lists_every_feature_endpoint():
     assert len(ROUTES) >= 10
     assert all(r.roles or (r.method, r.path) in PUBLIC for r in ROUTES), \
         [route_id(r) for r in ROUTES if not r.roles and (r.method, r.path) not in PUBLIC]
+
+
+@pytest.mark.parametrize("key", sorted(GOLDEN_ROLES), ids=lambda k: f"{k[0]} {k[1]}")
+def test_trust_boundary_endpoints_have_exactly_their_golden_roles(key):
+    routes = {(r.method, r.path): r for r in ROUTES}
+    assert key in routes, f"{key} is not registered"
+    assert sorted(routes[key].roles) == sorted(GOLDEN_ROLES[key])
+
+
+def test_no_path_parameter_carries_a_personal_identifier():
+    personal = {"token", "phone", "email", "birthday", "device_token", "push_token"}
+    found = [route_id(r) for r in ROUTES if set(params_of(r.path)) & personal]
+    assert not found, "path values reach access logs; address these by an opaque id"
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=route_id)

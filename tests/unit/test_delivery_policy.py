@@ -8,6 +8,7 @@ import pytest
 from chalicelib.domain.delivery.policy import (
     by_priority,
     cap_periods,
+    consent_outcome,
     consented_channels,
     held_out,
     limit_period,
@@ -37,10 +38,31 @@ def test_variants_split_by_weight():
     assert abs(c["b"] / 40_000 - 0.75) < 0.01
 
 
-def test_consent_filters_channels_and_inbox_needs_some_marketing_consent():
+def test_consent_is_per_channel_and_the_inbox_needs_none_unless_the_campaign_asks():
     assert consented_channels(["push", "sms", "inbox"], {"push": True}) == ["push", "inbox"]
     assert consented_channels(["push", "sms", "inbox"], {"sms": True}) == ["sms", "inbox"]
-    assert consented_channels(["push", "sms", "inbox", "webhook"], {}) == []
+    assert consented_channels(["push", "sms", "inbox", "webhook"], {}) == ["inbox"]
+    assert consented_channels(["email", "push"], {"email": True}) == ["email"]
+    assert consented_channels(["fax"], {"push": True, "sms": True, "email": True}) == []
+    # require_consent: the inbox (and everything else) needs some marketing consent
+    on = {"require_consent": True}
+    assert consented_channels(["push", "sms", "inbox"], {"sms": True}, **on) == ["sms", "inbox"]
+    assert consented_channels(["push", "sms", "inbox", "webhook"], {}, **on) == []
+
+
+def test_consent_outcome_keeps_coupons_and_points_without_a_consented_channel():
+    none: dict[str, bool] = {}
+    # a push-only message to a member without push consent: the coupon still goes
+    assert consent_outcome(["push"], none, require_consent=False, other_effects=True) == []
+    # nothing else to deliver: suppressed for consent
+    assert consent_outcome(["push"], none, require_consent=False, other_effects=False) is None
+    assert consent_outcome([], none, require_consent=False, other_effects=True) == []
+    assert consent_outcome(["inbox"], none, require_consent=False,
+                           other_effects=False) == ["inbox"]
+    # the campaign asks for consent: nothing at all without any marketing consent
+    assert consent_outcome(["inbox"], none, require_consent=True, other_effects=True) is None
+    assert consent_outcome(["push", "inbox"], {"email": True}, require_consent=True,
+                           other_effects=True) == ["inbox"]
 
 
 def test_quiet_hours_defer_to_the_end_of_a_window_that_wraps_midnight():

@@ -1,6 +1,7 @@
-"""Runs last: nothing the suite logged may contain a phone number, an email or a birthdate.
+"""Runs last: nothing the suite logged may contain a phone number, an email, a birthdate or a
+device push token.
 
-Phones and emails are matched by pattern; birthdates by value: every birthday the suite
+Phones and emails are matched by pattern; birthdates and push tokens by value: every one the suite
 sent through the API is recorded by the test client, and none may appear in any log line
 (other dates, such as a points lot's expiry day, are not personal data).
 """

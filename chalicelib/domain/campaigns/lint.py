@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from chalicelib.domain.campaigns import templates as tpl
@@ -26,6 +26,7 @@ from chalicelib.domain.campaigns.model import (
     Once,
     Recurring,
 )
+from chalicelib.domain.coupons.validity import use_until
 
 Warning_ = dict[str, str]
 TemplateLookup = Callable[[str], Mapping[str, Any] | None]
@@ -43,7 +44,21 @@ class CouponFacts:
     max_discount_minor: int | None
     stack_group: str | None
     exclusive: bool
-    expires_at: str | None = None  # end of the template's validity (ISO), for previews
+    expires_at: str | None = None  # end of the template's validity (ISO)
+    days_after_claim: int | None = None
+
+    def valid_until(self, issued_at: datetime) -> str | None:
+        """A coupon issued at ``issued_at`` is valid until this instant (ISO): what a
+        preview shows for ``{{ coupon.expires_at }}``, as delivery would."""
+        if not self.expires_at:
+            return None
+        try:
+            ends = datetime.fromisoformat(self.expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            return self.expires_at
+        if ends.tzinfo is None:
+            return self.expires_at
+        return use_until(ends, self.days_after_claim, issued_at).isoformat()
 
     @property
     def worst_case_minor(self) -> int | None:
@@ -82,7 +97,8 @@ def coupon_facts(template_id: str, t: Mapping[str, Any]) -> CouponFacts:
         percent=float(percent) if isinstance(percent, (int, float)) else None,
         max_discount_minor=_int(b.get("max_discount")),
         stack_group=str(group) if group else None, exclusive=bool(s.get("exclusive")),
-        expires_at=str(validity.get("ends_at")) if validity.get("ends_at") else None)
+        expires_at=str(validity.get("ends_at")) if validity.get("ends_at") else None,
+        days_after_claim=_int(validity.get("days_after_claim")))
 
 
 def _int(v: Any) -> int | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -24,20 +25,22 @@ from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
 from chalicelib.domain.members import Locale, Timezone
-from chalicelib.domain.models import Strict
+from chalicelib.domain.models import Strict, safe_text
 
 CAMPAIGN_ID_RE = r"^[a-z0-9][a-z0-9-]{1,63}$"
 CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_RE)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Text = safe_text(1, 2000, multiline=True)
+ShortText = safe_text(1, 200)
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -61,6 +64,23 @@ WallTime = Annotated[time, AfterValidator(_whole_minute),
                      PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str,
                                      when_used="json")]
 NonNegative = Annotated[int, Field(ge=0)]
+
+
+def _exact_decimal(value: Any) -> Any:
+    """JSON numbers arrive as float (json.loads) or Decimal (DynamoDB); str() of either is
+    the decimal the marketer wrote (1.15 -> '1.15'), so the multiplier is exact, never the
+    binary float 1.149999…"""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    raise ValueError("must be a number, e.g. 1.5")
+
+
+# A points multiplier: an exact decimal (at most 4 places), written and stored as a number.
+Multiplier = Annotated[
+    Decimal, BeforeValidator(_exact_decimal), Field(gt=0, le=20, decimal_places=4),
+    PlainSerializer(lambda d: int(d) if d == d.to_integral_value() else float(d),
+                    return_type=int | float, when_used="json"),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": 20})]
 
 
 class Status(StrEnum):
@@ -189,7 +209,7 @@ class AwardPoints(Strict):
 
     type: Literal["award_points"]
     points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
-    multiplier: Annotated[float, Field(gt=0, le=20)] | None = None
+    multiplier: Multiplier | None = None
     reason: ShortText | None = None
 
     @model_validator(mode="after")
@@ -209,9 +229,9 @@ class Channel(StrEnum):
 class Content(Strict):
     """One locale's message; ``{{ placeholders }}`` are rendered per member."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    body: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-    deep_link: Annotated[str, StringConstraints(min_length=1, max_length=500)] | None = None
+    title: ShortText
+    body: Text
+    deep_link: safe_text(1, 500) | None = None
 
 
 class Message(Strict):
@@ -280,9 +300,13 @@ class CapClass(StrEnum):
 
 
 class Delivery(Strict):
+    """Consent is per channel and always respected (push, sms, webhook); the inbox, coupons
+    and points need none unless ``require_consent`` asks for at least one marketing
+    consent (push, sms or email) before the member gets anything."""
+
     quiet_hours: QuietHours | None = QuietHours(start=time(22, 0), end=time(8, 0))
     cap_class: CapClass = CapClass.marketing
-    require_consent: Literal[True] = True
+    require_consent: bool = False
 
 
 class Variant(Strict):

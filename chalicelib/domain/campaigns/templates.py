@@ -8,9 +8,17 @@ about placeholders that are not in ``PLACEHOLDERS`` so typos are caught before l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from jinja2 import nodes, pass_context
+from jinja2.visitor import NodeTransformer
 
 from chalicelib.domain.campaigns.model import Content, Message
 
@@ -20,9 +28,9 @@ PLACEHOLDERS: dict[str, str] = {
     "tier": "loyalty tier id, e.g. gold",
     "points.available": "spendable points",
     "points.expiring": "points that expire next",
-    "points.expiring_at": "when they expire (ISO date; try {{ points.expiring_at | date }})",
+    "points.expiring_at": "the last day before they expire (e.g. 31 Dec 2026)",
     "coupon.title": "title of the coupon this campaign issued",
-    "coupon.expires_at": "when that coupon expires (try {{ coupon.expires_at | date }})",
+    "coupon.expires_at": "the last day that coupon can be used (e.g. 2026年12月31日)",
     "coupon.code": "the coupon's code, for code-based templates",
     "coupon.value": "face value in fen (try {{ coupon.value | money }})",
     "order.total": "order total in fen (order events; try {{ order.total | money }})",
@@ -42,37 +50,282 @@ def _money(value: Any, symbol: str = "¥") -> str:
     return f"{sign}{symbol}{yuan}" + (f".{fen:02d}" if fen else "")
 
 
-def _date(value: Any) -> str:
-    """'2026-02-17T01:00:00Z' → '2026-02-17'."""
-    return str(value)[:10] if value else ""
+DEFAULT_TZ = "Asia/Shanghai"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Expiry instants shown as dates in the member's timezone and the message's locale.
+DATE_PLACEHOLDERS = (("coupon", "expires_at"), ("points", "expiring_at"))
+
+
+def display_date(value: Any, tz: str | None, locale: str | None) -> str:
+    """An expiry instant as the last day it still holds, in ``tz``: zh/ja '2026年12月31日',
+    en '31 Dec 2026', others '2026-12-31'. Expiries are exclusive ends (a coupon valid until
+    2027-01-01T00:00+08:00 can be used all of 31 December), hence the microsecond back.
+    A date without a time is shown as that day; text that is no ISO date is kept as is."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        try:
+            dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if dt.tzinfo is None:
+        day = dt.date()
+    else:
+        try:
+            zone = ZoneInfo(tz or DEFAULT_TZ)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(DEFAULT_TZ)
+        day = (dt - timedelta(microseconds=1)).astimezone(zone).date()
+    lang = (locale or "").split("-")[0].lower()
+    if lang in ("zh", "ja"):
+        return f"{day.year}年{day.month}月{day.day}日"
+    if lang == "en":
+        return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return day.isoformat()
+
+
+@pass_context
+def _date(ctx: Any, value: Any) -> str:
+    """``{{ x | date }}``: ``display_date`` in the member's timezone and message locale."""
+    return display_date(value, ctx.get("_tz"), ctx.get("_locale"))
+
+
+def _localized(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context with its expiry instants as dates the member reads: the same text with
+    or without ``| date``."""
+    out = dict(context)
+    for group, key in DATE_PLACEHOLDERS:
+        values = context.get(group)
+        if isinstance(values, Mapping) and values.get(key):
+            out[group] = {**values, key: display_date(values[key], context.get("_tz"),
+                                                      context.get("_locale"))}
+    return out
+
+
+# --- resource limits ---------------------------------------------------------------------
+# A marketer's template runs once per member, so it is bounded in size and time wherever it
+# runs (delivery, preview, the save-time check): every value a template builds (repetition,
+# '+', '~') and the output are at most MAX_OUTPUT characters; loops, calls and operators are
+# at most MAX_STEPS, range() at most MAX_RANGE items, and a render stops after TIME_LIMIT.
+# Only filters and str methods that cannot amplify their input are available.
+MAX_OUTPUT = 10_000
+MAX_STEPS = 10_000
+MAX_RANGE = 1_000
+MAX_POWER = 64
+TIME_LIMIT = 0.1  # seconds of wall clock per render
+LIMITS_HINT = (f"keep messages short: at most {MAX_OUTPUT:,} characters, range() of at most "
+               f"{MAX_RANGE:,}, loops and calls of at most {MAX_STEPS:,} steps in all")
+FILTERS = ("abs", "capitalize", "count", "d", "default", "e", "escape", "first", "int",
+           "last", "length", "lower", "round", "string", "title", "trim", "truncate", "upper")
+METHODS = frozenset({"upper", "lower", "strip", "lstrip", "rstrip", "title", "capitalize",
+                     "startswith", "endswith", "get"})
+
+
+class RenderLimit(Exception):
+    """A template went over its size, step or time budget."""
+
+
+@dataclass
+class _Budget:
+    deadline: float
+    steps: int = 0
+
+
+_BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
+
+
+def _tick() -> None:
+    b = _BUDGET.get()
+    if b is None:
+        return
+    b.steps += 1
+    if b.steps > MAX_STEPS:
+        raise RenderLimit(f"more than {MAX_STEPS:,} steps")
+    if time.monotonic() > b.deadline:
+        raise RenderLimit(f"longer than {TIME_LIMIT * 1000:.0f} ms")
+
+
+def _sized(value: Any) -> Any:
+    """Raise when a value a template built is larger than any message may be."""
+    _tick()
+    if isinstance(value, (str, list, tuple)) and len(value) > MAX_OUTPUT:
+        raise RenderLimit(f"a value of more than {MAX_OUTPUT:,} characters")
+    if isinstance(value, int) and value.bit_length() > 256:
+        raise RenderLimit("a number too large")
+    return value
+
+
+def _loop(iterable: Any) -> Any:
+    """Every loop iteration spends a step (nested loops multiply: 1,000 x 1,000 stops)."""
+    for item in iterable:
+        _tick()
+        yield item
+
+
+def _range(*args: int) -> range:
+    r = range(*args)
+    if len(r) > MAX_RANGE:
+        raise RenderLimit(f"range() of more than {MAX_RANGE:,} items")
+    return r
+
+
+def _length(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, list, tuple)) else None
+
+
+class _Guard(NodeTransformer):
+    """Route every loop and every '~' concatenation through the budget."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, "_loop", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return nodes.Filter(node, "_sized", [], [], None, None, lineno=node.lineno)
 
 
 @lru_cache(maxsize=1)
 def _env() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+    class Bounded(ImmutableSandboxedEnvironment):
+        # Intercepted operators are also never constant-folded at compile time, so
+        # ('x'*10000000)*20 is refused when it runs instead of being built while compiling.
+        intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _tick()
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    size = _length(seq)
+                    if size is not None and isinstance(n, int) and size * n > MAX_OUTPUT:
+                        raise RenderLimit(f"repeats text to more than {MAX_OUTPUT:,} "
+                                          "characters")
+            if operator == "**" and isinstance(right, (int, float)) and right > MAX_POWER:
+                raise RenderLimit(f"a power above {MAX_POWER}")
+            if operator == "%" and isinstance(left, str):
+                raise RenderLimit("'%' formatting of text is not available")
+            return _sized(super().call_binop(context, operator, left, right))
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+            _tick()
+            for a in (*args, *kwargs.values()):
+                _sized(a)
+            return _sized(super().call(__context, __obj, *args, **kwargs))
+
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            if callable(value) and attr not in METHODS:
+                return False  # str.ljust(10**9), str.replace, .format...: amplifiers
+            return bool(super().is_safe_attribute(obj, attr, value))
+
+    env = Bounded(autoescape=False, keep_trailing_newline=True)
+    env.filters = {k: v for k, v in env.filters.items() if k in FILTERS}
     env.filters["money"] = _money
     env.filters["date"] = _date
+    env.filters["_loop"] = _loop
+    env.filters["_sized"] = _sized
+    env.globals = {"range": _range}
     return env
 
 
 @lru_cache(maxsize=512)
 def _compiled(text: str) -> Any:
-    return _env().from_string(text)
+    env = _env()
+    return env.from_string(_Guard().visit(env.parse(text)))
+
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "name": "王小明", "member_id": "m-1", "tier": "gold",
+    "points": {"available": 1200, "expiring": 300, "expiring_at": "2026-12-31T16:00:00Z"},
+    "coupon": {"title": "满100减20", "expires_at": "2026-12-31T16:00:00Z", "code": "ABCD2345",
+               "value": 2000},
+    "order": {"total": 12345, "points": 123}, "campaign": {"name": "生日礼"},
+    "_tz": DEFAULT_TZ, "_locale": "zh-CN",
+}
+
+
+def template_problem(text: str) -> tuple[str, str] | None:
+    """(message, hint) when a template cannot be saved: bad syntax, an unknown filter, or a
+    render of a sample member over the limits (also constant blow-ups in any branch)."""
+    from jinja2 import TemplateError, TemplateSyntaxError
+    from jinja2.exceptions import SecurityError
+
+    syntax_hint = "placeholders look like {{ name }}; see the README for the list"
+    try:
+        tree = _env().parse(text)
+    except TemplateSyntaxError as e:
+        return f"template error: {e.message}", syntax_hint
+    except (RecursionError, MemoryError):
+        return "template error: nested too deeply", syntax_hint
+    static = _static_limit(tree)
+    if static:
+        return f"template too costly: {static}", LIMITS_HINT
+    try:
+        _compiled(text)
+    except TemplateError as e:
+        return f"template error: {e.message}", "filters: " + ", ".join(
+            ("money", "date", *FILTERS))
+    try:
+        _bounded_render(text, SAMPLE_CONTEXT)
+    except RenderLimit as e:
+        return f"template too costly: {e}", LIMITS_HINT
+    except SecurityError as e:
+        return f"template error: {e}", "methods: " + ", ".join(sorted(METHODS))
+    except Exception:  # a sample member may lack what a branch needs: not a limit
+        return None
+    return None
+
+
+def _static_limit(tree: Any) -> str | None:
+    """Constant blow-ups a sample render may not reach (they may sit in an unused branch)."""
+    for node in tree.find_all((nodes.Mul, nodes.Pow, nodes.Call)):
+        consts = [n.value for n in node.find_all(nodes.Const)
+                  if isinstance(n.value, int) and not isinstance(n.value, bool)]
+        if isinstance(node, nodes.Mul) and any(v > MAX_OUTPUT for v in consts):
+            return f"repeats text more than {MAX_OUTPUT:,} times"
+        if isinstance(node, nodes.Pow) and isinstance(node.right, nodes.Const) \
+                and isinstance(node.right.value, (int, float)) and node.right.value > MAX_POWER:
+            return f"a power above {MAX_POWER}"
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) \
+                and node.node.name == "range" and any(v > MAX_RANGE for v in consts):
+            return f"range() of more than {MAX_RANGE:,} items"
+    depth = _loop_depth(tree)
+    if depth > 2:
+        return f"{depth} nested loops (at most 2)"
+    return None
+
+
+def _loop_depth(node: Any) -> int:
+    inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
+    return inner + 1 if isinstance(node, nodes.For) else inner
 
 
 def syntax_error(text: str) -> str | None:
-    """What is wrong with a template's syntax, or None."""
-    from jinja2 import TemplateSyntaxError
+    """What is wrong with a template, or None (see ``template_problem``)."""
+    found = template_problem(text)
+    return found[0] if found else None
 
+
+def _bounded_render(text: str, context: Mapping[str, Any]) -> str:
+    """Render within the budget; the output is collected chunk by chunk and stops at
+    MAX_OUTPUT characters, so nothing larger is ever built."""
+    token = _BUDGET.set(_Budget(deadline=time.monotonic() + TIME_LIMIT))
     try:
-        _env().parse(text)
-    except TemplateSyntaxError as e:
-        return f"template error: {e.message}"
-    except (RecursionError, MemoryError):
-        return "template error: nested too deeply"
-    return None
+        out: list[str] = []
+        size = 0
+        for chunk in _compiled(text).generate(**_localized(context)):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise RenderLimit(f"more than {MAX_OUTPUT:,} characters of output")
+            _tick()
+            out.append(chunk)
+        return "".join(out)
+    finally:
+        _BUDGET.reset(token)
 
 
 def placeholders(text: str) -> set[str]:
@@ -109,9 +362,10 @@ def render(text: str, context: Mapping[str, Any]) -> str:
     from jinja2 import TemplateError
 
     try:
-        return str(_compiled(text).render(**context))
-    except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError):
-        return text.split("{{")[0].strip()
+        return _bounded_render(text, context)
+    except (TemplateError, TypeError, ValueError, ArithmeticError, RecursionError,
+            RenderLimit, MemoryError):
+        return text.split("{{")[0].split("{%")[0].strip()[:MAX_OUTPUT]
 
 
 def pick_content(message: Message, locale: str | None) -> tuple[str, Content]:
@@ -135,6 +389,7 @@ def render_message(message: Message, locale: str | None, context: Mapping[str, A
                    ) -> dict[str, Any]:
     """{locale, title, body, deep_link} for one member."""
     used, content = pick_content(message, locale)
+    context = {**context, "_locale": used}  # dates follow the language of the text
     out: dict[str, Any] = {"locale": used, "title": render(content.title, context),
                            "body": render(content.body, context)}
     if content.deep_link:
@@ -145,7 +400,7 @@ def render_message(message: Message, locale: str | None, context: Mapping[str, A
 def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None, *,
                 coupon: Mapping[str, Any] | None = None, order: Mapping[str, Any] | None = None,
                 expiring: Mapping[str, Any] | None = None, campaign_name: str = "",
-                ) -> dict[str, Any]:
+                tz: str | None = None) -> dict[str, Any]:
     """The placeholder values for a member: PROFILE and LOYALTY items (``points`` is the
     available balance there), the coupon just issued, the order of an order event, and
     ``expiring`` = {"points", "at"} for points_expiring events."""
@@ -163,4 +418,7 @@ def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = 
         "coupon": dict(coupon or {}),
         "order": dict(order or {}),
         "campaign": {"name": campaign_name},
+        # how dates are shown (not placeholders): the member's timezone, and their locale
+        # until render_message picks the content's
+        "_tz": tz or profile.get("timezone") or DEFAULT_TZ, "_locale": profile.get("locale"),
     }

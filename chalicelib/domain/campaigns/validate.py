@@ -305,7 +305,7 @@ def _holiday_errors(c: Campaign, t: Holiday) -> list[Error]:
 
 
 def _action_errors(c: Campaign) -> list[Error]:
-    from chalicelib.domain.campaigns.templates import syntax_error
+    from chalicelib.domain.campaigns.templates import template_problem
 
     errors = []
     order_event = isinstance(c.trigger, Event) and c.trigger.event in ORDER_EVENTS
@@ -320,9 +320,7 @@ def _action_errors(c: Campaign) -> list[Error]:
             for loc, content in a.content.items():
                 for field in ("title", "body", "deep_link"):
                     text = getattr(content, field)
-                    problem = syntax_error(text) if text else None
+                    problem = template_problem(text) if text else None
                     if problem:
-                        errors.append(_e(f"{prefix}/{i}/content/{loc}/{field}", problem,
-                                         "placeholders look like {{ name }}; see the README "
-                                         "for the list"))
+                        errors.append(_e(f"{prefix}/{i}/content/{loc}/{field}", *problem))
     return errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -73,6 +75,9 @@ def reservation_record(req: ReservationRequest, member_id: str, best: Stack,
         "shipping_fee": req.cart.shipping_fee,
         "gifts": [g.model_dump(mode="json") for g in best.gifts],
         "lines": [ln.model_dump(mode="json") for ln in best.lines],
+        # the cart as reserved: the order that confirms it must repeat it (order_mismatches)
+        "items": [{"sku": i.sku, "quantity": i.quantity, "unit_price": i.unit_price}
+                  for i in req.cart.items],
         "hold_until": hold_until,
         "expires_at": _iso(datetime.fromtimestamp(hold_until, UTC)),
         "created_at": _iso(now), "ttl_epoch": hold_until + TTL_AFTER_HOLD,
@@ -94,3 +99,69 @@ def reservation_view(record: dict[str, Any], now: datetime) -> ReservationView:
         subtotal=record["subtotal"], shipping_fee=record["shipping_fee"],
         expires_at=record["expires_at"], created_at=record["created_at"],
         confirmed_at=record.get("confirmed_at"), released_at=record.get("released_at"))
+
+
+# --- the order that confirms a reservation -----------------------------------------------
+
+MISMATCH = "RESERVATION_MISMATCH"
+
+
+@dataclass(frozen=True)
+class OrderTerms:
+    """What an order (POST /orders) says, as far as its reservation is concerned."""
+
+    order_id: str
+    member_id: str
+    lines: Sequence[tuple[str, int, int]]  # (sku, quantity, unit_price) in order
+    discount_total: int
+    shipping_fee: int
+
+
+def _diff(path: str, reserved: Any, ordered: Any) -> dict[str, Any]:
+    return {"path": path, "message": f"reserved {reserved!r}, the order has {ordered!r}",
+            "reason": MISMATCH, "reserved": reserved, "order": ordered}
+
+
+def order_mismatches(res: dict[str, Any], order: OrderTerms) -> list[dict[str, Any]]:
+    """Every way ``order`` differs from the reservation it confirms (empty: it matches).
+
+    The order must be the reserved order, for the reserved member, with the reserved lines
+    in the reserved sequence (sku, quantity, unit price), the reserved item discount and the
+    shipping fee left after the reserved shipping discount. Another member's or order's
+    reservation reports only that, never that cart's contents."""
+    owner = [_diff(path, res[attr], mine) for path, attr, mine in (
+        ("/order_id", "order_id", order.order_id), ("/member_id", "member_id", order.member_id))
+        if res[attr] != mine]
+    if owner:
+        return owner
+    out: list[dict[str, Any]] = []
+    reserved = [(i["sku"], int(i["quantity"]), int(i["unit_price"])) for i in res["items"]] \
+        if "items" in res else None
+    if reserved is None:  # reserved before carts were kept: skus and the subtotal
+        skus = [ln["sku"] for ln in res["lines"]]
+        if skus != [sku for sku, _, _ in order.lines]:
+            out.append(_diff("/items", skus, [sku for sku, _, _ in order.lines]))
+        gross = sum(q * p for _, q, p in order.lines)
+        if int(res["subtotal"]) != gross:
+            out.append(_diff("/items", int(res["subtotal"]), gross))
+    else:
+        if len(reserved) != len(order.lines):
+            out.append(_diff("/items", len(reserved), len(order.lines)))
+        for n, (want, got) in enumerate(zip(reserved, order.lines, strict=False)):
+            for field, a, b in zip(("sku", "quantity", "unit_price"), want, got, strict=True):
+                if a != b:
+                    out.append(_diff(f"/items/{n}/{field}", a, b))
+    if int(res["discount"]) != order.discount_total:
+        out.append(_diff("/discount_total", int(res["discount"]), order.discount_total))
+    shipping = int(res["shipping_fee"]) - int(res["shipping_discount"])
+    if shipping != order.shipping_fee:
+        out.append(_diff("/shipping_fee", shipping, order.shipping_fee))
+    return out
+
+
+def reserved_line_discounts(res: dict[str, Any]) -> list[int]:
+    """The reservation's item discount per cart line (fen; sums to its ``discount``)."""
+    out = [int(ln["discount"]) for ln in res["lines"]]
+    if sum(out) != int(res["discount"]):
+        raise ValueError("the reservation's line discounts do not sum to its discount")
+    return out

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
-from chalicelib.domain.models import Out, Strict
+from chalicelib.domain.models import Out, Strict, safe_text
 from chalicelib.errors import ValidationFailed
 
 TEMPLATE_ID_RE = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -76,7 +76,7 @@ class GiftItem(Strict):
 
     type: Literal["gift"]
     sku: Sku
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    name: safe_text(1, 100) | None = None
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
     value: Fen = 0
 
@@ -172,8 +172,8 @@ class CouponTemplate(Strict):
                                    description="editor hint; ignored")
     template_id: TemplateId | None = Field(default=None,
                                            description="must match the URL or file name")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    name: safe_text(1, 100)
+    description: safe_text(0, 2000, multiline=True) = ""
     status: Literal["active", "paused", "ended"] = "active"
     claimable: bool = Field(default=True, description="listed in the coupon center and "
                             "claimable with POST /me/coupons (false: codes, rewards, grants)")

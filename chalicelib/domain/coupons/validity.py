@@ -32,12 +32,41 @@ def claim_problem(v: Validity, now: datetime) -> str | None:
     return None
 
 
+def claim_detail(v: Validity, now: datetime, path: str) -> dict[str, str] | None:
+    """The error detail when claiming is closed, with the window's dates (a sample template
+    that "does not work" today says when it did or will)."""
+    problem = claim_problem(v, now)
+    if problem is None:
+        return None
+    start, end = claim_window(v)
+    return {"path": path, "message": problem, "starts_at": start.isoformat(),
+            "ends_at": end.isoformat()}
+
+
+def claim_closed_message(detail: dict[str, str], prefix: str) -> str:
+    """``prefix``: claiming opens at … / ended at … (the window in its own offset)."""
+    if detail["message"] == "CLAIM_NOT_STARTED":
+        return f"{prefix}: claiming opens at {detail['starts_at']}"
+    if detail["message"] == "CLAIM_ENDED":
+        return f"{prefix}: claiming ended at {detail['ends_at']}"
+    return prefix
+
+
 def use_period(v: Validity, claimed_at: datetime) -> tuple[datetime, datetime]:
     """[valid_from, valid_until) of a coupon claimed at ``claimed_at``."""
     if v.days_after_claim is None:
         return v.starts_at, v.ends_at
     start = max(claimed_at, v.starts_at)
-    return start, min(claimed_at + timedelta(days=v.days_after_claim), v.ends_at)
+    return start, use_until(v.ends_at, v.days_after_claim, claimed_at)
+
+
+def use_until(ends_at: datetime, days_after_claim: int | None, claimed_at: datetime
+              ) -> datetime:
+    """``valid_until`` of a coupon claimed at ``claimed_at`` (what campaign messages promise:
+    the coupon's own expiry, not the template's end)."""
+    if days_after_claim is None:
+        return ends_at
+    return min(claimed_at + timedelta(days=days_after_claim), ends_at)
 
 
 def in_windows(windows: tuple[Window, ...], at: datetime, tz: ZoneInfo) -> bool:

@@ -1,7 +1,8 @@
 """Per-member delivery rules: holdout and variants, consent, quiet hours, frequency caps.
 
 All pure; the worker applies them in this order for each (campaign, occurrence, member):
-erased → audience → holdout → consent → quiet hours (defer) → cap/limit/budget (suppress)
+erased → audience → holdout → consent (per channel) → quiet hours (defer) →
+cap/limit/budget (suppress)
 → effects. Caps, limits and budget are enforced by conditional writes in the same
 transaction as the effects; this module only names the periods and the ceilings.
 """
@@ -44,24 +45,45 @@ def variant(campaign_id: str, member_id: str, weights: Sequence[tuple[str, int]]
 
 # --- consent ------------------------------------------------------------------------------
 
-# Which marketing consent each channel needs. The inbox is in-app, but it still carries
-# marketing: it goes only to members who accepted at least one marketing channel.
+# Which consent each channel needs: consent is per channel. The in-app inbox is not a
+# channel the member granted or can revoke separately (they see it only inside the app),
+# so it needs none, like the coupon or points it announces, unless the campaign sets
+# ``delivery.require_consent``. A channel not listed here is never allowed.
 CHANNEL_CONSENT: dict[str, tuple[str, ...]] = {
     "push": ("push",),
     "webhook": ("push",),  # a push provider (JPush, Getui) behind a webhook
     "sms": ("sms",),
-    "inbox": ("push", "sms", "email"),
+    "email": ("email",),
+    "inbox": (),
 }
-
-
-def consented_channels(channels: Sequence[str], consent: dict[str, bool] | None) -> list[str]:
-    """The subset of ``channels`` the member's consent allows, in the campaign's order."""
-    c = consent or {}
-    return [ch for ch in channels if any(c.get(k) for k in CHANNEL_CONSENT.get(ch, ()))]
 
 
 def has_any_consent(consent: dict[str, bool] | None) -> bool:
     return any((consent or {}).get(k) for k in ("push", "sms", "email"))
+
+
+def consented_channels(channels: Sequence[str], consent: dict[str, bool] | None,
+                       require_consent: bool = False) -> list[str]:
+    """The subset of ``channels`` the member's consent allows, in the campaign's order.
+    With ``require_consent`` a member without any marketing consent gets no channel."""
+    c = consent or {}
+    if require_consent and not has_any_consent(c):
+        return []
+    return [ch for ch in channels if ch in CHANNEL_CONSENT
+            and all(c.get(k) for k in CHANNEL_CONSENT[ch])]
+
+
+def consent_outcome(channels: Sequence[str], consent: dict[str, bool] | None, *,
+                    require_consent: bool, other_effects: bool) -> list[str] | None:
+    """The channels to deliver on, or None when consent leaves nothing to deliver
+    (``suppressed.consent``). Coupons and points (``other_effects``) need no consent unless
+    ``require_consent``; a message whose channels are all refused is dropped on its own."""
+    if require_consent and not has_any_consent(consent):
+        return None
+    allowed = consented_channels(channels, consent, require_consent)
+    if not allowed and not other_effects:
+        return None
+    return allowed
 
 
 # --- quiet hours ----------------------------------------------------------------------------

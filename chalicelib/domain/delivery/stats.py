@@ -9,7 +9,7 @@ SUPPRESS_REASONS = ("consent", "cap", "budget", "erased", "limit", "quiet")
 CHANNELS = ("push", "sms", "inbox", "webhook")
 
 COUNTERS = (
-    "targeted", "held_out", "deferred", "delivered", "failed",
+    "targeted", "held_out", "deferred", "delivered", "failed", "dead_lettered",
     *(f"suppressed_{r}" for r in SUPPRESS_REASONS),
     *(f"sent_{c}" for c in CHANNELS),
     *(f"failed_{c}" for c in CHANNELS),

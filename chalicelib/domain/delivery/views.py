@@ -38,6 +38,7 @@ class Counters(Out):
     deferred: int = 0
     delivered: int = 0
     failed: int = 0
+    dead_lettered: int = 0  # push/SMS/webhook sends given up after the outbox's last retry
     coupons_issued: int = 0
     coupons_redeemed: int = 0
     points_awarded: int = 0

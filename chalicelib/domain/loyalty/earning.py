@@ -2,7 +2,8 @@
 
 Rounding rules (also in the README):
 - ``discount_total`` is allocated across lines in proportion to their gross amounts by the
-  largest-remainder method, so line discounts sum exactly to the total.
+  largest-remainder method, so line discounts sum exactly to the total. An order that
+  confirms a checkout reservation takes the reservation's per-line discounts instead.
 - Qualifying spend = line gross - allocated discount; shipping never qualifies.
 - Points per line are computed exactly (fractions), summed, and the order total is floored
   once, then capped by ``max_points_per_order``. The integer total is apportioned back to
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from math import floor
 
@@ -77,17 +79,34 @@ class Earned:
         return self.points < self.uncapped_points
 
 
-def _mult(value: float) -> Fraction:
-    return Fraction(str(value))
+def _mult(value: float | Decimal | Fraction | int) -> Fraction:
+    """A multiplier as the exact decimal it was written as: Fraction(str(1.15)) is 23/20,
+    where Fraction(1.15) would be the binary float 1.149999…"""
+    return value if isinstance(value, Fraction) else Fraction(str(value))
+
+
+def scale_points(points: int | Fraction, multiplier: float | Decimal | Fraction | int) -> int:
+    """``points`` x ``multiplier`` under the one rounding rule for points: computed exactly,
+    floored once (as ``earn`` floors an order's total). 100 x 1.15 = 115, never 114."""
+    return floor(Fraction(points) * _mult(multiplier))
 
 
 def earn(program: Program, lines: Sequence[Line], discount_total: int, tier_multiplier: float,
-         bonus_multiplier: float = 1.0) -> Earned:
-    """Qualifying spend and points of an order (see the module docstring for rounding)."""
+         bonus_multiplier: float = 1.0, line_discounts: Sequence[int] | None = None) -> Earned:
+    """Qualifying spend and points of an order (see the module docstring for rounding).
+
+    ``line_discounts`` (a checkout reservation's own allocation) replace the proportional
+    split, so each line earns on what was paid for it."""
     gross = [ln.gross for ln in lines]
     if discount_total > sum(gross):
         raise ValueError("discount_total exceeds the items' total")
-    discounts = allocate(discount_total, gross)
+    if line_discounts is None:
+        discounts = allocate(discount_total, gross)
+    else:
+        discounts = list(line_discounts)
+        if len(discounts) != len(gross) or sum(discounts) != discount_total or any(
+                not 0 <= d <= g for d, g in zip(discounts, gross, strict=True)):
+            raise ValueError("line discounts must fit the lines and sum to discount_total")
     qualifying = [g - d for g, d in zip(gross, discounts, strict=True)]
     rate = _mult(program.earning.points_per_unit) / program.unit
     common = rate * _mult(tier_multiplier) * _mult(bonus_multiplier)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -84,8 +85,10 @@ class OrderPlan:
 
 
 def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: datetime,
-               member_timezone: str | None) -> OrderPlan:
-    """Everything one order changes, computed from the member's current state."""
+               member_timezone: str | None, line_discounts: Sequence[int] | None = None,
+               ) -> OrderPlan:
+    """Everything one order changes, computed from the member's current state
+    (``line_discounts``: the confirmed reservation's allocation of the discount)."""
     if order.currency != program.currency:
         raise Unprocessable(f"the program runs in {program.currency}",
                             details=[{"path": "/currency", "message": f"use {program.currency}"}])
@@ -96,7 +99,8 @@ def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: date
     tier_idx = program.tier_index(state.tier)
     multiplier = program.tiers[tier_idx].benefits.points_multiplier
     lines = [Line(i.sku, i.category, i.quantity, i.unit_price) for i in order.items]
-    earned = earn(program, lines, order.discount_total, multiplier)
+    earned = earn(program, lines, order.discount_total, multiplier,
+                  line_discounts=line_discounts)
     month = dates.month_key(order.placed_at, tz)
     window = tiers.add(state.window, month, earned.qualifying, 1, now, tz)
     spend, count = tiers.totals(window, now, tz)

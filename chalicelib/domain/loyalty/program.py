@@ -24,12 +24,13 @@ from pydantic import (
 )
 
 from chalicelib.domain.members import Timezone
-from chalicelib.domain.models import Strict
+from chalicelib.domain.models import Strict, safe_text
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 TemplateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Text = Annotated[str, StringConstraints(max_length=500)]
+Text = safe_text(0, 500, multiline=True)
+Name = safe_text(1, 100)
 Multiplier = Annotated[float, Field(ge=0, le=100)]
 WINDOW_MONTHS = 12
 
@@ -84,7 +85,7 @@ class Benefits(Strict):
 
 class Tier(Strict):
     id: Id
-    name: Annotated[str, StringConstraints(min_length=1, max_length=60)]
+    name: safe_text(1, 60)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     benefits: Benefits = Field(default_factory=Benefits)
 
@@ -111,7 +112,7 @@ class Review(Strict):
 
 class Reward(Strict):
     id: Id
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Name
     description: Text = ""
     kind: RewardKind
     cost_points: int = Field(ge=1, le=100_000_000)
@@ -147,7 +148,7 @@ class Program(Strict):
                               populate_by_name=True, ignored_types=(cached_property,))
 
     schema_ref: str | None = Field(None, alias="$schema", description="editor hint; ignored")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    name: Name
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
     minor_units: int = Field(2, ge=0, le=3, description="2 for CNY: amounts are in fen")
     timezone: Timezone = Field("Asia/Shanghai", description="months, days and expiry instants")

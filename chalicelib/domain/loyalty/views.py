@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from chalicelib.domain.models import Out, Strict
+from chalicelib.domain.models import Out, Strict, safe_text
 
 
 class TierProgress(Out):
@@ -135,7 +135,7 @@ class PointsAdjustment(Strict):
     """Body of POST /admin/members/{member_id}/points."""
 
     delta: int = Field(ge=-10_000_000, le=10_000_000)
-    reason: Annotated[str, StringConstraints(min_length=3, max_length=500)]
+    reason: safe_text(3, 500)
 
 
 class AdjustmentResult(Out):

@@ -1,0 +1,205 @@
+"""The marketer console on the local stack: static files plus a same-origin API proxy.
+
+    python -m chalicelib.local.console --port 8001 --api http://127.0.0.1:8000 [--dist DIR]
+
+- ``/api/*`` is forwarded to the local Chalice API with ``/api`` stripped: the browser sees
+  one origin, the shape production has (CloudFront serves the S3 console and forwards
+  ``/api/*`` to API Gateway's ``api`` stage), so no CORS is needed anywhere.
+- ``POST /dev/token {"role": "marketer"|"admin", "sub": ...}`` mints an HS256 token with the
+  stage's secret. It exists only in this local server, never in the Lambda package or the
+  API routes, so no deployed stage can offer it; members' tokens cannot be minted here.
+- Everything else is a file from ``console/dist`` (``make console``); unknown paths get
+  index.html (the console routes by URL hash, so this only matters for typos).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import mimetypes
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "console" / "dist"
+DEV_ROLES = ("marketer", "admin")
+SUB_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+MAX_BODY = 1 << 20
+# Request headers the API needs; hop-by-hop and cookie headers are not forwarded.
+FORWARD = ("authorization", "content-type", "idempotency-key", "accept", "accept-language")
+SECURITY_HEADERS = {
+    # CodeMirror injects its styles at run time, hence 'unsafe-inline' for styles only.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' "
+                               "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+class ConsoleServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # the default 5 drops connections when a page loads many assets
+
+    def __init__(self, addr: tuple[str, int], api: str, dist: Path) -> None:
+        super().__init__(addr, Handler)
+        parsed = urlparse(api)
+        self.api_host = parsed.hostname or "127.0.0.1"
+        self.api_port = parsed.port or 80
+        self.dist = dist.resolve()
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ConsoleServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Path only (never query strings or bodies), like the API's access log.
+        sys.stderr.write(f"[console] {self.command} {self.path.split('?')[0]} {args[1:2]}\n")
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/api" or path.startswith("/api/"):
+            self._proxy()
+        elif path == "/dev/token":
+            self._dev_token()
+        elif self.command in ("GET", "HEAD"):
+            self._static(path)
+        else:
+            self._send(405, b'{"error": {"code": "METHOD_NOT_ALLOWED"}}', "application/json")
+
+    def _body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(413, b'{"error": {"code": "TOO_LARGE"}}', "application/json")
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _proxy(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        target = self.path[len("/api"):] or "/"
+        headers = {k: v for k, v in self.headers.items() if k.lower() in FORWARD}
+        conn = http.client.HTTPConnection(self.server.api_host, self.server.api_port, timeout=120)
+        try:
+            conn.request(self.command, target, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            ctype = resp.getheader("Content-Type", "application/json")
+            extra = {k: v for k, v in resp.getheaders()
+                     if k.lower() in ("retry-after", "location")}
+            self._send(resp.status, data, ctype, extra)
+        except OSError:
+            self._send(502, b'{"error": {"code": "BAD_GATEWAY", "message": "the local API '
+                            b'does not answer"}}', "application/json")
+        finally:
+            conn.close()
+
+    def _dev_token(self) -> None:
+        from chalicelib.api.auth import mint
+        from chalicelib.config import get_settings
+
+        body = self._body()
+        if body is None:
+            return
+        if self.command != "POST":
+            return self._json(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict) or req.get("role") not in DEV_ROLES or \
+                not SUB_RE.match(str(req.get("sub", ""))):
+            return self._json(400, {"error": {"code": "VALIDATION_ERROR", "message":
+                                              "role must be marketer or admin; sub 1-64 of "
+                                              "A-Z a-z 0-9 . _ @ -"}})
+        if get_settings().jwt_algorithm != "HS256":
+            return self._json(404, {"error": {"code": "NOT_FOUND"}})
+        token = mint(str(req["sub"]), [str(req["role"])], ttl_seconds=8 * 3600)
+        self._json(200, {"token": token})
+
+    def _static(self, path: str) -> None:
+        dist = self.server.dist
+        index = dist / "index.html"
+        if not index.exists():
+            return self._send(503, b"console/dist is missing: run `make console`\n",
+                              "text/plain; charset=utf-8")
+        candidate = (dist / path.lstrip("/")).resolve()
+        if not candidate.is_relative_to(dist) or not candidate.is_file():
+            candidate = index
+        ctype = mimetypes.guess_type(candidate.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype in ("application/javascript", "text/javascript"):
+            ctype += "; charset=utf-8"
+        # Hashed assets never change; index.html must be revalidated to pick up a new build.
+        cache = "public, max-age=31536000, immutable" if "/assets/" in path else "no-cache"
+        self._send(200, candidate.read_bytes(), ctype, {"Cache-Control": cache})
+
+    def _json(self, status: int, doc: dict[str, Any]) -> None:
+        self._send(status, json.dumps(doc).encode(), "application/json",
+                   {"Cache-Control": "no-store"})
+
+    def _send(self, status: int, data: bytes, ctype: str,
+              extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in {**SECURITY_HEADERS, **(extra or {})}.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+
+def _watch_parent(pid: int) -> None:
+    while True:
+        if os.getppid() != pid:
+            os._exit(0)
+        time.sleep(1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m chalicelib.local.console")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.add_argument("--api", default="http://127.0.0.1:8000", help="the local Chalice API")
+    p.add_argument("--dist", default=str(DIST))
+    p.add_argument("--parent-pid", type=int, default=None)
+    args = p.parse_args(argv)
+    mimetypes.add_type("text/javascript", ".js")
+    server = ConsoleServer((args.host, args.port), args.api, Path(args.dist))
+    if args.parent_pid:
+        threading.Thread(target=_watch_parent, args=(args.parent_pid,), daemon=True).start()
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

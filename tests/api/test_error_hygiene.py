@@ -1,0 +1,102 @@
+"""Errors say what is wrong: nesting limits, one registry of codes shared with the README."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from chalicelib import errors
+from chalicelib.api.http import MAX_JSON_DEPTH
+
+
+def _nested(levels: int) -> str:
+    """An object body whose ``tags`` holds arrays ``levels`` deep in total."""
+    return '{"tags": ' + "[" * (levels - 1) + "]" * (levels - 1) + "}"
+
+
+@pytest.mark.parametrize("route", [("POST", "/members", "service"),
+                                   ("POST", "/orders", "service"),
+                                   ("PUT", "/admin/coupon-templates/deep", "marketer")])
+def test_json_nested_500_deep_is_answered_too_deeply_nested_with_the_limit(api, route):
+    method, path, role = route
+    r = api.call(method, path, role=role, raw="[" * 500 + "]" * 500)
+    assert r.status_code == 400, r.json
+    err = r.json["error"]
+    assert err["code"] == "VALIDATION_ERROR"
+    assert "nest" in err["message"] and str(MAX_JSON_DEPTH) in err["message"]
+    assert err["details"] == [{"path": "/", "message": "too deeply nested: at most "
+                               f"{MAX_JSON_DEPTH} levels of arrays and objects",
+                               "reason": "TOO_DEEP", "limit": MAX_JSON_DEPTH}]
+
+
+def test_the_limit_is_exact_and_brackets_inside_strings_do_not_count(api):
+    at_limit = api.post("/members", role="service", raw=_nested(MAX_JSON_DEPTH))
+    assert at_limit.status_code == 400
+    assert at_limit.json["error"]["details"][0].get("reason") != "TOO_DEEP"  # plain validation
+    over = api.post("/members", role="service", raw=_nested(MAX_JSON_DEPTH + 1))
+    assert over.json["error"]["details"][0]["reason"] == "TOO_DEEP", over.json
+    text = '{"member_id": "m-deep", "name": "' + "[" * (MAX_JSON_DEPTH + 6) + '"}'
+    ok = api.post("/members", role="service", raw=text)
+    assert ok.status_code == 201, ok.json
+
+
+def test_a_100k_deep_body_is_a_400_not_a_recursion_error(api):
+    r = api.post("/members", role="service", raw="{\"a\":" * 100_000)
+    assert r.status_code == 400 and r.json["error"]["details"][0]["reason"] == "TOO_DEEP"
+
+
+# --- one list of error codes ---------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def _sources() -> str:
+    return "\n".join(p.read_text() for p in sorted((ROOT / "chalicelib").rglob("*.py")))
+
+
+def test_the_readme_error_tables_are_generated_from_the_registry():
+    assert errors.with_table(README) == README, (
+        "README.md's error tables differ from chalicelib/errors.py: run "
+        "`python -m chalicelib.errors` (or fix the registry)")
+
+
+def test_every_code_and_status_the_readme_names_is_the_registered_pair():
+    pairs = re.findall(r"\b([45]\d\d) `([A-Z][A-Z0-9_]+)`", README) + [
+        (s, c) for c, s in re.findall(r"`([A-Z][A-Z0-9_]+)` ([45]\d\d)\b", README)]
+    assert pairs, "the README names error codes with their statuses"
+    wrong = [(s, c) for s, c in pairs if c not in errors.REGISTRY
+             or errors.REGISTRY[c].status != int(s)]
+    assert not wrong, f"README names unregistered code/status pairs: {wrong}"
+
+
+def test_every_error_class_and_literal_error_body_uses_a_registered_code():
+    import app  # noqa: F401  (imports every blueprint and service the API runs)
+
+    def subclasses(cls: type) -> list[type]:
+        return [s for c in cls.__subclasses__() for s in (c, *subclasses(c))]
+
+    for cls in subclasses(errors.PerksError):
+        assert errors.REGISTRY[cls.code].status == cls.status, cls
+    src = _sources()
+    literal = set(re.findall(r'\{"error": \{"code": "([A-Z_]+)"', src)) | set(
+        re.findall(r'error_body\("([A-Z_]+)"', src))
+    assert literal and literal <= set(errors.REGISTRY), literal
+    with pytest.raises(TypeError):
+        type("Bogus", (errors.Conflict,), {"code": "BOGUS"})
+    with pytest.raises(TypeError):
+        type("WrongStatus", (errors.Conflict,), {"code": "NOT_FOUND"})
+
+
+def test_every_details_reason_the_code_emits_is_documented():
+    from chalicelib.domain.coupons import eligibility
+
+    emitted = {v for k, v in vars(eligibility).items() if k.isupper() and isinstance(v, str)
+               and v.isupper()}
+    src = _sources()
+    emitted |= set(re.findall(r'"reason": "([A-Z_]+)"', src))
+    emitted |= set(re.findall(r'return "([A-Z_]{4,})", \{', src))  # audience problems
+    emitted |= {"RESERVATION_MISMATCH", "RESERVATION_NOT_HELD"}
+    assert emitted - set(errors.REASONS) == set()
