@@ -35,11 +35,14 @@ CODES: tuple[ErrorCode, ...] = (
     ErrorCode("SOLD_OUT", 409, "no stock left"),
     ErrorCode("IDEMPOTENCY_IN_PROGRESS", 409, "a request with this Idempotency-Key is still "
               "running; retry shortly"),
+    ErrorCode("METHOD_NOT_ALLOWED", 405, "the path exists but not with this method"),
+    ErrorCode("TOO_LARGE", 413, "the request body is over the size limit"),
     ErrorCode("UNPROCESSABLE", 422, "well-formed but not acceptable now (coupon not usable, "
               "outside the audience, wrong currency, …); `details[].reason` says why"),
     ErrorCode("IDEMPOTENCY_KEY_REUSED", 422, "the Idempotency-Key was used with another body"),
     ErrorCode("TOO_MANY_REQUESTS", 429, "slow down; retry after `Retry-After` seconds"),
     ErrorCode("INTERNAL", 500, "an unexpected error; it was logged with the request id"),
+    ErrorCode("BAD_GATEWAY", 502, "the console's proxy could not reach the API"),
     ErrorCode("SERVICE_UNAVAILABLE", 503, "the data store is throttling or did not answer; "
               "retry (with the same Idempotency-Key)"),
 )
