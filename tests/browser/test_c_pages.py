@@ -107,6 +107,10 @@ def test_program_tiers_versions_diff_and_publish(page: Any, stack: Stack) -> Non
     page.get_by_role("button", name=f"查看版本 {first['version'] + 1} 的改动").click()
     expect(page.locator("#version-diff ins")).to_contain_text("60000")
     expect(page.locator("#version-diff del")).to_contain_text("50000")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("heading", name="Loyalty program")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Birthday points")).to_be_visible()
+    page.get_by_role("button", name="中文").click()
     live = stack.call("GET", "/admin/program", "marketer")[1]
     assert live["program"]["earning"]["max_points_per_order"] == 60000
     assert live["published_by"] == "alice"
@@ -150,3 +154,24 @@ def test_look_up_a_member_masked_and_the_lookup_is_audited(page: Any, stack: Sta
     shot(page, "audit")
     page.set_viewport_size({"width": 820, "height": 1180})
     assert no_horizontal_scroll(page)
+
+
+def test_an_admin_adjusts_points_with_a_reason_after_confirming(page: Any, stack: Stack) -> None:
+    page.goto("/")
+    page.get_by_label("角色").select_option("admin")
+    page.get_by_label("用户名").fill("root-1")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name="活动")).to_be_visible()
+    page.goto("/#/members/m-br-1")
+    expect(page.locator("#profile")).to_contain_text("李*")
+    page.get_by_label("调整积分（负数为扣减）").fill("50")  # noqa: RUF001 (the UI's own text)
+    page.get_by_label("原因").fill("客诉补偿 goodwill")
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="调整", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("已调整 50 积分")
+    expect(page.locator("#points-available")).to_have_text("50")
+    expect(page.locator("#ledger")).to_contain_text("客诉补偿 goodwill")
+    audit = stack.call("GET", "/admin/audit", "admin")[1]["items"]
+    assert any(i["entity"] == "points" and i["action"] == "adjust" and i["who"] == "root-1"
+               for i in audit), audit
+    assert axe_violations(page) == []
