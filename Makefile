@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
 CONSOLE_NODE := console/node_modules/.installed
 CONSOLE_STAMP := console/dist/.built
-CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json campaigns/schema.json
+CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json campaigns/schema.json campaigns/coupon-template.schema.json campaigns/program.schema.json
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 

@@ -60,6 +60,14 @@ class CouponRepository(TableRepository):
     def shards(self, template_id: str) -> list[dict[str, Any]]:
         return self.partition(keys.template_pk(template_id), keys.STOCK)
 
+    def funnel(self, template_id: str) -> list[dict[str, Any]]:
+        """The template's claim/reserve/redeem counter shards (one key Query)."""
+        return self.partition(keys.template_pk(template_id), keys.FUNNEL, consistent=False)
+
+    def batches(self, template_id: str) -> list[dict[str, Any]]:
+        """The template's code batch records (one key Query, oldest first)."""
+        return self.partition(keys.template_pk(template_id), keys.BATCH, consistent=False)
+
     def catalog(self) -> list[dict[str, Any]]:
         """Every template's CURRENT item (GSI1, eventually consistent)."""
         from boto3.dynamodb.conditions import Key as K

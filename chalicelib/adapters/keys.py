@@ -16,6 +16,7 @@ Single-table layout (see README "Data model"):
     ORDER#<order>              ORDER | REFUND#<refund>     -                                   -
     PROGRAM                    CURRENT | V#<n>             -                                   -
     TEMPLATE#<id>              CURRENT | V#<n> | STOCK#<k> CATALOG#TEMPLATE / <id>            -
+    TEMPLATE#<id>              BATCH#<b> | FUNNEL#<k> (code batches; claim/reserve/redeem counter shards)
     REWARD#<id>                STOCK (rewards are defined in the program)                       -
     LOYALTYJOB                 expiry | review (cursors)   -                                   -
     CODE#<code>                CODE                        CODEBATCH#<tpl>#<batch> / <code>   -
@@ -197,6 +198,8 @@ BATCH = "BATCH#"
 COUPON = "COUPON#"
 CLAIMS = "CLAIMS#"
 CODE_FAILURES = "CODEFAIL#"
+FUNNEL = "FUNNEL#"
+FUNNEL_SHARDS = 10
 
 
 def template_pk(template_id: str) -> str:
@@ -222,6 +225,14 @@ def template_stock(template_id: str, shard: int) -> dict[str, str]:
 
 def template_batch(template_id: str, batch_id: str) -> dict[str, str]:
     return {"PK": template_pk(template_id), "SK": f"{BATCH}{batch_id}"}
+
+
+def template_funnel(template_id: str, member_id: str) -> dict[str, str]:
+    """A claim/reserve/redeem counter shard of a template, picked by the member so concurrent
+    members spread out (one member's coupons of a template share a shard: one item per
+    transaction)."""
+    return {"PK": template_pk(template_id),
+            "SK": f"{FUNNEL}{_shard(member_id, FUNNEL_SHARDS):02d}"}
 
 
 def member_coupon(member_id: str, coupon_id: str) -> dict[str, str]:

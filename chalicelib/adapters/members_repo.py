@@ -61,6 +61,16 @@ class MemberRepository(TableRepository):
             raise NotFound(f"member {member_id} not found")
         return item
 
+    def record_lookup(self, member_id: str, actor: str, at: str, purpose: str) -> None:
+        """Audit one support lookup (who looked at whom, when): a create-only put, written
+        before the profile is shown, so no lookup goes unrecorded."""
+        entry = {**keys.audit_entry(at, "member", member_id, secrets.token_hex(4)),
+                 "at": at, "who": actor, "entity": "member", "entity_id": member_id,
+                 "action": "lookup", "changes": [], "purpose": purpose}
+        with translated():
+            self.table.put_item(Item=storable(entry),
+                                ConditionExpression="attribute_not_exists(PK)")
+
     def replace_profile(self, before: dict[str, Any], after: dict[str, Any], now: str) -> None:
         """Write ``after`` if the item is still at ``before``'s version (optimistic lock)."""
         try:

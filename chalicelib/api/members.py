@@ -15,7 +15,8 @@ from chalicelib.domain.members import (
     SegmentationPatch,
     SegmentationView,
 )
-from chalicelib.services import members
+from chalicelib.services import members, support
+from chalicelib.services.support import SupportView
 
 bp = Blueprint(__name__)
 api = Api(bp)
@@ -94,3 +95,10 @@ def list_devices(ctx: Ctx) -> list[DeviceView]:
 def remove_device(ctx: Ctx, device_id: str) -> None:
     """Forget a push device (by the device_id registration answered; never the token)."""
     members.remove_device(ctx.sub, device_id)
+
+
+@api.route("GET", "/admin/members/{member_id}/support", roles=(Role.marketer, Role.admin),
+           response=SupportView, errors=(404,))
+def support_view(ctx: Ctx, member_id: str) -> SupportView:
+    """Support lookup: masked profile, consent, tier, points, wallet and inbox; audited."""
+    return support.lookup(member_id, ctx.sub)

@@ -244,3 +244,37 @@ def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch,
                           "correct it"} for f in locked])
     merged = {**current, **changes}
     return {k: v for k, v in merged.items() if v is not None}
+
+
+# --- masking for support views (who reads a profile sees only enough to recognise it) -------
+
+def mask_name(name: str | None) -> str | None:
+    """'李小雷' → '李*雷', '李雷' → '李*', 'Ada Lovelace' → 'A***e' (at most three stars)."""
+    if not name:
+        return None
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * min(3, len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """'+8613800000000' → '+86138****0000': the four digits before the last four hidden."""
+    if not phone:
+        return None
+    if len(phone) < 9:
+        return "*" * len(phone)
+    return phone[:-8] + "****" + phone[-4:]
+
+
+def mask_email(email: str | None) -> str | None:
+    """'ada@example.com' → 'a***@example.com'."""
+    if not email or "@" not in email:
+        return None
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_birthday(birthday: str | None) -> str | None:
+    """'1990-03-15' → '****-03-15': the day birthday campaigns use, never the year (age)."""
+    md = month_day(birthday)
+    return f"****-{md}" if md else None

@@ -165,7 +165,7 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
     dialog.node);
 }
 
-function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
+export function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
   return h("li", { class: `problem ${p.severity}` },
     h("button", { type: "button", class: "link", onclick: () => editor.focusAt(p.from) },
       tr("span", "editor.at", { class: "where" }, { line: p.line, col: p.col })),
@@ -173,7 +173,7 @@ function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
     p.hint ? h("div", { class: "hint" }, tr("span", "editor.hint", {}, { hint: p.hint })) : "");
 }
 
-function diffView(before: string, after: string, isNew: boolean): HTMLElement {
+export function diffView(before: string, after: string, isNew: boolean): HTMLElement {
   const lines = hunks(lineDiff(before, after));
   const pre = h("pre", { class: "diff", tabindex: 0 });
   if (isNew) return h("div", {}, tr("p", "dialog.newDoc"));
@@ -187,7 +187,7 @@ function diffView(before: string, after: string, isNew: boolean): HTMLElement {
   return h("div", {}, tr("h3", "dialog.diff"), pre);
 }
 
-function confirmDialog(): { node: HTMLDialogElement; ask(titleKey: string, body: HTMLElement | null,
+export function confirmDialog(): { node: HTMLDialogElement; ask(titleKey: string, body: HTMLElement | null,
   confirmKey: string): Promise<boolean> } {
   const title = h("h2", { id: "confirm-title" });
   const body = h("div", { class: "dialog-body" });

@@ -4,6 +4,7 @@ import { devToken, refusal, session, setOnUnauthenticated } from "./api";
 import { go } from "./util";
 import { h, tr } from "./dom";
 import { campaignsPage } from "./campaigns";
+import { NAV, PAGES } from "./pages";
 
 const main = document.getElementById("main") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -12,6 +13,7 @@ function header(): void {
   const claims = session.claims;
   nav.replaceChildren(
     claims ? tr("a", "nav.campaigns", { href: "#/campaigns" }) : "",
+    ...(claims ? NAV.map((p) => tr("a", `nav.${p}`, { href: `#/${p}` })) : []),
     claims ? h("span", { class: "who" }, `${claims.sub} · `,
       tr("span", `role.${claims.roles.includes("admin") ? "admin" : "marketer"}`)) : "",
     claims ? tr("button", "nav.signout", { type: "button", onclick: () => {
@@ -64,6 +66,8 @@ async function route(): Promise<void> {
   } else if (page === "new") {
     const { editorPage } = await import("./editorPage");
     await editorPage(main, null);
+  } else if (PAGES[page]) {
+    await (await PAGES[page]())(main, id ? decodeURIComponent(id) : null);
   } else await campaignsPage(main);
   applyLang();
   main.focus({ preventScroll: true });

@@ -45,4 +45,6 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PATCH", "/members/{member_id}"): ("service", "admin"),
     ("PATCH", "/admin/members/{member_id}/segmentation"): ("service", "marketer", "admin"),
     ("POST", "/admin/members/{member_id}/points"): ("admin",),
+    # Support lookups show a (masked) member to the console's roles only, audited.
+    ("GET", "/admin/members/{member_id}/support"): ("marketer", "admin"),
 }
