@@ -196,3 +196,26 @@ def test_the_viewer_request_function_serves_the_console_index(merge, uri, expect
         assert result["headers"]["location"]["value"] == "/console/"
     else:
         assert result == {"uri": expect}
+
+
+@pytest.mark.parametrize("algorithm,signin", [("HS256", "dev"), ("RS256", "token")])
+def test_the_local_server_offers_dev_sign_in_only_on_a_local_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, algorithm: str, signin: str) -> None:
+    import threading
+    import urllib.request
+
+    from chalicelib import config
+
+    monkeypatch.setenv("JWT_ALGORITHM", algorithm)
+    config.reset()
+    (tmp_path / "index.html").write_text("<title>console</title>")
+    server = local_console.ConsoleServer(("127.0.0.1", 0), "http://127.0.0.1:9", tmp_path)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/config.json",
+                                    timeout=10) as r:
+            assert (r.headers["Cache-Control"], json.loads(r.read())) == (
+                "no-store", {"signin": signin})
+    finally:
+        server.shutdown()
+        config.reset()
