@@ -219,3 +219,46 @@ def test_the_local_server_offers_dev_sign_in_only_on_a_local_secret(
     finally:
         server.shutdown()
         config.reset()
+
+
+def _bundle_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("console_bundle",
+                                                  ROOT / "infra" / "console_bundle.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_deploy_bundle_carries_the_stacks_cognito_config(packaged, tmp_path: Path):  # noqa: F811
+    raw = _sub(packaged["Outputs"]["ConsoleConfig"]["Value"], Domain="perks-123456789012")
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<title>console</title>")
+    (dist / "assets" / "index-abc.js").write_text("//")
+    (dist / ".built").write_text("")
+    (dist / "config.json").write_text('{"signin": "dev"}')  # a stray local one never ships
+    _bundle_module().bundle(dist, tmp_path / "out", raw + "\n")
+    out = tmp_path / "out"
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "assets/index-abc.js", "config.json", "index.html"]
+    assert json.loads((out / "config.json").read_text()) == json.loads(raw)
+
+
+@pytest.mark.parametrize("raw,why", [
+    ('{"signin": "dev"}', "cognito"),
+    ("", "not JSON"),
+    ('{"signin": "cognito", "authority": "http://x", "client_id": "c", '
+     '"redirect_uri": "https://d/console/", "scope": "openid"}', "authority must be https"),
+    ('{"signin": "cognito", "authority": "https://x", "redirect_uri": "https://d/console/", '
+     '"scope": "openid"}', "lacks client_id"),
+    ('{"signin": "cognito", "authority": "https://x", "client_id": "c", "dev": true, '
+     '"redirect_uri": "https://d/console/", "scope": "openid"}', "unknown keys"),
+])
+def test_the_deploy_bundle_refuses_any_other_sign_in(tmp_path: Path, raw: str, why: str) -> None:
+    (tmp_path / "index.html").write_text("<title>console</title>")
+    with pytest.raises(SystemExit, match=why):
+        _bundle_module().bundle(tmp_path, tmp_path / "out", raw)
+    assert not (tmp_path / "out").exists()
