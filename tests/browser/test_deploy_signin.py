@@ -142,3 +142,15 @@ def test_the_local_stack_offers_the_dev_sign_in_and_no_hosted_ui(page: Any, stac
     expect(page.get_by_label("用户名")).to_be_visible()
     expect(page.get_by_role("button", name="前往登录页")).to_have_count(0)
     assert page.evaluate("fetch('config.json').then(r => r.json())") == {"signin": "dev"}
+
+
+def test_hosted_ui_sign_in_in_english_at_tablet_width(page: Any, stack: Stack) -> None:
+    FakeCognito(page, stack)
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto("/")
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("group", name="Company account")).to_be_visible()
+    page.get_by_role("button", name="Go to sign-in page").click()
+    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_role("button", name="中文").click()
