@@ -78,6 +78,7 @@ export async function campaignsPage(main: HTMLElement): Promise<void> {
     bind(count, "campaigns.loading");
     alert.textContent = "";
     all = [];
+    shown = SHOWN;
     loading = true;
     try {
       await load(statusSel.value, (items) => {
