@@ -45,4 +45,7 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PATCH", "/members/{member_id}"): ("service", "admin"),
     ("PATCH", "/admin/members/{member_id}/segmentation"): ("service", "marketer", "admin"),
     ("POST", "/admin/members/{member_id}/points"): ("admin",),
+    # campaign results (issue 11): marketers and admins read counters, never members
+    ("GET", "/admin/campaigns/{campaign_id}/results"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/results/csv"): ("marketer", "admin"),
 }
