@@ -13,6 +13,7 @@ from chalicelib.api import coupons as coupons_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import results as results_api
 from chalicelib.config import get_settings
 
 app = Chalice(app_name="perks")
@@ -27,6 +28,7 @@ app.register_blueprint(orders_api.bp)
 app.register_blueprint(inbox_api.bp)
 app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
+app.register_blueprint(results_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.

@@ -26,6 +26,7 @@ Single-table layout (see README "Data model"):
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
+    CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -338,6 +339,34 @@ def campaign_stats(campaign_id: str, occurrence: str, member_id: str) -> dict[st
     """A stats counter shard; the member picks the shard so concurrent workers spread out."""
     shard = _shard(member_id, STATS_SHARDS)
     return {"PK": f"CAMPAIGN#{campaign_id}", "SK": f"{STATS}{occurrence}#{shard:02d}"}
+
+
+# Daily results: one counter item per (campaign, day in the campaign's timezone, shard), so
+# a results read for a date range is one Query (SK between two days) over the campaign
+# partition; RECENT#<shard> keeps the last days' delivered/redeemed for the list sparkline.
+DAY = "DAY#"
+RECENT = "RECENT#"
+DAY_SHARDS = 10
+
+
+def campaign_day(campaign_id: str, day: str, member_id: str) -> dict[str, str]:
+    """A daily counter shard (``day`` is yyyy-mm-dd in the campaign timezone)."""
+    shard = _shard(member_id, DAY_SHARDS)
+    return {"PK": campaign_pk(campaign_id), "SK": f"{DAY}{day}#{shard:02d}"}
+
+
+def campaign_day_range(campaign_id: str, first: str, last: str) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) covering every shard of the days ``first``..``last``."""
+    return campaign_pk(campaign_id), f"{DAY}{first}#", f"{DAY}{last}#~"
+
+
+def campaign_recent(campaign_id: str, member_id: str) -> dict[str, str]:
+    """The recent-activity shard a member's counts go to."""
+    return campaign_recent_shard(campaign_id, _shard(member_id, DAY_SHARDS))
+
+
+def campaign_recent_shard(campaign_id: str, shard: int) -> dict[str, str]:
+    return {"PK": campaign_pk(campaign_id), "SK": f"{RECENT}{shard:02d}"}
 
 
 def campaign_budget(campaign_id: str) -> dict[str, str]:

@@ -119,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             data = resp.read()
             ctype = resp.getheader("Content-Type", "application/json")
             extra = {k: v for k, v in resp.getheaders()
-                     if k.lower() in ("retry-after", "location")}
+                     if k.lower() in ("retry-after", "location", "content-disposition")}
             self._send(resp.status, data, ctype, extra)
         except OSError:
             self._send(502, b'{"error": {"code": "BAD_GATEWAY", "message": "the local API '

@@ -152,13 +152,21 @@ def active() -> list[Campaign]:
     return [parse_campaign(i["doc"]) for i in repo().by_status(Status.active.value)]
 
 
-def page(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    """One page of campaign summaries, by key (GSI1, or GSI2 for one status)."""
+def page(status: str | None, limit: int, cursor: str | None, activity: bool = False
+         ) -> dict[str, Any]:
+    """One page of campaign summaries, by key (GSI1, or GSI2 for one status); with
+    ``activity`` also the console's live columns (a bounded batched read for the page)."""
     if status is not None and status not in Status.__members__:
         raise ValidationFailed("unknown status", details=[
             {"path": "/status", "message": "one of " + ", ".join(Status.__members__)}])
     items, nxt = repo().page(status=status, limit=limit, cursor=cursor)
-    return {"items": [_summary(i) for i in items], "next_cursor": nxt}
+    out = [_summary(i) for i in items]
+    if activity and items:
+        from chalicelib.services.campaign_results import list_columns
+
+        live = list_columns(items)
+        out = [{**o, **live.get(str(o["campaign_id"]), {})} for o in out]
+    return {"items": out, "next_cursor": nxt}
 
 
 def set_status(campaign_id: str, status: Status, who: str) -> dict[str, Any]:

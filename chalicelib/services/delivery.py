@@ -88,7 +88,18 @@ def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
     from chalicelib.services.delivery_outbox import Outbox
 
     w = worker()
-    return dict(Outbox(w.repo, w.channels).sweep(now).__dict__)
+    at = now or clock.now()
+    return dict(Outbox(w.repo, w.channels, day_of=lambda cid: results_day(cid, at)
+                       ).sweep(now).__dict__)
+
+
+def results_day(campaign_id: str, at: datetime | str) -> str | None:
+    """The day a campaign's counters go to: ``at`` in the campaign's timezone (None when the
+    campaign is gone: its occurrence counters are still kept)."""
+    from chalicelib.domain.delivery.results import local_day
+
+    c = campaigns().get(campaign_id)
+    return local_day(at, c.timezone) if c is not None else None
 
 
 def dead_letters() -> dict[str, int]:

@@ -16,6 +16,7 @@ stay exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,6 +66,8 @@ class Outbox:
     channels: dict[str, Channel]
     max_tries: int = MAX_TRIES
     report: SweepReport = field(default_factory=SweepReport)
+    # campaign id → the results day a finished send counts on (None: no daily counters)
+    day_of: Callable[[str], str | None] | None = None
 
     def send(self, entry: dict[str, Any], profile: dict[str, Any] | None) -> str:
         """One try of a pending entry already claimed (or just committed): provider call with
@@ -99,10 +102,11 @@ class Outbox:
 
     def _finish(self, entry: dict[str, Any], state: str, detail: str | None) -> str:
         ch = entry["channel"]
+        day = self.day_of(entry["campaign_id"]) if self.day_of else None
         try:
             done = with_retries(lambda: self.repo.outbox_finish(
                 entry["member_id"], entry["campaign_id"], entry["occurrence"], ch, state,
-                detail))
+                detail, day=day))
         except Exception as e:
             # The send happened (or failed) but the entry stays pending: the sweeper sends it
             # again with the same message id (a duplicate the app drops), never loses it.

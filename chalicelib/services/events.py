@@ -197,11 +197,15 @@ def _attribute(e: dict[str, Any]) -> int:
         if occ == e.get("id"):
             continue  # the order that triggered this very send
         marker = {**keys.attribution(member, str(order["id"]), cid, occ), "at": clock.iso()}
-        added = with_retries(lambda cid=cid, occ=occ, marker=marker, group=group: repo.add_stats(
+        # Daily results count the order on the day it was placed (campaign timezone).
+        day, arm = delivery.results_day(cid, placed), rec.get("variant")
+        added = with_retries(lambda cid=cid, occ=occ, marker=marker, group=group, day=day,
+                             arm=arm: repo.add_stats(
             cid, occ, member, {f"orders_{group}": 1, f"revenue_{group}": int(
-                order.get("total", 0))}, marker=marker))
-        with_retries(lambda cid=cid, occ=occ, group=group: repo.convert(
-            member, cid, occ, group, clock.iso()))
+                order.get("total", 0))}, marker=marker, day=day,
+            variant=arm if group == "treated" else None))
+        with_retries(lambda cid=cid, occ=occ, group=group, day=day, arm=arm: repo.convert(
+            member, cid, occ, group, clock.iso(), day=day, variant=arm))
         n += int(added)
     return n
 
@@ -217,9 +221,12 @@ def _redeemed(e: dict[str, Any]) -> bool:
     discount = _discount(str(e.get("order_id") or ""), str(e.get("coupon_id")))
     marker = {"PK": keys.member_pk(member), "SK": f"REDEEMED#{e.get('coupon_id')}",
               "campaign_id": cid, "at": clock.iso()}
+    # The redemption counts on its own day, and for the arm the member's send record names.
+    day = delivery.results_day(cid, _parse(e.get("at")) or clock.now())
+    sent = with_retries(lambda: delivery.repo().send_record(member, cid, occ)) or {}
     return bool(with_retries(lambda: delivery.repo().add_stats(
         cid, occ, member, {"coupons_redeemed": 1, "cost_minor": discount},
-        marker=marker)))
+        marker=marker, day=day, variant=sent.get("variant"))))
 
 
 def _discount(order_id: str, coupon_id: str) -> int:

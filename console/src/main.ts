@@ -91,6 +91,9 @@ async function route(): Promise<void> {
     main.replaceChildren(tr("p", "editor.loading", { class: "muted" }));
     const { editorPage } = await import("./editorPage");
     await editorPage(main, decodeURIComponent(id));
+  } else if (page === "results" && id) {
+    const { resultsPage } = await import("./pages/results");
+    await resultsPage(main, decodeURIComponent(id));
   } else if (page === "new") {
     const { editorPage } = await import("./editorPage");
     await editorPage(main, null);

@@ -47,4 +47,7 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/admin/members/{member_id}/points"): ("admin",),
     # Support lookups show a (masked) member to the console's roles only, audited.
     ("GET", "/admin/members/{member_id}/support"): ("marketer", "admin"),
+    # campaign results (issue 11): marketers and admins read counters, never members
+    ("GET", "/admin/campaigns/{campaign_id}/results"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/results/csv"): ("marketer", "admin"),
 }
