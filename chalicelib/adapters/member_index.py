@@ -157,6 +157,31 @@ class MemberIndex(TableRepository):
                     continue
         return done
 
+    def all_member_ids(self, segments: int = 4) -> Iterator[str]:
+        """Every member id, by a parallel Scan for PROFILE items. The one-off backfill
+        (``perks members reindex``) only: never on a request or scheduled path."""
+        from boto3.dynamodb.conditions import Attr
+
+        def segment(n: int) -> list[str]:
+            args: dict[str, Any] = {"Segment": n, "TotalSegments": segments,
+                                    "FilterExpression": Attr("SK").eq(keys.PROFILE)
+                                    & Attr("PK").begins_with(keys.MEMBER),
+                                    "ProjectionExpression": "PK"}
+            found: list[str] = []
+            while True:
+                with translated():
+                    page = self.table.scan(**args)
+                found += [str(i["PK"]).removeprefix(keys.MEMBER) for i in page.get("Items", [])]
+                if not page.get("LastEvaluatedKey"):
+                    return found
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=segments) as pool:
+            for ids in pool.map(segment, range(segments)):
+                yield from ids
+
     def put_members(self, profiles: list[dict[str, Any]],
                     loyalty: list[dict[str, Any]] | None = None) -> None:
         """Bulk-load PROFILE (and LOYALTY) items with their index keys (bench and tests

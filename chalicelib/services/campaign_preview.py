@@ -144,18 +144,20 @@ def sample_members(budget: int, rng: random.Random | None = None
     """A uniform sample of about ``budget`` members and its share of all members (1.0: every
     member was read). Buckets are read in random order, ``WAVE`` at a time in parallel, each
     from a random rank for at most ``budget / WAVE`` members; another wave runs only while
-    every bucket so far was read whole and the budget is not spent (small programs)."""
+    every bucket so far was read whole and the budget is not spent (small programs),
+    so at most ``budget + WAVE - 1`` members are read."""
     rng = rng or random.SystemRandom()
     order = list(range(BUCKETS))
     rng.shuffle(order)
-    quota = max(1, -(-budget // WAVE))
     members: list[Member] = []
     covered = 0.0
     for first in range(0, len(order), WAVE):
-        wave = [(b, rng.randrange(RANKS)) for b in order[first:first + WAVE]]
+        # The rest of the budget spread over the wave: at most budget + WAVE - 1 are read.
+        quota = max(1, -(-(budget - len(members)) // WAVE))
+        wave = [(b, rng.randrange(RANKS), quota) for b in order[first:first + WAVE]]
         with ThreadPoolExecutor(max_workers=len(wave)) as pool:
             parts: list[BucketSample] = list(pool.map(
-                lambda bs: index().sample_bucket(bs[0], bs[1], quota), wave))
+                lambda w: index().sample_bucket(*w), wave))
         for p in parts:
             members.extend(p.members)
             covered += p.covered
