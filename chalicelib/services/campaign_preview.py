@@ -192,10 +192,10 @@ def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int
     if c.local_time and not isinstance(c.trigger, (Event, Birthday)):
         fires["by_timezone"] = {z["timezone"]: next_fires(c, at, z["timezone"])
                                 for z in biggest[:TIMEZONES]}
-    fires["largest_timezones"] = biggest
     return {
         "campaign_id": c.id, "at": at.isoformat(), "status": c.status.value,
         "audience": audience, "samples": sample_views, "occurrences": fires,
+        "timezones": biggest,
         "projection": project(c, at=at, audience_size=size, coupons=facts),
         "warnings": lint(c, templates),
     }
