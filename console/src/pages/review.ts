@@ -51,36 +51,31 @@ export async function pollExact(campaignId: string, jobId: string, slot: HTMLEle
   }
 }
 
+// Definition lists, not tables: the samples table stays the panel's only table.
+
 /** The sample's largest timezones with their next occurrences in member local time. */
 export function timezonesView(r: any): HTMLElement | string {
   const zones: any[] = r.timezones ?? [];
   if (!zones.length) return "";
   const byTz = r.occurrences?.by_timezone ?? {};
   return h("div", {}, tr("h3", "review.timezones"),
-    h("table", { class: "list", id: "timezones" },
-      h("thead", {}, h("tr", {}, ...["preview.timezone", "review.share", "preview.next"]
-        .map((k) => tr("th", k, { scope: "col" })))),
-      h("tbody", {}, ...zones.map((z) => h("tr", {}, h("td", {}, String(z.timezone)),
-        h("td", {}, `${Math.round(Number(z.share) * 100)}%`),
-        h("td", {}, String((byTz[z.timezone] ?? [])[0] ?? "—").slice(0, 16).replace("T", " ")))))));
+    h("dl", { class: "kv", id: "timezones" }, ...zones.flatMap((z) => [
+      h("dt", {}, `${z.timezone} · ${Math.round(Number(z.share) * 100)}%`),
+      h("dd", {}, String((byTz[z.timezone] ?? [])[0] ?? "—").slice(0, 16).replace("T", " "))])));
 }
 
 /** Projected sends and cost against the budget. */
 export function projectionView(r: any): HTMLElement | string {
   const p = r.projection;
-  if (!p) return "";
-  const rows: HTMLElement[] = [];
-  for (const [what, n] of Object.entries(p.projected ?? {})) {
-    const b = p.budget?.[what] ?? {};
-    rows.push(h("tr", {}, h("th", { scope: "row" }, what), h("td", {}, fmt(n)),
-      h("td", {}, b.budget == null ? "—" : fmt(b.budget)),
-      tr("td", b.within === false ? "review.over" : "review.within", { class: b.within === false ? "alert" : "" })));
-  }
-  if (!rows.length) return "";
+  const items = Object.entries(p?.projected ?? {});
+  if (!items.length) return "";
   return h("div", {}, tr("h3", "review.projection"),
-    h("table", { class: "list", id: "projection" },
-      h("thead", {}, h("tr", {}, ...["review.item", "review.projected", "review.budget", "review.check"]
-        .map((k) => tr("th", k, { scope: "col" })))), h("tbody", {}, ...rows)));
+    h("dl", { class: "kv", id: "projection" }, ...items.flatMap(([what, n]) => {
+      const b = p.budget?.[what] ?? {};
+      return [h("dt", {}, what), h("dd", {}, fmt(n), b.budget == null ? "" : ` / ${fmt(b.budget)} `,
+        b.within == null ? "" : tr("span", b.within ? "review.within" : "review.over",
+          { class: b.within ? "muted" : "alert" }))];
+    })));
 }
 
 /** Sample size picker (bigger: a tighter margin, a slower answer). */
