@@ -115,4 +115,5 @@ def test_member_sample_counts_matches_and_stops_at_its_limit(engine: str, limit:
         assert out["audience"]["exact"] is False
         # the budget spread over one wave of buckets read in parallel
         assert out["audience"]["profiles_read"] <= limit + WAVE - 1
-    assert len(out["samples"]) == 3
+    # samples are drawn from the matches read (a small random sample may hold fewer than 3)
+    assert len(out["samples"]) == min(3, out["audience"].get("matched_in_sample", 10))
