@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, health, members
+from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
@@ -23,6 +23,7 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(campaigns_api.bp)
+app.register_blueprint(campaign_review.bp)
 app.register_blueprint(loyalty_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(inbox_api.bp)

@@ -4,6 +4,7 @@ Single-table layout (see README "Data model"):
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           -
+                               (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
@@ -27,6 +28,7 @@ Single-table layout (see README "Data model"):
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
+    CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -42,8 +44,9 @@ DEVICE = "DEVICE#"
 LOYALTY = "LOYALTY"
 GSI1 = "GSI1"
 GSI2 = "GSI2"
+GSI3 = "GSI3"
 # Attributes that place an item in an index; removing them takes it out (sparse indexes).
-GSI_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+GSI_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK")
 TTL_ATTR = "ttl_epoch"
 
 
@@ -458,3 +461,51 @@ def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str
     shard = _shard(f"{member_id}#{channel}", OUTBOX_SHARDS)
     return {"GSI2PK": outbox_partition(shard),
             "GSI2SK": f"{retry_at_iso}#{campaign_id}#{occurrence}#{member_id}#{channel}"}
+
+
+# --- member index (GSI3): every member in one of 64 fixed hash buckets ----------------------
+# PROFILE and LOYALTY (the items audiences read) carry GSI3PK = MEMBERS#<bucket> and
+# GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another slice of the member id's
+# hash. Both items of a member share one key, so they are adjacent in the index. Sorting by
+# <h> (not by id) makes any key range of a bucket a uniform random sample of its members,
+# whatever the id scheme (sequential ids would otherwise put old members first), and the
+# share of the hash space a range covers estimates how many members the bucket holds.
+# The index projects only what audiences and preview samples read (infra/template.json).
+MEMBER_BUCKETS = 64
+MEMBER_HASH_SPACE = 16 ** 8
+MEMBERS = "MEMBERS#"
+
+
+def member_bucket(member_id: str) -> int:
+    return _shard(member_id, MEMBER_BUCKETS)
+
+
+def member_rank(member_id: str) -> int:
+    """The member's place in its bucket, uniform in [0, MEMBER_HASH_SPACE)."""
+    return int(hashlib.sha256(member_id.encode()).hexdigest()[8:16], 16)
+
+
+def member_bucket_partition(bucket: int) -> str:
+    return f"{MEMBERS}{bucket:02d}"
+
+
+def member_rank_key(rank: int) -> str:
+    """A GSI3SK bound: every member key of ``rank`` or above sorts at or after it."""
+    return f"{rank:08x}"
+
+
+def member_index(member_id: str) -> dict[str, str]:
+    """GSI3 entry of a member's PROFILE or LOYALTY item (the same for both)."""
+    return {"GSI3PK": member_bucket_partition(member_bucket(member_id)),
+            "GSI3SK": f"{member_rank_key(member_rank(member_id))}#{member_id}"}
+
+
+def member_index_id(gsi3sk: str) -> tuple[int, str]:
+    """(rank, member id) of a GSI3SK."""
+    rank, _, member_id = gsi3sk.partition("#")
+    return int(rank, 16), member_id
+
+
+def preview_job(campaign_id: str, job_id: str) -> dict[str, str]:
+    """The background exact count of a preview (its campaign document, then its result)."""
+    return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWJOB#{job_id}"}

@@ -246,10 +246,14 @@ class MemberRepository(TableRepository):
     def _index_attrs(profile: dict[str, Any]) -> dict[str, str]:
         from chalicelib.domain.members import month_day
 
-        md = month_day(profile.get("birthday"))
-        if md is None or profile.get("erased"):
+        if profile.get("erased"):
             return {}
-        return keys.birthday_index(md, profile["timezone"], profile["member_id"])
+        # Every live profile sits in the member index (GSI3) that audiences sample.
+        out = keys.member_index(profile["member_id"])
+        md = month_day(profile.get("birthday"))
+        if md is not None:
+            out.update(keys.birthday_index(md, profile["timezone"], profile["member_id"]))
+        return out
 
 
 def _device(item: dict[str, Any]) -> dict[str, Any]:

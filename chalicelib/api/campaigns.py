@@ -95,6 +95,7 @@ class PreviewOut(Out):
     audience: dict[str, Any]
     samples: list[dict[str, Any]]
     occurrences: dict[str, Any]
+    timezones: list[dict[str, Any]] = []  # the audience sample's largest timezones (share)
     projection: dict[str, Any]
     warnings: list[dict[str, Any]]
 

@@ -282,3 +282,45 @@ def get_campaign(campaign_id: str) -> Campaign | None:
     """The live campaign, or None (delivery workers)."""
     item = repo().current(campaign_id)
     return parse_campaign(item["doc"]) if item else None
+
+
+# --- version history and rollback (the console's editor) -----------------------------------
+
+def versions(campaign_id: str) -> dict[str, Any]:
+    """Every stored version of a campaign, newest first."""
+    current = repo().current(campaign_id)
+    if current is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    items = [{"version": v["version"], "status": v.get("status"),
+              "updated_at": v.get("updated_at"), "updated_by": v.get("updated_by")}
+             for v in repo().versions(campaign_id)]
+    return {"campaign_id": campaign_id, "current": current["version"],
+            "items": sorted(items, key=lambda v: -int(v["version"]))}
+
+
+def rollback(campaign_id: str, version: int, who: str,
+             expected_version: int | None = None) -> dict[str, Any]:
+    """Store a new version whose definition equals ``version``'s. The status stays what it
+    is now (publish, pause and end change it, with their own rules); audited as rollback."""
+    before = repo().current(campaign_id)
+    if before is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    if expected_version is not None and before["version"] != expected_version:
+        raise Conflict(f"campaign {campaign_id} is at version {before['version']} now; "
+                       "reload and retry", details=[{"path": "/expected_version",
+                                                     "message": "version conflict"}])
+    old = repo().version(campaign_id, version)
+    if old is None:
+        raise NotFound(f"campaign {campaign_id} version {version} not found")
+    campaign = parse_campaign({**old["doc"], "status": before["status"]})
+    warnings = lint(campaign, online=True)
+    if campaign.document() == before["doc"]:
+        return {**_record(before), "result": "unchanged", "warnings": warnings}
+    now = clock.iso()
+    item = _current_item(campaign, before["version"] + 1, who, now, before)
+    audit = repo().audit_item(now, who, "rollback", campaign_id, item["version"],
+                              diff(before["doc"], item["doc"]))
+    audit["rolled_back_to"] = version
+    repo().save(item, audit, before["version"])
+    metrics_add("CampaignRolledBack")
+    return {**_record(item), "result": "rolled_back", "warnings": warnings}

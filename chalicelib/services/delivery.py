@@ -121,6 +121,11 @@ def dead_letters() -> dict[str, int]:
 
 def handle_entry(body: str) -> dict[str, int]:
     """Process one delivery queue message body (raises to have it retried)."""
+    from chalicelib.services.campaign_preview import handle_message
+
+    counted = handle_message(body)  # a preview's exact audience count rides this queue
+    if counted is not None:
+        return counted
     entry = Entry.parse(body)
     if entry.kind == "scan" and entry.scan is not None:
         return {"scanned": planner().scan(entry.scan, entry.sim)}

@@ -50,4 +50,8 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     # campaign results (issue 11): marketers and admins read counters, never members
     ("GET", "/admin/campaigns/{campaign_id}/results"): ("marketer", "admin"),
     ("GET", "/admin/campaigns/{campaign_id}/results/csv"): ("marketer", "admin"),
+    # Console review (issue 11): marketers and admins only.
+    ("GET", "/admin/campaigns/{campaign_id}/versions"): ("marketer", "admin"),
+    ("POST", "/admin/campaigns/{campaign_id}/rollback"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/preview/{job_id}"): ("marketer", "admin"),
 }
