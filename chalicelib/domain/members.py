@@ -234,14 +234,16 @@ def birthday_provenance(set_by: str, now: str) -> dict[str, str]:
     return {BIRTHDAY_SET_BY: set_by, BIRTHDAY_SET_AT: now}
 
 
-def birthday_counts(profile: dict[str, Any], year: int) -> bool:
+def birthday_counts(profile: dict[str, Any], year: int | str) -> bool:
     """Whether the profile's birthday counts for ``year``'s birthday campaigns and perks.
 
     A birthday the member set itself counts only when it was on file at least
     ``BIRTHDAY_WAIT_DAYS`` days before that year's birthday (judged in the member's time
     zone); registration- and operator-set birthdays, and those stored before provenance was
     recorded, count at once."""
-    celebrated = birthday_on(profile.get("birthday"), year)
+    if not str(year).isdigit():  # a birthday occurrence is keyed by its year ("2026")
+        return False
+    celebrated = birthday_on(profile.get("birthday"), int(year))
     if celebrated is None:
         return False
     if profile.get(BIRTHDAY_SET_BY) != "member":
