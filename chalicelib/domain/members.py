@@ -235,19 +235,21 @@ def birthday_provenance(set_by: str, now: str) -> dict[str, str]:
 
 
 def birthday_counts(profile: dict[str, Any], year: int | str) -> bool:
-    """Whether the profile's birthday counts for ``year``'s birthday campaigns and perks.
+    """Whether the profile's birthday counts for ``year``'s birthday campaigns and perks
+    (``year``: a year, or an occurrence key starting with one).
 
     A birthday the member set itself counts only when it was on file at least
     ``BIRTHDAY_WAIT_DAYS`` days before that year's birthday (judged in the member's time
     zone); registration- and operator-set birthdays, and those stored before provenance was
     recorded, count at once."""
-    if not str(year).isdigit():  # a birthday occurrence is keyed by its year ("2026")
-        return False
-    celebrated = birthday_on(profile.get("birthday"), int(year))
-    if celebrated is None:
+    if month_day(profile.get("birthday")) is None:
         return False
     if profile.get(BIRTHDAY_SET_BY) != "member":
         return True
+    key = str(year)[:4]  # a birthday occurrence is keyed by its year ("2026")
+    celebrated = birthday_on(profile.get("birthday"), int(key)) if key.isdigit() else None
+    if celebrated is None:
+        return False
     try:
         set_at = datetime.fromisoformat(str(profile.get(BIRTHDAY_SET_AT)).replace("Z", "+00:00"))
         tz = ZoneInfo(str(profile.get("timezone") or "UTC"))

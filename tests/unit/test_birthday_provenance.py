@@ -47,6 +47,8 @@ def test_no_birthday_or_an_unreadable_record_never_counts() -> None:
     assert not birthday_counts({"member_id": "m"}, 2026)
     assert not birthday_counts(_profile("member", "yesterday"), 2026)
     assert not birthday_counts(_profile("member", "2020-01-01T00:00:00Z"), "x-1")
+    assert birthday_counts(_profile("member", "2020-01-01T00:00:00Z"), "2026-11-22")
+    assert birthday_counts(_profile(None, None), "x-1")  # not member-set: the key is moot
 
 
 def test_29_february_is_celebrated_on_28_february_in_common_years() -> None:
