@@ -240,27 +240,6 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                                        ConsistentRead=True).get("Item")
         return plain(item) if item else None
 
-    def mark_channel(self, member_id: str, campaign_id: str, occurrence: str, channel: str,
-                     ok: bool, detail: str | None = None, day: str | None = None) -> bool:
-        """pending → sent|failed for one external channel, counted once; False if not pending."""
-        status = "sent" if ok else "failed"
-        counters = {f"{status}_{channel}": 1, **({} if ok else {"failed": 1})}
-        update = self.update_item(
-            keys.send_record(member_id, campaign_id, occurrence),
-            set_={f"ch_{channel}": status, **({f"err_{channel}": detail[:200]} if detail
-                                               else {})},
-            condition="#c = :p", names={"#c": f"ch_{channel}"}, values={":p": "pending"})
-        try:
-            self._transact([update, self.stats_item(campaign_id, occurrence, member_id,
-                                                     counters),
-                            *(i for _, i in self.day_items(campaign_id, member_id, counters,
-                                                            day))])
-        except TransactionCancelled as e:
-            if e.failed(0):
-                return False
-            raise Unavailable("channel status update conflicted; retry") from e
-        return True
-
     # --- the outbox (external sends at least once) --------------------------------------------
 
     def outbox_entry(self, member_id: str, campaign_id: str, occurrence: str, channel: str

@@ -82,6 +82,10 @@ class MemberRepository(TableRepository):
 
     def replace_segmentation(self, before: dict[str, Any], after: dict[str, Any], now: str,
                              audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
+        self.replace_audited(before, after, now, audit, guard)
+
+    def replace_audited(self, before: dict[str, Any], after: dict[str, Any], now: str,
+                        audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
         """Profile at ``before``'s version → ``after``, with its audit entry (and the keyed
         request's guard) in one transaction: no change without its record."""
         member_id = before["member_id"]

@@ -42,7 +42,7 @@ def get_member(ctx: Ctx, member_id: str) -> MemberView:
            errors=(400, 404, 409))
 def patch_member(ctx: Ctx, member_id: str, body: MemberPatch) -> MemberView:
     """Update profile fields of a member."""
-    return members.update(member_id, body)
+    return members.correct(member_id, body, ctx.sub, ctx.request_key)
 
 
 @api.route("GET", "/me", roles=(Role.member,), response=MemberView, errors=(404,))

@@ -20,11 +20,12 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.channels import Channel, Rendered
 from chalicelib.adapters.delivery_repo import Commit, DeliveryRepository, OutboxEntry, Outcome
 from chalicelib.adapters.retries import with_retries
-from chalicelib.domain.campaigns.model import AwardPoints, Campaign, Message
+from chalicelib.domain.campaigns.model import AwardPoints, Birthday, Campaign, Message
 from chalicelib.domain.delivery import policy, results
 from chalicelib.domain.delivery.windows import floor_quarter
 from chalicelib.domain.delivery.work import Task
 from chalicelib.domain.loyalty.earning import scale_points
+from chalicelib.domain.members import birthday_counts
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import (
@@ -135,6 +136,8 @@ class Worker:
         attempt = secrets.token_hex(8)
         if profile.get("erased"):
             return self._final(t, c, "suppressed", "erased", now, attempt)
+        if isinstance(c.trigger, Birthday) and not birthday_counts(profile, t.occurrence):
+            return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
         from chalicelib.domain.campaigns.profile import audience_profile
 
         local_today = now.astimezone(policy.zone(tz)).date()
