@@ -27,8 +27,8 @@ def _setup(n: int = 40):
                  delivery={"quiet_hours": None})
     campaigns.put("res", c, "test")
     install(c)
-    for i in range(n):
-        add_member(f"m-{i:02d}")
+    for i in range(n):  # a birthday campaign reaches members with a birthday on file
+        add_member(f"m-{i:02d}", birthday="1990-03-02")
     return c
 
 
