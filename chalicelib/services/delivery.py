@@ -88,7 +88,7 @@ def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
     from chalicelib.services.delivery_outbox import Outbox
 
     w = worker()
-    return dict(Outbox(w.repo, w.channels).sweep(now).__dict__)
+    return dict(Outbox(w.repo, w.channels, campaigns=w.campaigns).sweep(now).__dict__)
 
 
 def dead_letters() -> dict[str, int]:
