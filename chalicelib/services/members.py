@@ -128,8 +128,11 @@ def _segmentation_changes(before: dict[str, Any], after: dict[str, Any]) -> list
 
 def erase(member_id: str) -> None:
     """Irreversibly remove PII and targeting index entries; pseudonymous ledgers remain."""
+    from chalicelib.services import delivery
+
     repo().require(member_id)
-    repo().erase(member_id, domain.PII_FIELDS, clock.iso())
+    pending = repo().erase(member_id, domain.PII_FIELDS, clock.iso())
+    delivery.stop_outbox(pending, "erased")
     metrics_add("MemberErased")
 
 

@@ -114,3 +114,37 @@ def test_a_retry_in_quiet_hours_is_postponed_to_the_window_end_without_spending_
     report = delivery.sweep_outbox(morning)
     assert report["sent"] == 1, report
     assert spies["push"].ids == [MESSAGE_ID]
+
+
+# --- erasure --------------------------------------------------------------------------------
+
+@BOTH
+def test_erasure_stops_pending_sends_and_removes_every_rendered_outbox_message(engine):
+    from chalicelib.services import members
+
+    spies, t0 = left_pending()
+    assert outbox_item("push")["message"]["title"] == "生日快乐"
+    members.erase("m1")
+    for ch in ("push", "sms"):
+        entry = outbox_item(ch)
+        assert "message" not in entry, entry
+        assert entry["state"] == "failed" and entry["error"] == "erased"
+        assert "GSI2PK" not in entry and "GSI2SK" not in entry  # left the sweeper's index
+    assert delivery.sweep_outbox(t0 + timedelta(minutes=6))["stale"] == 0
+    assert spies["push"].ids == [] and spies["sms"].ids == []
+    [record] = sends("m1")
+    assert record["ch_push"] == "failed" and record["err_push"] == "erased"
+    assert totals()["outbox_stopped"]["erased"] == 2
+
+
+@BOTH
+def test_erasure_also_blanks_the_messages_of_sends_already_finished(engine):
+    from chalicelib.services import members
+
+    _spies, task, _ = outbox_setup(("push",))
+    assert delivery.worker().run_tasks([task]) == {"delivered": 1}
+    assert outbox_item("push")["state"] == "sent" and outbox_item("push")["message"]
+    members.erase("m1")
+    entry = outbox_item("push")
+    assert "message" not in entry and entry["state"] == "sent"
+    assert totals()["outbox_stopped"]["erased"] == 0
