@@ -368,6 +368,13 @@ def inbox_message(member_id: str, message_id: str) -> dict[str, str]:
 
 
 INBOX_UNREAD = "INBOXUNREAD#"
+# The per-member unread counter the markers replaced; `perks inbox backfill-unread` deletes it.
+LEGACY_INBOX_STATE = "INBOXSTATE"
+
+
+def member_of(pk: str) -> str | None:
+    """The member id of a MEMBER#<id> partition key, else None."""
+    return pk[len(MEMBER):] if pk.startswith(MEMBER) else None
 
 
 def inbox_unread(member_id: str, expires_epoch: int, message_id: str) -> dict[str, str]:
