@@ -10,11 +10,11 @@ STAMP := $(VENV)/.installed
 NODE_STAMP := infra/local/node_modules/.installed
 CONSOLE_NODE := console/node_modules/.installed
 CONSOLE_STAMP := console/dist/.built
-CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json campaigns/schema.json
+CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json campaigns/schema.json campaigns/coupon-template.schema.json campaigns/program.schema.json
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean console chromium screenshots
+.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean console chromium screenshots console-deploy
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -40,6 +40,15 @@ $(CONSOLE_STAMP): $(CONSOLE_NODE) $(CONSOLE_SRC)
 	touch $@
 
 console: $(CONSOLE_STAMP)
+
+# The console for a deployed stack, staged in build/console for `aws s3 sync` (README "Deploy
+# to AWS"): console/dist plus the stack's ConsoleConfig output as config.json (Cognito hosted
+# UI; infra/console_bundle.py refuses anything else, so no deploy offers the dev sign-in).
+STACK ?= perks-prod
+console-deploy: $(STAMP) console
+	set -o pipefail; aws cloudformation describe-stacks --stack-name $(STACK) --output text \
+		--query "Stacks[0].Outputs[?OutputKey=='ConsoleConfig'].OutputValue" | \
+		$(PY) infra/console_bundle.py console/dist build/console
 
 # The browser tests drive Debian's chromium (never a downloaded browser build), with a CJK
 # font so the Chinese UI renders in screenshots.

@@ -6,13 +6,14 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import auth, health, members
+from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import results as results_api
 from chalicelib.config import get_settings
 
 app = Chalice(app_name="perks")
@@ -22,11 +23,13 @@ app.register_blueprint(auth.bp)
 app.register_blueprint(health.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(campaigns_api.bp)
+app.register_blueprint(campaign_review.bp)
 app.register_blueprint(loyalty_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(inbox_api.bp)
 app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
+app.register_blueprint(results_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.

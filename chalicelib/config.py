@@ -51,6 +51,9 @@ class Settings:
     code_attempts_per_hour: int = 10  # coupons: failed code redemptions before 429
     # HMAC key of device ids (push token → opaque id); prod from the deploy template
     device_id_secret: str = ""
+    # Prod: access tokens granted this resource-server scope (the console's Cognito client)
+    # are accepted besides the app client's audience; empty accepts the audience only.
+    jwt_console_scope: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -81,6 +84,7 @@ def load_settings() -> Settings:
         jwks_url=_str("JWKS_URL"),
         jwt_issuer=_str("JWT_ISSUER", "perks-local"),
         jwt_audience=_str("JWT_AUDIENCE", "perks"),
+        jwt_console_scope=_str("JWT_CONSOLE_SCOPE"),
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600),
         default_timezone=_str("DEFAULT_TIMEZONE", "Asia/Shanghai"),
         default_locale=_str("DEFAULT_LOCALE", "zh-CN"),

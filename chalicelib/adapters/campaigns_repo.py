@@ -19,12 +19,9 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.adapters import aws, keys
+from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     TableRepository,
     TransactionCancelled,
@@ -70,17 +67,6 @@ def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(out.get("doc"), str):
         out["doc"] = doc_value(out["doc"])
     return out
-
-
-@dataclass
-class AudienceScan:
-    """What a bounded parallel Scan of members saw (preview only, never a request path)."""
-
-    scanned_profiles: int = 0
-    scanned_items: int = 0
-    matched: int = 0
-    complete: bool = True
-    samples: list[tuple[dict[str, Any], dict[str, Any] | None]] = field(default_factory=list)
 
 
 class CampaignRepository(TableRepository):
@@ -224,73 +210,3 @@ class CampaignRepository(TableRepository):
         items = [{k: doc_value(v) if k == "changes" else v for k, v in plain(i).items()
                   if k not in ("PK", "SK")} for i in resp.get("Items", [])]
         return items, encode_cursor(resp.get("LastEvaluatedKey"))
-
-    # --- preview: bounded parallel Scan of members ---------------------------------------
-
-    def scan_members(self, match: Any, *, limit: int, segments: int = 4,
-                     samples: int = 10) -> AudienceScan:
-        """Evaluate ``match(profile_item, loyalty_item)`` over at most ``limit`` member
-        profiles read by a parallel Scan of ``segments`` segments. Marketer-triggered
-        preview only: no request or scheduled path scans."""
-        per_segment = max(1, -(-limit // segments))
-
-        def run(segment: int) -> AudienceScan:
-            out = AudienceScan()
-            for profile, loyalty in self._segment(segment, segments, per_segment, out):
-                if match(profile, loyalty):
-                    out.matched += 1
-                    if len(out.samples) < samples:
-                        out.samples.append((profile, loyalty))
-            return out
-
-        with ThreadPoolExecutor(max_workers=segments) as pool:
-            parts = list(pool.map(run, range(segments)))
-        total = AudienceScan()
-        for p in parts:
-            total.scanned_profiles += p.scanned_profiles
-            total.scanned_items += p.scanned_items
-            total.matched += p.matched
-            total.complete &= p.complete
-            total.samples.extend(p.samples)
-        total.samples = total.samples[:samples]
-        return total
-
-    def _segment(self, segment: int, segments: int, limit: int, out: AudienceScan
-                 ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-        from boto3.dynamodb.conditions import Attr
-
-        args: dict[str, Any] = {
-            "Segment": segment, "TotalSegments": segments,
-            "FilterExpression": Attr("SK").is_in([keys.PROFILE, keys.LOYALTY])
-            & Attr("PK").begins_with(keys.MEMBER),
-        }
-        pending: dict[str, dict[str, Any]] = {}
-        while True:
-            with translated():
-                page = self.table.scan(**args)
-            out.scanned_items += int(page.get("ScannedCount", 0))
-            for raw in page.get("Items", []):
-                item = plain(raw)
-                slot = pending.setdefault(item["PK"], {})
-                slot[item["SK"]] = item
-            lek = page.get("LastEvaluatedKey")
-            # A partition's items are contiguous in a segment: emit the finished ones.
-            for pk in [k for k in pending if not lek or k != (lek or {}).get("PK")]:
-                got = pending.pop(pk)
-                profile = got.get(keys.PROFILE)
-                if profile is None or profile.get("erased"):
-                    continue
-                out.scanned_profiles += 1
-                yield profile, got.get(keys.LOYALTY)
-                if out.scanned_profiles >= limit:
-                    out.complete = False if (lek or pending) else out.complete
-                    return
-            if not lek:
-                return
-            args["ExclusiveStartKey"] = lek
-
-    def table_item_count(self) -> int:
-        """DynamoDB's item count estimate (refreshed about every six hours)."""
-        with translated():
-            return int(aws.client("dynamodb").describe_table(
-                TableName=self.table.name)["Table"].get("ItemCount", 0))

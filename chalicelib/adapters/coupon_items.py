@@ -55,6 +55,16 @@ def check(key: dict[str, str], condition: str, names: dict[str, str],
 
 # --- claims ---------------------------------------------------------------------------------
 
+FUNNEL_STAGES = ("claimed", "reserved", "redeemed")
+
+
+def funnel_add(template_id: str, member_id: str, stage: str, n: int = 1) -> Item:
+    """Count ``n`` coupons of a template reaching ``stage`` (unconditional ADD on a shard),
+    inside the transaction that moves them there, so the funnel never disagrees with it."""
+    assert stage in FUNNEL_STAGES, stage
+    return update(keys.template_funnel(template_id, member_id), add={stage: n},
+                  set_={"entity": "coupon_funnel", "template_id": template_id})
+
 def stock_take(template_id: str, shard: int) -> Item:
     """One unit off a stock shard, only while it has one."""
     return update(keys.template_stock(template_id, shard), add={"remaining": -1, "claimed": 1},

@@ -9,10 +9,16 @@ from typing import Any
 
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import TableRepository, plain, query_all, translated
+from chalicelib.config import get_settings
 from chalicelib.errors import Unavailable
 
 Key = dict[str, str]
 AMBIGUOUS_RETRIES = 3
+# DynamoDB Local runs one transaction at a time: parallel transactions finish no sooner there,
+# but each call waits behind all the others. Code generation's 10 concurrent 100-item
+# transactions took ~10 s per call on a busy machine, past the client's read timeout, and
+# `POST .../codes` answered 503 under `make run`. Against a local engine they run one by one.
+LOCAL_TRANSACTION_WORKERS = 1
 
 
 class CouponRepository(TableRepository):
@@ -60,6 +66,14 @@ class CouponRepository(TableRepository):
     def shards(self, template_id: str) -> list[dict[str, Any]]:
         return self.partition(keys.template_pk(template_id), keys.STOCK)
 
+    def funnel(self, template_id: str) -> list[dict[str, Any]]:
+        """The template's claim/reserve/redeem counter shards (one key Query)."""
+        return self.partition(keys.template_pk(template_id), keys.FUNNEL, consistent=False)
+
+    def batches(self, template_id: str) -> list[dict[str, Any]]:
+        """The template's code batch records (one key Query, oldest first)."""
+        return self.partition(keys.template_pk(template_id), keys.BATCH, consistent=False)
+
     def catalog(self) -> list[dict[str, Any]]:
         """Every template's CURRENT item (GSI1, eventually consistent)."""
         from boto3.dynamodb.conditions import Key as K
@@ -106,7 +120,9 @@ class CouponRepository(TableRepository):
                 return e
             return None
 
-        if len(batches) <= 1:
+        if get_settings().dynamodb_endpoint:  # a local engine (see above)
+            workers = LOCAL_TRANSACTION_WORKERS
+        if len(batches) <= 1 or workers <= 1:
             return [run(b) for b in batches]
         with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
             return list(pool.map(run, batches))

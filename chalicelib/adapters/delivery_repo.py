@@ -33,6 +33,7 @@ from chalicelib.adapters.dynamo import (
     translated,
     update_args,
 )
+from chalicelib.domain.delivery import results
 from chalicelib.errors import Unavailable
 
 TTL_DAYS_SEND = 400  # a send record outlives any replay of its occurrence (yearly birthdays)
@@ -88,6 +89,7 @@ class Commit:
     executor: Executor | None = None    # None: a plain TransactWriteItems of our items
     offset: int = 0                     # where the executor places our first item
     outbox: list[OutboxEntry] = field(default_factory=list)  # external sends, at least once
+    day: str | None = None              # the campaign-timezone day for the daily counters
 
 
 class DeliveryRepository(TableRepository, DeliveryReads):
@@ -114,6 +116,26 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             keys.campaign_stats(campaign_id, occurrence, member_id),
             set_={"campaign_id": campaign_id, "occurrence": occurrence},
             add={k: v for k, v in counters.items() if v})
+
+    def day_items(self, campaign_id: str, member_id: str, counters: dict[str, int],
+                  day: str | None, variant: str | None = None
+                  ) -> list[tuple[str, dict[str, Any]]]:
+        """The daily results counters (and the list's recent-activity shard) that ride in the
+        same transaction as the occurrence counters; none when ``day`` is not given."""
+        adds = results.daily_adds(counters, variant) if day else {}
+        if not adds:
+            return []
+        assert day is not None
+        out = [("daily", self.update_item(
+            keys.campaign_day(campaign_id, day, member_id),
+            set_={"campaign_id": campaign_id, "day": day}, add=adds))]
+        recent = results.recent_adds(counters, day)
+        if recent:
+            # Each write also drops the shard's day-counters older than the sparkline needs.
+            out.append(("recent", self.update_item(
+                keys.campaign_recent(campaign_id, member_id), add=recent,
+                remove=tuple(results.recent_stale(day)))))
+        return out
 
     def cap_guard(self, member_id: str, cap_class: str, period: str, ceiling: int,
                   expires: datetime) -> Guard:
@@ -157,6 +179,7 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         named: list[tuple[str, dict[str, Any]]] = [
             ("send_record", self.put_item(record)),
             ("stats", self.stats_item(campaign_id, occurrence, member_id, c.counters)),
+            *self.day_items(campaign_id, member_id, c.counters, c.day, c.record.get("variant")),
             *((name, g.item) for name, g in guards.items()),
             *((f"outbox:{o.channel}", self._outbox_put(member_id, campaign_id, occurrence, o,
                                                        c.record["decided_at"]))
@@ -217,25 +240,6 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                                        ConsistentRead=True).get("Item")
         return plain(item) if item else None
 
-    def mark_channel(self, member_id: str, campaign_id: str, occurrence: str, channel: str,
-                     ok: bool, detail: str | None = None) -> bool:
-        """pending → sent|failed for one external channel, counted once; False if not pending."""
-        status = "sent" if ok else "failed"
-        counters = {f"{status}_{channel}": 1, **({} if ok else {"failed": 1})}
-        update = self.update_item(
-            keys.send_record(member_id, campaign_id, occurrence),
-            set_={f"ch_{channel}": status, **({f"err_{channel}": detail[:200]} if detail
-                                               else {})},
-            condition="#c = :p", names={"#c": f"ch_{channel}"}, values={":p": "pending"})
-        try:
-            self._transact([update, self.stats_item(campaign_id, occurrence, member_id,
-                                                     counters)])
-        except TransactionCancelled as e:
-            if e.failed(0):
-                return False
-            raise Unavailable("channel status update conflicted; retry") from e
-        return True
-
     # --- the outbox (external sends at least once) --------------------------------------------
 
     def outbox_entry(self, member_id: str, campaign_id: str, occurrence: str, channel: str
@@ -279,7 +283,8 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         return True
 
     def outbox_finish(self, member_id: str, campaign_id: str, occurrence: str, channel: str,
-                      state: str, detail: str | None = None, stopped: bool = False) -> bool:
+                      state: str, detail: str | None = None, stopped: bool = False,
+                      day: str | None = None) -> bool:
         """pending → sent | failed | dead: the entry leaves the sweeper's index, and the send
         record's channel state and the counters change in the same transaction (once).
         ``stopped``: failed because it is no longer allowed, counted by ``detail`` (reason).
@@ -299,7 +304,8 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             ("send_record", self.update_item(
                 keys.send_record(member_id, campaign_id, occurrence),
                 set_={f"ch_{channel}": "sent" if ok else "failed", **err})),
-            ("stats", self.stats_item(campaign_id, occurrence, member_id, counters))]
+            ("stats", self.stats_item(campaign_id, occurrence, member_id, counters)),
+            *self.day_items(campaign_id, member_id, counters, day)]
         try:
             self._transact([item for _, item in named])
         except TransactionCancelled as e:
@@ -343,10 +349,13 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                 for i in got}
 
     def add_stats(self, campaign_id: str, occurrence: str, member_id: str,
-                  counters: dict[str, int], marker: dict[str, Any] | None = None) -> bool:
+                  counters: dict[str, int], marker: dict[str, Any] | None = None,
+                  day: str | None = None, variant: str | None = None) -> bool:
         """Counters, optionally once only: ``marker`` is put with attribute_not_exists in the
         same transaction (False when it already existed)."""
-        items = [self.stats_item(campaign_id, occurrence, member_id, counters)]
+        items = [self.stats_item(campaign_id, occurrence, member_id, counters),
+                 *(i for _, i in self.day_items(campaign_id, member_id, counters, day,
+                                                variant))]
         if marker is not None:
             items.insert(0, self.put_item(marker))
         try:
@@ -358,15 +367,19 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         return True
 
     def convert(self, member_id: str, campaign_id: str, occurrence: str, group: str,
-                at: str) -> bool:
+                at: str, day: str | None = None, variant: str | None = None) -> bool:
         """Count the member once as a converter of (campaign, occurrence)."""
         update = self.update_item(
             keys.send_record(member_id, campaign_id, occurrence), set_={"converted_at": at},
             condition="attribute_exists(PK) AND attribute_not_exists(#c)",
             names={"#c": "converted_at"})
         try:
+            counters = {f"converters_{group}": 1}
             self._transact([update, self.stats_item(campaign_id, occurrence, member_id,
-                                                     {f"converters_{group}": 1})])
+                                                     counters),
+                            *(i for _, i in self.day_items(
+                                campaign_id, member_id, counters, day,
+                                variant if group == "treated" else None))])
         except TransactionCancelled as e:
             if e.failed(0):
                 return False
@@ -383,7 +396,8 @@ class DeliveryRepository(TableRepository, DeliveryReads):
     # --- deferred work --------------------------------------------------------------------
 
     def defer(self, campaign_id: str, occurrence: str, member_id: str, attempt: int,
-              due: str, quarter: str, task: dict[str, Any], count: bool) -> bool:
+              due: str, quarter: str, task: dict[str, Any], count: bool,
+              day: str | None = None) -> bool:
         """Park a task until ``due`` (counted as deferred once); False if already parked."""
         k = keys.deferred_work(member_id, campaign_id, occurrence, attempt, quarter, due)
         due_dt = datetime.fromisoformat(due.replace("Z", "+00:00"))
@@ -391,6 +405,7 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         items = [self.put_item(item)]
         if count:
             items.append(self.stats_item(campaign_id, occurrence, member_id, {"deferred": 1}))
+            items += [i for _, i in self.day_items(campaign_id, member_id, {"deferred": 1}, day)]
         try:
             self._transact(items)
         except TransactionCancelled as e:
@@ -459,6 +474,34 @@ class DeliveryRepository(TableRepository, DeliveryReads):
 
         return query_all(self.table, KeyConditionExpression=Key("PK").eq(
             f"CAMPAIGN#{campaign_id}") & Key("SK").begins_with(keys.STATS))
+
+    def day_rows(self, campaign_id: str, first: str, last: str) -> list[dict[str, Any]]:
+        """Every daily counter shard of the days ``first``..``last``: one Query (paged only
+        past 1 MB; 90 days x 10 shards of sparse counters stay around one page)."""
+        from boto3.dynamodb.conditions import Key
+
+        pk, lo, hi = keys.campaign_day_range(campaign_id, first, last)
+        return query_all(self.table, KeyConditionExpression=Key("PK").eq(pk)
+                         & Key("SK").between(lo, hi))
+
+    def activity(self, campaign_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Per campaign: its budget spend and recent-activity shards, by BatchGetItem
+        (11 keys per campaign, 100 keys per request: 50 campaigns = 6 requests)."""
+        wanted = [k for cid in campaign_ids for k in (
+            keys.campaign_budget(cid),
+            *(keys.campaign_recent_shard(cid, s) for s in range(keys.DAY_SHARDS)))]
+        out: dict[str, dict[str, Any]] = {cid: {"budget_used": {}, "recent": []}
+                                          for cid in campaign_ids}
+        for item in self.get_many(wanted) if wanted else []:
+            cid = str(item["PK"])[len(keys.CAMPAIGN):]
+            if cid not in out:
+                continue
+            if item["SK"] == "BUDGET":
+                out[cid]["budget_used"] = {k[5:]: v for k, v in item.items()
+                                           if k.startswith("used_")}
+            else:
+                out[cid]["recent"].append(item)
+        return out
 
     def budget_used(self, campaign_id: str) -> dict[str, int]:
         with translated():

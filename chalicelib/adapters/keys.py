@@ -4,6 +4,7 @@ Single-table layout (see README "Data model"):
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           -
+                               (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
@@ -16,6 +17,7 @@ Single-table layout (see README "Data model"):
     ORDER#<order>              ORDER | REFUND#<refund>     -                                   -
     PROGRAM                    CURRENT | V#<n>             -                                   -
     TEMPLATE#<id>              CURRENT | V#<n> | STOCK#<k> CATALOG#TEMPLATE / <id>            -
+    TEMPLATE#<id>              BATCH#<b> | FUNNEL#<k> (code batches; claim/reserve/redeem counter shards)
     REWARD#<id>                STOCK (rewards are defined in the program)                       -
     LOYALTYJOB                 expiry | review (cursors)   -                                   -
     CODE#<code>                CODE                        CODEBATCH#<tpl>#<batch> / <code>   -
@@ -25,6 +27,8 @@ Single-table layout (see README "Data model"):
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
+    CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
+    CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -41,8 +45,9 @@ DEVICE = "DEVICE#"
 LOYALTY = "LOYALTY"
 GSI1 = "GSI1"
 GSI2 = "GSI2"
+GSI3 = "GSI3"
 # Attributes that place an item in an index; removing them takes it out (sparse indexes).
-GSI_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK")
+GSI_ATTRS = ("GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK")
 TTL_ATTR = "ttl_epoch"
 
 
@@ -213,6 +218,8 @@ BATCH = "BATCH#"
 COUPON = "COUPON#"
 CLAIMS = "CLAIMS#"
 CODE_FAILURES = "CODEFAIL#"
+FUNNEL = "FUNNEL#"
+FUNNEL_SHARDS = 10
 
 
 def template_pk(template_id: str) -> str:
@@ -238,6 +245,14 @@ def template_stock(template_id: str, shard: int) -> dict[str, str]:
 
 def template_batch(template_id: str, batch_id: str) -> dict[str, str]:
     return {"PK": template_pk(template_id), "SK": f"{BATCH}{batch_id}"}
+
+
+def template_funnel(template_id: str, member_id: str) -> dict[str, str]:
+    """A claim/reserve/redeem counter shard of a template, picked by the member so concurrent
+    members spread out (one member's coupons of a template share a shard: one item per
+    transaction)."""
+    return {"PK": template_pk(template_id),
+            "SK": f"{FUNNEL}{_shard(member_id, FUNNEL_SHARDS):02d}"}
 
 
 def member_coupon(member_id: str, coupon_id: str) -> dict[str, str]:
@@ -345,6 +360,34 @@ def campaign_stats(campaign_id: str, occurrence: str, member_id: str) -> dict[st
     return {"PK": f"CAMPAIGN#{campaign_id}", "SK": f"{STATS}{occurrence}#{shard:02d}"}
 
 
+# Daily results: one counter item per (campaign, day in the campaign's timezone, shard), so
+# a results read for a date range is one Query (SK between two days) over the campaign
+# partition; RECENT#<shard> keeps the last days' delivered/redeemed for the list sparkline.
+DAY = "DAY#"
+RECENT = "RECENT#"
+DAY_SHARDS = 10
+
+
+def campaign_day(campaign_id: str, day: str, member_id: str) -> dict[str, str]:
+    """A daily counter shard (``day`` is yyyy-mm-dd in the campaign timezone)."""
+    shard = _shard(member_id, DAY_SHARDS)
+    return {"PK": campaign_pk(campaign_id), "SK": f"{DAY}{day}#{shard:02d}"}
+
+
+def campaign_day_range(campaign_id: str, first: str, last: str) -> tuple[str, str, str]:
+    """(PK, first SK, last SK) covering every shard of the days ``first``..``last``."""
+    return campaign_pk(campaign_id), f"{DAY}{first}#", f"{DAY}{last}#~"
+
+
+def campaign_recent(campaign_id: str, member_id: str) -> dict[str, str]:
+    """The recent-activity shard a member's counts go to."""
+    return campaign_recent_shard(campaign_id, _shard(member_id, DAY_SHARDS))
+
+
+def campaign_recent_shard(campaign_id: str, shard: int) -> dict[str, str]:
+    return {"PK": campaign_pk(campaign_id), "SK": f"{RECENT}{shard:02d}"}
+
+
 def campaign_budget(campaign_id: str) -> dict[str, str]:
     return {"PK": f"CAMPAIGN#{campaign_id}", "SK": "BUDGET"}
 
@@ -441,3 +484,51 @@ def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str
     shard = _shard(f"{member_id}#{channel}", OUTBOX_SHARDS)
     return {"GSI2PK": outbox_partition(shard),
             "GSI2SK": f"{retry_at_iso}#{campaign_id}#{occurrence}#{member_id}#{channel}"}
+
+
+# --- member index (GSI3): every member in one of 64 fixed hash buckets ----------------------
+# PROFILE and LOYALTY (the items audiences read) carry GSI3PK = MEMBERS#<bucket> and
+# GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another slice of the member id's
+# hash. Both items of a member share one key, so they are adjacent in the index. Sorting by
+# <h> (not by id) makes any key range of a bucket a uniform random sample of its members,
+# whatever the id scheme (sequential ids would otherwise put old members first), and the
+# share of the hash space a range covers estimates how many members the bucket holds.
+# The index projects only what audiences and preview samples read (infra/template.json).
+MEMBER_BUCKETS = 64
+MEMBER_HASH_SPACE = 16 ** 8
+MEMBERS = "MEMBERS#"
+
+
+def member_bucket(member_id: str) -> int:
+    return _shard(member_id, MEMBER_BUCKETS)
+
+
+def member_rank(member_id: str) -> int:
+    """The member's place in its bucket, uniform in [0, MEMBER_HASH_SPACE)."""
+    return int(hashlib.sha256(member_id.encode()).hexdigest()[8:16], 16)
+
+
+def member_bucket_partition(bucket: int) -> str:
+    return f"{MEMBERS}{bucket:02d}"
+
+
+def member_rank_key(rank: int) -> str:
+    """A GSI3SK bound: every member key of ``rank`` or above sorts at or after it."""
+    return f"{rank:08x}"
+
+
+def member_index(member_id: str) -> dict[str, str]:
+    """GSI3 entry of a member's PROFILE or LOYALTY item (the same for both)."""
+    return {"GSI3PK": member_bucket_partition(member_bucket(member_id)),
+            "GSI3SK": f"{member_rank_key(member_rank(member_id))}#{member_id}"}
+
+
+def member_index_id(gsi3sk: str) -> tuple[int, str]:
+    """(rank, member id) of a GSI3SK."""
+    rank, _, member_id = gsi3sk.partition("#")
+    return int(rank, 16), member_id
+
+
+def preview_job(campaign_id: str, job_id: str) -> dict[str, str]:
+    """The background exact count of a preview (its campaign document, then its result)."""
+    return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWJOB#{job_id}"}

@@ -37,6 +37,7 @@ def loyalty_write(state: LoyaltyState, read_version: int, base_tier: str) -> Ite
     attrs = state.attrs()
     sets = {k: v for k, v in attrs.items() if v is not None}
     sets["entity"] = "loyalty"
+    sets.update(keys.member_index(member))  # audiences read LOYALTY from the member index
     remove = [k for k, v in attrs.items() if v is None]
     if state.review_at and state.tier and state.tier != base_tier:
         sets.update(keys.review_index(state.review_at, member))

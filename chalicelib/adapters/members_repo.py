@@ -61,6 +61,16 @@ class MemberRepository(TableRepository):
             raise NotFound(f"member {member_id} not found")
         return item
 
+    def record_lookup(self, member_id: str, actor: str, at: str, purpose: str) -> None:
+        """Audit one support lookup (who looked at whom, when): a create-only put, written
+        before the profile is shown, so no lookup goes unrecorded."""
+        entry = {**keys.audit_entry(at, "member", member_id, secrets.token_hex(4)),
+                 "at": at, "who": actor, "entity": "member", "entity_id": member_id,
+                 "action": "lookup", "changes": [], "purpose": purpose}
+        with translated():
+            self.table.put_item(Item=storable(entry),
+                                ConditionExpression="attribute_not_exists(PK)")
+
     def replace_profile(self, before: dict[str, Any], after: dict[str, Any], now: str) -> None:
         """Write ``after`` if the item is still at ``before``'s version (optimistic lock)."""
         try:
@@ -72,6 +82,10 @@ class MemberRepository(TableRepository):
 
     def replace_segmentation(self, before: dict[str, Any], after: dict[str, Any], now: str,
                              audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
+        self.replace_audited(before, after, now, audit, guard)
+
+    def replace_audited(self, before: dict[str, Any], after: dict[str, Any], now: str,
+                        audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
         """Profile at ``before``'s version → ``after``, with its audit entry (and the keyed
         request's guard) in one transaction: no change without its record."""
         member_id = before["member_id"]
@@ -250,10 +264,14 @@ class MemberRepository(TableRepository):
     def _index_attrs(profile: dict[str, Any]) -> dict[str, str]:
         from chalicelib.domain.members import month_day
 
-        md = month_day(profile.get("birthday"))
-        if md is None or profile.get("erased"):
+        if profile.get("erased"):
             return {}
-        return keys.birthday_index(md, profile["timezone"], profile["member_id"])
+        # Every live profile sits in the member index (GSI3) that audiences sample.
+        out = keys.member_index(profile["member_id"])
+        md = month_day(profile.get("birthday"))
+        if md is not None:
+            out.update(keys.birthday_index(md, profile["timezone"], profile["member_id"]))
+        return out
 
 
 def _device(item: dict[str, Any]) -> dict[str, Any]:

@@ -56,9 +56,22 @@ def verify(token: str) -> dict[str, Any]:
         **options, "verify_aud": False}, leeway=30)
     # Cognito ID tokens carry `aud`; access tokens carry `client_id` instead.
     audience = claims.get("aud") or claims.get("client_id")
-    if audience != s.jwt_audience:
+    if audience != s.jwt_audience and not _console_access(claims, s.jwt_console_scope):
         raise jwt.InvalidAudienceError("token is not for this API")
     return claims
+
+
+def _console_access(claims: dict[str, Any], scope: str) -> bool:
+    """An access token granted the console's resource-server scope.
+
+    The console's Cognito client is created in the same stack as the API; naming its client id
+    here would make the functions depend on the CloudFront distribution that depends on the
+    API (a cycle). Only clients allowed the stack's own scope can obtain it, so the scope
+    identifies the console as well as its client id would.
+    """
+    granted = claims.get("scope")
+    return bool(scope) and claims.get("token_use") == "access" and \
+        isinstance(granted, str) and scope in granted.split()
 
 
 def roles_of(claims: dict[str, Any]) -> list[str]:

@@ -95,6 +95,7 @@ class PreviewOut(Out):
     audience: dict[str, Any]
     samples: list[dict[str, Any]]
     occurrences: dict[str, Any]
+    timezones: list[dict[str, Any]] = []  # the audience sample's largest timezones (share)
     projection: dict[str, Any]
     warnings: list[dict[str, Any]]
 
@@ -119,12 +120,14 @@ def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> dict[str, Any]:
 @api.route("GET", "/admin/campaigns", roles=MARKETING, response=CampaignPage,
            query={"status": {"schema": {"enum": [s.value for s in Status]},
                              "description": "only campaigns in this status (GSI2)"},
-                  "limit": LIMIT, "cursor": "next_cursor of the previous page"},
+                  "limit": LIMIT, "cursor": "next_cursor of the previous page",
+                  "activity": {"schema": {"enum": ["true", "false"]}, "description":
+                               "add next_occurrence, budget_used and the 7-day sparkline"}},
            errors=(400,))
 def list_campaigns(ctx: Ctx) -> dict[str, Any]:
     """List campaigns by key (every campaign, or one status)."""
     return campaigns.page(ctx.query.get("status"), _int(ctx, "limit", 50, 1, 100) or 50,
-                          ctx.query.get("cursor"))
+                          ctx.query.get("cursor"), ctx.query.get("activity") == "true")
 
 
 @api.route("GET", "/admin/campaigns/{campaign_id}", roles=MARKETING, response=CampaignRecord,

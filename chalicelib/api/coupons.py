@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from chalice import Blueprint
 from pydantic import StringConstraints
@@ -10,12 +10,12 @@ from pydantic import StringConstraints
 from chalicelib.api.auth import Role
 from chalicelib.api.http import Api, Ctx, Status
 from chalicelib.domain.coupons.template import TEMPLATE_ID_RE, TemplateBody, TemplateView
-from chalicelib.domain.models import Strict
+from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import NotFound
-from chalicelib.services import coupon_codes, coupons
+from chalicelib.services import coupon_codes, coupon_templates, coupons
 from chalicelib.services.coupon_codes import BindRequest, CodeBatchRequest, CodeBatchView
 from chalicelib.services.coupon_records import CouponView
-from chalicelib.services.coupons import CenterEntry
+from chalicelib.services.coupons import CenterEntry, Funnel
 
 bp = Blueprint(__name__)
 api = Api(bp)
@@ -27,6 +27,22 @@ class ClaimRequest(Strict):
     """Body of POST /me/coupons."""
 
     template_id: Annotated[str, StringConstraints(pattern=TEMPLATE_ID_RE)]
+
+
+class TemplateDraft(TemplateBody):
+    """A template as typed in the console editor: checked, never stored (any JSON text)."""
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:  # type: ignore[override]
+        # The service reports every problem with its JSON path (malformed JSON included).
+        return json_data
+
+
+class TemplateCheck(Out):
+    valid: bool
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    result: str
 
 
 @api.route("PUT", "/admin/coupon-templates/{template_id}", roles=MARKETING, body=TemplateBody,
@@ -48,6 +64,27 @@ def list_templates(ctx: Ctx) -> list[TemplateView]:
 def get_template(ctx: Ctx, template_id: str) -> TemplateView:
     """A coupon template with its stock figures."""
     return coupons.get_template(template_id)
+
+
+@api.route("POST", "/admin/coupon-templates/{template_id}/validate", roles=MARKETING,
+           body=TemplateDraft, response=TemplateCheck, errors=(400,))
+def validate_template(ctx: Ctx, template_id: str, body: Any) -> dict[str, Any]:
+    """Validate a template without saving it: errors with JSON paths (400), else valid."""
+    return coupon_templates.check(template_id, body)
+
+
+@api.route("GET", "/admin/coupon-templates/{template_id}/funnel", roles=MARKETING,
+           response=Funnel, errors=(404,))
+def template_funnel(ctx: Ctx, template_id: str) -> Funnel:
+    """Coupons claimed, reserved and redeemed (sharded counters, read by key)."""
+    return coupons.funnel(template_id)
+
+
+@api.route("GET", "/admin/coupon-templates/{template_id}/codes", roles=MARKETING,
+           response=list[CodeBatchView], errors=(404,))
+def list_code_batches(ctx: Ctx, template_id: str) -> list[CodeBatchView]:
+    """The template's code batches, newest first, each with its CSV path."""
+    return coupon_codes.batches(template_id)
 
 
 @api.route("POST", "/admin/coupon-templates/{template_id}/codes", roles=MARKETING,

@@ -15,7 +15,8 @@ from chalicelib.domain.members import (
     SegmentationPatch,
     SegmentationView,
 )
-from chalicelib.services import members
+from chalicelib.services import members, support
+from chalicelib.services.support import SupportView
 
 bp = Blueprint(__name__)
 api = Api(bp)
@@ -41,7 +42,7 @@ def get_member(ctx: Ctx, member_id: str) -> MemberView:
            errors=(400, 404, 409))
 def patch_member(ctx: Ctx, member_id: str, body: MemberPatch) -> MemberView:
     """Update profile fields of a member."""
-    return members.update(member_id, body)
+    return members.correct(member_id, body, ctx.sub, ctx.request_key)
 
 
 @api.route("GET", "/me", roles=(Role.member,), response=MemberView, errors=(404,))
@@ -94,3 +95,10 @@ def list_devices(ctx: Ctx) -> list[DeviceView]:
 def remove_device(ctx: Ctx, device_id: str) -> None:
     """Forget a push device (by the device_id registration answered; never the token)."""
     members.remove_device(ctx.sub, device_id)
+
+
+@api.route("GET", "/admin/members/{member_id}/support", roles=(Role.marketer, Role.admin),
+           response=SupportView, errors=(404,))
+def support_view(ctx: Ctx, member_id: str) -> SupportView:
+    """Support lookup: masked profile, consent, tier, points, wallet and inbox; audited."""
+    return support.lookup(member_id, ctx.sub)

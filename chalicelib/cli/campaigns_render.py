@@ -16,7 +16,8 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
     from rich.table import Table
 
     a = out["audience"]
-    size = f"{a['size']:,}" + ("" if a.get("exact") else " (estimated)")
+    size = f"{a['size']:,}" + ("" if a.get("exact") else
+                               f" ± {a.get('margin') or 0:,} (95 %, estimated from a sample)")
     console.print(Panel(f"[bold]{out['campaign_id']}[/] ({out['status']}) from {out['at']}\n"
                         f"audience: [bold]{size}[/] members; {a['profiles_read']:,} profiles "
                         "read" + ("" if a.get("exact") else f"; {a.get('method', '')}"),

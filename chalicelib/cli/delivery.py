@@ -295,6 +295,12 @@ def mask(phone: str) -> str:
     return phone[:4] + "*" * max(0, len(phone) - 8) + phone[-4:] if len(phone) > 8 else "****"
 
 
+# moto serves its whole state (every queue's messages too) as one JSON dump, from the stack's
+# own process where the runner's threads compete for the GIL: on a busy machine 10 s was not
+# enough and `perks outbox` failed while the stack was fine.
+MOTO_DUMP_TIMEOUT = 60.0
+
+
 def _moto_data() -> dict[str, Any]:
     from chalicelib.config import get_settings
 
@@ -303,7 +309,7 @@ def _moto_data() -> dict[str, Any]:
         import urllib.request
 
         url = endpoint.rstrip("/") + "/moto-api/data.json"
-        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310  (local moto)
+        with urllib.request.urlopen(url, timeout=MOTO_DUMP_TIMEOUT) as resp:  # noqa: S310
             return json.loads(resp.read())  # type: ignore[no-any-return]
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns import sns_backends
@@ -321,9 +327,13 @@ def outbox_cmd(args: argparse.Namespace) -> int:
     _stage(args)
     try:
         entries = outbox_entries(_moto_data())
-    except OSError as e:
-        print(f"error: cannot reach the local SNS (is `make run` running?): {e}",
-              file=sys.stderr)
+    except OSError as e:  # a read timeout is a TimeoutError; urllib wraps a connect one
+        if TimeoutError in (type(e), type(getattr(e, "reason", None))):
+            print(f"error: the local SNS (moto) did not answer within {MOTO_DUMP_TIMEOUT:g} s;"
+                  " the stack is busy, try again", file=sys.stderr)
+        else:
+            print(f"error: cannot reach the local SNS (is `make run` running?): {e}",
+                  file=sys.stderr)
         return 1
     entries = entries[-args.limit:] if args.limit else entries
     if args.json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -120,6 +120,12 @@ class SegmentationFields(Strict):
 SEGMENTATION_FIELDS = tuple(SegmentationFields.model_fields)
 # A member sets these once; changing a value already set is an operator's correction.
 SET_ONCE_BY_MEMBER = ("birthday", "gender")
+# Who put the birthday on file (stored beside it with when): a member with no birthday could
+# otherwise set it to today and collect this year's birthday offer. A birthday the member set
+# itself counts for birthday triggers and perks only once it has been on file this many days
+# before the birthday; registration- and operator-set birthdays count at once.
+BIRTHDAY_SET_BY, BIRTHDAY_SET_AT = "birthday_set_by", "birthday_set_at"
+BIRTHDAY_WAIT_DAYS = 30
 
 
 class NewMember(ProfileFields, SegmentationFields):
@@ -187,7 +193,7 @@ class MemberView(Out):
 
 
 PII_FIELDS = ("name", "phone", "email", "birthday", "tags", "city", "city_tier", "gender",
-              "attributes")
+              "attributes", "birthday_set_by", "birthday_set_at")
 
 
 def month_day(birthday: str | None) -> str | None:
@@ -210,6 +216,50 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+def birthday_on(birthday: str | None, year: int) -> date | None:
+    """The day ``birthday`` is celebrated in ``year`` (29 February → 28 February in common
+    years, as ``celebrated_month_days``)."""
+    md = month_day(birthday)
+    if md is None:
+        return None
+    month, day = int(md[:2]), int(md[3:])
+    if (month, day) == (2, 29) and not _is_leap(year):
+        day = 28
+    return date(year, month, day)
+
+
+def birthday_provenance(set_by: str, now: str) -> dict[str, str]:
+    """The fields recording who put a birthday on file and when (``registration``,
+    ``member`` or ``operator``)."""
+    return {BIRTHDAY_SET_BY: set_by, BIRTHDAY_SET_AT: now}
+
+
+def birthday_counts(profile: dict[str, Any], year: int | str) -> bool:
+    """Whether the profile's birthday counts for ``year``'s birthday campaigns and perks
+    (``year``: a year, or an occurrence key starting with one).
+
+    A birthday the member set itself counts only when it was on file at least
+    ``BIRTHDAY_WAIT_DAYS`` days before that year's birthday (judged in the member's time
+    zone); registration- and operator-set birthdays, and those stored before provenance was
+    recorded, count at once."""
+    if month_day(profile.get("birthday")) is None:
+        return False
+    if profile.get(BIRTHDAY_SET_BY) != "member":
+        return True
+    key = str(year)[:4]  # a birthday occurrence is keyed by its year ("2026")
+    celebrated = birthday_on(profile.get("birthday"), int(key)) if key.isdigit() else None
+    if celebrated is None:
+        return False
+    try:
+        set_at = datetime.fromisoformat(str(profile.get(BIRTHDAY_SET_AT)).replace("Z", "+00:00"))
+        tz = ZoneInfo(str(profile.get("timezone") or "UTC"))
+    except (ValueError, ZoneInfoNotFoundError):
+        return False  # a member-set birthday without a readable date: not trusted
+    if set_at.tzinfo is None:
+        set_at = set_at.replace(tzinfo=UTC)
+    return set_at.astimezone(tz).date() <= celebrated - timedelta(days=BIRTHDAY_WAIT_DAYS)
+
+
 def age_on(birthday: str | None, day: date) -> int | None:
     """Whole years on ``day``, when the birth year is known."""
     m = BIRTHDAY_RE.match(birthday or "")
@@ -220,12 +270,13 @@ def age_on(birthday: str | None, day: date) -> int | None:
 
 
 def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch, *,
-                by_member: bool = False) -> dict[str, Any]:
+                by_member: bool = False, now: str | None = None) -> dict[str, Any]:
     """Profile fields after a patch; explicit nulls clear a field (not timezone/locale).
 
     ``by_member``: the member about itself; a set-once field that already has a value may
     not be changed or cleared (400 at its path) -- else a member refused a birthday-only
-    offer would simply move its birthday to today.
+    offer would simply move its birthday to today. A changed birthday records who set it
+    and when (``now``), see ``birthday_counts``.
     """
     changes = patch.model_dump(exclude_unset=True, mode="json")
     for required in ("timezone", "locale"):
@@ -243,4 +294,43 @@ def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch,
                 details=[{"path": f"/{f}", "message": "already set; ask customer service to "
                           "correct it"} for f in locked])
     merged = {**current, **changes}
+    if "birthday" in changes and changes["birthday"] != current.get("birthday"):
+        merged.update(birthday_provenance("member" if by_member else "operator",
+                                          now or datetime.now(UTC).isoformat())
+                      if changes["birthday"] else dict.fromkeys((BIRTHDAY_SET_BY,
+                                                                 BIRTHDAY_SET_AT)))
     return {k: v for k, v in merged.items() if v is not None}
+
+
+# --- masking for support views (who reads a profile sees only enough to recognise it) -------
+
+def mask_name(name: str | None) -> str | None:
+    """'李小雷' → '李*雷', '李雷' → '李*', 'Ada Lovelace' → 'A***e' (at most three stars)."""
+    if not name:
+        return None
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * min(3, len(name) - 2) + name[-1]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """'+8613800000000' → '+86138****0000': the four digits before the last four hidden."""
+    if not phone:
+        return None
+    if len(phone) < 9:
+        return "*" * len(phone)
+    return phone[:-8] + "****" + phone[-4:]
+
+
+def mask_email(email: str | None) -> str | None:
+    """'ada@example.com' → 'a***@example.com'."""
+    if not email or "@" not in email:
+        return None
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_birthday(birthday: str | None) -> str | None:
+    """'1990-03-15' → '****-03-15': the day birthday campaigns use, never the year (age)."""
+    md = month_day(birthday)
+    return f"****-{md}" if md else None

@@ -8,6 +8,8 @@
 - ``POST /dev/token {"role": "marketer"|"admin", "sub": ...}`` mints an HS256 token with the
   stage's secret. It exists only in this local server, never in the Lambda package or the
   API routes, so no deployed stage can offer it; members' tokens cannot be minted here.
+- ``GET /config.json`` tells the console which sign-in to offer: ``{"signin": "dev"}`` here
+  (a deploy uploads the stack's ``ConsoleConfig`` output instead: the Cognito hosted UI).
 - Everything else is a file from ``console/dist`` (``make console``); unknown paths get
   index.html (the console routes by URL hash, so this only matters for typos).
 """
@@ -90,6 +92,8 @@ class Handler(BaseHTTPRequestHandler):
             self._proxy()
         elif path == "/dev/token":
             self._dev_token()
+        elif path == "/config.json":
+            self._config()
         elif self.command in ("GET", "HEAD"):
             self._static(path)
         else:
@@ -115,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             data = resp.read()
             ctype = resp.getheader("Content-Type", "application/json")
             extra = {k: v for k, v in resp.getheaders()
-                     if k.lower() in ("retry-after", "location")}
+                     if k.lower() in ("retry-after", "location", "content-disposition")}
             self._send(resp.status, data, ctype, extra)
         except OSError:
             self._send(502, b'{"error": {"code": "BAD_GATEWAY", "message": "the local API '
@@ -145,6 +149,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(404, {"error": {"code": "NOT_FOUND"}})
         token = mint(str(req["sub"]), [str(req["role"])], ttl_seconds=8 * 3600)
         self._json(200, {"token": token})
+
+    def _config(self) -> None:
+        """The console's runtime config: which sign-in to offer. Only this local server ever
+        says "dev"; a deploy uploads the stack's ConsoleConfig output ("cognito") instead."""
+        from chalicelib.config import get_settings
+
+        dev = get_settings().jwt_algorithm == "HS256"
+        self._json(200, {"signin": "dev" if dev else "token"})
 
     def _static(self, path: str) -> None:
         dist = self.server.dist

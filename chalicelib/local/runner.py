@@ -373,8 +373,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib.local.runner",
         description="Fire schedules / drain queues of the Perks app against a stage's endpoints "
-                    "(default dev: the running `make run` stack).")
+                    "(default dev: the running `make run` stack, found through .local/stack.json; "
+                    "--stack-dir DIR for another).")
     parser.add_argument("--stage", default="dev")
+    from chalicelib.cli._shared import stack_options, target_stage
+
+    stack_options(parser, top=True)  # the CLI's endpoint options: reach any running stack
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="show the app's event sources")
     fire = sub.add_parser("fire", help="invoke a scheduled handler once")
@@ -386,9 +390,12 @@ def main(argv: list[str] | None = None) -> int:
     dr.add_argument("--max-batches", type=int, default=100)
     args = parser.parse_args(argv)
 
-    from chalicelib.cli import use_stage
+    if args.command == "list":  # the app's own registrations: no stack needed
+        from chalicelib.cli import use_stage
 
-    use_stage(args.stage)
+        use_stage(args.stage)
+    else:  # dev: `make run`'s stack.json, or --stack-dir / --ddb-url / --sqs-url
+        target_stage(args)
     logging.basicConfig(level=logging.WARNING, format="[%(name)s] %(message)s")
     log.setLevel(logging.INFO)
     runner = default_runner()

@@ -152,13 +152,21 @@ def active() -> list[Campaign]:
     return [parse_campaign(i["doc"]) for i in repo().by_status(Status.active.value)]
 
 
-def page(status: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    """One page of campaign summaries, by key (GSI1, or GSI2 for one status)."""
+def page(status: str | None, limit: int, cursor: str | None, activity: bool = False
+         ) -> dict[str, Any]:
+    """One page of campaign summaries, by key (GSI1, or GSI2 for one status); with
+    ``activity`` also the console's live columns (a bounded batched read for the page)."""
     if status is not None and status not in Status.__members__:
         raise ValidationFailed("unknown status", details=[
             {"path": "/status", "message": "one of " + ", ".join(Status.__members__)}])
     items, nxt = repo().page(status=status, limit=limit, cursor=cursor)
-    return {"items": [_summary(i) for i in items], "next_cursor": nxt}
+    out = [_summary(i) for i in items]
+    if activity and items:
+        from chalicelib.services.campaign_results import list_columns
+
+        live = list_columns(items)
+        out = [{**o, **live.get(str(o["campaign_id"]), {})} for o in out]
+    return {"items": out, "next_cursor": nxt}
 
 
 def set_status(campaign_id: str, status: Status, who: str) -> dict[str, Any]:
@@ -274,3 +282,45 @@ def get_campaign(campaign_id: str) -> Campaign | None:
     """The live campaign, or None (delivery workers)."""
     item = repo().current(campaign_id)
     return parse_campaign(item["doc"]) if item else None
+
+
+# --- version history and rollback (the console's editor) -----------------------------------
+
+def versions(campaign_id: str) -> dict[str, Any]:
+    """Every stored version of a campaign, newest first."""
+    current = repo().current(campaign_id)
+    if current is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    items = [{"version": v["version"], "status": v.get("status"),
+              "updated_at": v.get("updated_at"), "updated_by": v.get("updated_by")}
+             for v in repo().versions(campaign_id)]
+    return {"campaign_id": campaign_id, "current": current["version"],
+            "items": sorted(items, key=lambda v: -int(v["version"]))}
+
+
+def rollback(campaign_id: str, version: int, who: str,
+             expected_version: int | None = None) -> dict[str, Any]:
+    """Store a new version whose definition equals ``version``'s. The status stays what it
+    is now (publish, pause and end change it, with their own rules); audited as rollback."""
+    before = repo().current(campaign_id)
+    if before is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    if expected_version is not None and before["version"] != expected_version:
+        raise Conflict(f"campaign {campaign_id} is at version {before['version']} now; "
+                       "reload and retry", details=[{"path": "/expected_version",
+                                                     "message": "version conflict"}])
+    old = repo().version(campaign_id, version)
+    if old is None:
+        raise NotFound(f"campaign {campaign_id} version {version} not found")
+    campaign = parse_campaign({**old["doc"], "status": before["status"]})
+    warnings = lint(campaign, online=True)
+    if campaign.document() == before["doc"]:
+        return {**_record(before), "result": "unchanged", "warnings": warnings}
+    now = clock.iso()
+    item = _current_item(campaign, before["version"] + 1, who, now, before)
+    audit = repo().audit_item(now, who, "rollback", campaign_id, item["version"],
+                              diff(before["doc"], item["doc"]))
+    audit["rolled_back_to"] = version
+    repo().save(item, audit, before["version"])
+    metrics_add("CampaignRolledBack")
+    return {**_record(item), "result": "rolled_back", "warnings": warnings}

@@ -133,6 +133,10 @@ def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
            for c in coupons if c.template_id in limited and c.coupon_id not in chosen
            and c.coupon_id not in dropped and c.status != "used"
            and not c.held_by_other(req.order_id, now)]
+    newly = [by_id[cid] for cid in q.best.coupon_ids
+             if not (by_id[cid].get("status") == "reserved"
+                     and by_id[cid].get("hold_order") == req.order_id)]
+    tx += _funnel_items(member_id, [i["template_id"] for i in newly], "reserved")
     if len(tx) > MAX_TRANSACT_ITEMS:
         raise Unprocessable("too many coupons to hold in one reservation", details=[
             {"path": "/coupon_ids", "message": f"at most {MAX_TRANSACT_ITEMS} items per "
@@ -159,6 +163,28 @@ def _load(order_id: str, member_id: str | None) -> dict[str, Any]:
     return res
 
 
+def _funnel_named(member_id: str, template_ids: list[str], stage: str
+                  ) -> list[tuple[str, dict[str, Any]]]:
+    """One counter update per template, named ``funnel:<template>`` (its shard is the
+    member's, so never two updates of one item in a transaction); they never fail a
+    condition, so callers append them last."""
+    counts: dict[str, int] = {}
+    for tid in template_ids:
+        counts[tid] = counts.get(tid, 0) + 1
+    return [(f"funnel:{tid}", ci.funnel_add(tid, member_id, stage, n))
+            for tid, n in sorted(counts.items())]
+
+
+def _funnel_items(member_id: str, template_ids: list[str], stage: str
+                  ) -> list[dict[str, Any]]:
+    return [item for _, item in _funnel_named(member_id, template_ids, stage)]
+
+
+def _redeemed(res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return _funnel_named(res["member_id"], [c["template_id"] for c in res.get("coupons", [])
+                                            if c.get("template_id")], "redeemed")
+
+
 def _use_items(res: dict[str, Any], now: str) -> list[dict[str, Any]]:
     return [ci.reservation_move(res["order_id"], int(res["version"]),
                                 {"status": "confirmed", "confirmed_at": now}, ["ttl_epoch"]),
@@ -176,7 +202,8 @@ def confirm(order_id: str, member_id: str | None = None) -> ReservationView:
         if res["status"] != "held":
             raise Conflict(f"the reservation is {res['status']}")
         try:
-            repo().transact(_use_items(res, clock.iso(now)), uuid.uuid4().hex)
+            repo().transact(_use_items(res, clock.iso(now)) + [i for _, i in _redeemed(res)],
+                            uuid.uuid4().hex)
         except TransactionCancelled as e:
             if e.failed(0) or e.throttled:
                 continue  # a concurrent confirm or release: read it again
@@ -242,7 +269,8 @@ def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
     move, *uses = _use_items(res, now)
     return discounts, [("reservation", move),
                        *((f"coupon:{cid}", item) for cid, item in zip(res["coupon_ids"], uses,
-                                                                        strict=True))]
+                                                                        strict=True)),
+                       *_redeemed(res)]
 
 
 def restore_items(*, order: dict[str, Any], refund_id: str, now: str) -> list[dict[str, Any]]:

@@ -9,7 +9,9 @@ TransactWriteItems. Failed attempts are counted per member per clock hour; after
 
 from __future__ import annotations
 
+import random
 import secrets
+import time
 import uuid
 from typing import Annotated, Any
 
@@ -27,6 +29,7 @@ from chalicelib.errors import (
     LimitReached,
     NotFound,
     TooManyRequests,
+    Unavailable,
     Unprocessable,
 )
 from chalicelib.observability import metrics_add
@@ -45,6 +48,7 @@ from chalicelib.services.coupons import (
 )
 
 MAX_BATCH = 100_000
+BIND_ATTEMPTS = 5
 
 
 class CodeBatchRequest(Strict):
@@ -108,6 +112,17 @@ def generate(template_id: str, req: CodeBatchRequest, actor: str) -> CodeBatchVi
     repo().transact([ci.put_new(keys.template_batch(template_id, batch_id), record)])
     metrics_add("CouponCodesGenerated", req.count)
     return CodeBatchView(**record, csv_path=csv_path(template_id, batch_id))
+
+
+def batches(template_id: str) -> list[CodeBatchView]:
+    """A template's code batches, newest first (one key Query), each with its CSV path."""
+    if repo().get(keys.template_current(template_id), consistent=False) is None:
+        raise NotFound(f"coupon template {template_id} not found")
+    out = [CodeBatchView(**{k: b.get(k) for k in ("template_id", "batch_id", "count", "prefix",
+                                                  "created_at", "created_by")},
+                         csv_path=csv_path(template_id, b["batch_id"]))
+           for b in repo().batches(template_id)]
+    return sorted(out, key=lambda b: (b.created_at, b.batch_id), reverse=True)
 
 
 def csv_path(template_id: str, batch_id: str) -> str:
@@ -190,14 +205,23 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
                             t.audience.new_members_only)
     if check:
         tx.append(check)
-    try:
-        repo().transact(tx, uuid.uuid4().hex)
-    except TransactionCancelled as e:
-        if e.failed(0):
-            return _already(member_id, e.items[0] or found, hour, left)
-        if e.failed(1):
-            raise LimitReached("you already hold this coupon as often as allowed") from e
-        raise Unprocessable("this code is for other members") from e
+    tx.append(ci.funnel_add(template_id, member_id, "claimed"))  # last: never fails a check
+    for attempt in range(BIND_ATTEMPTS):
+        try:
+            repo().transact(tx, uuid.uuid4().hex)
+            break
+        except TransactionCancelled as e:
+            if e.failed(0):
+                return _already(member_id, e.items[0] or found, hour, left)
+            if e.failed(1):
+                raise LimitReached("you already hold this coupon as often as allowed") from e
+            if e.throttled and not any(e.failed(i) for i in range(len(tx))):
+                # another member's bind on the same funnel shard: nothing committed, retry
+                time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+                continue
+            raise Unprocessable("this code is for other members") from e
+    else:
+        raise Unavailable("too many concurrent code redemptions; retry")
     metrics_add("CouponCodeRedeemed")
     return coupon_view({**record, "coupon_id": coupon_id}, now)
 

@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import uuid
 from typing import Any
 
 from chalicelib.adapters import coupon_items as ci
 from chalicelib.adapters import keys
-from chalicelib.adapters.dynamo import TransactionCancelled, doc_text
+from chalicelib.adapters.dynamo import TransactionCancelled, doc_text, doc_value
+from chalicelib.domain.campaigns.diff import diff
 from chalicelib.domain.coupons.stock import plan_change, split
 from chalicelib.domain.coupons.template import (
     TEMPLATE_ID_RE,
     CouponTemplate,
     TemplateView,
     ensure_valid,
+    parse_template,
 )
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.observability import metrics_add
@@ -60,7 +63,8 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
                          {**record, **keys.template_catalog(template_id)},
                          int(cur["version"]) if cur else None),
              ci.put_new(keys.template_version(template_id, version), record),
-             *_stock_items(template_id, cur, shards, t)]
+             *_stock_items(template_id, cur, shards, t),
+             _audit(template_id, version, actor, now, cur, definition)]
     try:
         repo().transact(items, uuid.uuid4().hex)
     except TransactionCancelled as e:
@@ -69,6 +73,26 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
     metrics_add("CouponTemplateSaved")
     after = repo().shards(template_id) if t.limits.stock is not None else None
     return _view({**record}, after), cur is None
+
+
+def _audit(template_id: str, version: int, actor: str, now: str, cur: dict[str, Any] | None,
+           definition: dict[str, Any]) -> dict[str, Any]:
+    """The audit entry saved with the version (same transaction): who, when, what changed."""
+    before = doc_value(cur["definition"]) if cur else {}
+    return ci.put_new(keys.audit_entry(now, "coupon_template", template_id,
+                                       secrets.token_hex(4)), {
+        "at": now, "who": actor, "entity": "coupon_template", "entity_id": template_id,
+        "action": "update" if cur else "create", "version": version,
+        # text, like the definition: a diff holds the template's own values
+        "changes": doc_text(diff(before if isinstance(before, dict) else {}, definition))})
+
+
+def check(template_id: str, raw: Any) -> dict[str, Any]:
+    """The editor's "validate": PUT's validation with nothing stored. Errors raise
+    ValidationFailed with every JSON path (400, as PUT answers); a valid template answers
+    ``valid`` and what saving it would do (created / updated / unchanged)."""
+    t = parse_template(raw, template_id)
+    return {"valid": True, "errors": [], "warnings": [], "result": plan(template_id, t)}
 
 
 def _fingerprint(definition: dict[str, Any]) -> str:

@@ -144,6 +144,26 @@ def get_template(template_id: str) -> TemplateView:
     return _view(item, shards)
 
 
+class Funnel(Out):
+    """Coupons of a template that were claimed (center or code), reserved for an order and
+    redeemed (the order confirmed), summed over the counter shards."""
+
+    template_id: str
+    claimed: int = 0
+    reserved: int = 0
+    redeemed: int = 0
+
+
+def funnel(template_id: str) -> Funnel:
+    """The claim → reserve → redeem funnel: one key Query on the counter shards, no Scan."""
+    get_template(template_id)  # 404 for an unknown template
+    sums = {stage: 0 for stage in ci.FUNNEL_STAGES}
+    for shard in repo().funnel(template_id):
+        for stage in sums:
+            sums[stage] += int(shard.get(stage, 0))
+    return Funnel(template_id=template_id, **sums)
+
+
 def list_templates() -> list[TemplateView]:
     """Every template (admin), without stock figures."""
     return [_view(i) for i in sorted(repo().catalog(), key=lambda i: i["template_id"])]
@@ -267,6 +287,7 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
                             t.audience.new_members_only)
     if check:
         tail.append(check)
+    tail.append(ci.funnel_add(template_id, member_id, "claimed"))  # last: never fails a check
     shards = int(item.get("shards") or 1) if t.limits.stock is not None else 0
     earlier = _claim_transaction(template_id, shards, tail, coupon_id)
     if earlier is not None:  # this request already issued it

@@ -89,7 +89,9 @@ def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
     from chalicelib.services.delivery_outbox import Outbox
 
     w = worker()
-    return dict(Outbox(w.repo, w.channels, campaigns=w.campaigns).sweep(now).__dict__)
+    at = now or clock.now()
+    return dict(Outbox(w.repo, w.channels, campaigns=w.campaigns,
+                       day_of=lambda cid: results_day(cid, at)).sweep(now).__dict__)
 
 
 def stop_outbox(entries: list[dict[str, str]], reason: str) -> int:
@@ -101,6 +103,15 @@ def stop_outbox(entries: list[dict[str, str]], reason: str) -> int:
             e["member_id"], e["campaign_id"], e["occurrence"], e["channel"], "failed", reason,
             stopped=True)))
     return done
+
+
+def results_day(campaign_id: str, at: datetime | str) -> str | None:
+    """The day a campaign's counters go to: ``at`` in the campaign's timezone (None when the
+    campaign is gone: its occurrence counters are still kept)."""
+    from chalicelib.domain.delivery.results import local_day
+
+    c = campaigns().get(campaign_id)
+    return local_day(at, c.timezone) if c is not None else None
 
 
 def dead_letters() -> dict[str, int]:
@@ -122,6 +133,11 @@ def dead_letters() -> dict[str, int]:
 
 def handle_entry(body: str) -> dict[str, int]:
     """Process one delivery queue message body (raises to have it retried)."""
+    from chalicelib.services.campaign_preview import handle_message
+
+    counted = handle_message(body)  # a preview's exact audience count rides this queue
+    if counted is not None:
+        return counted
     entry = Entry.parse(body)
     if entry.kind == "scan" and entry.scan is not None:
         return {"scanned": planner().scan(entry.scan, entry.sim)}

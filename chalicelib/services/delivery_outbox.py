@@ -20,6 +20,7 @@ stay exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +76,8 @@ class Outbox:
     max_tries: int = MAX_TRIES
     report: SweepReport = field(default_factory=SweepReport)
     campaigns: Any = None  # a CampaignSource: the sweeper re-checks status and quiet hours
+    # campaign id → the results day a finished send counts on (None: no daily counters)
+    day_of: Callable[[str], str | None] | None = None
 
     def send(self, entry: dict[str, Any], profile: dict[str, Any] | None) -> str:
         """One try of a pending entry already claimed (or just committed): provider call with
@@ -110,10 +113,11 @@ class Outbox:
     def _finish(self, entry: dict[str, Any], state: str, detail: str | None,
                 stopped: bool = False) -> str:
         ch = entry["channel"]
+        day = self.day_of(entry["campaign_id"]) if self.day_of else None
         try:
             done = with_retries(lambda: self.repo.outbox_finish(
                 entry["member_id"], entry["campaign_id"], entry["occurrence"], ch, state,
-                detail, stopped=stopped))
+                detail, stopped=stopped, day=day))
         except Exception as e:
             # The send happened (or failed) but the entry stays pending: the sweeper sends it
             # again with the same message id (a duplicate the app drops), never loses it.

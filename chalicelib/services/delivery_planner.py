@@ -28,6 +28,7 @@ from chalicelib.adapters.retries import retryable, send_batches, with_retries
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event
 from chalicelib.domain.delivery import windows
 from chalicelib.domain.delivery.work import Entry, Task, pack
+from chalicelib.domain.members import birthday_counts
 from chalicelib.observability import logger
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import CampaignSource, needs_loyalty
@@ -150,7 +151,8 @@ class Planner:
                 if key not in cache:
                     cache[key] = self.repo.celebrants(md, slot.tz)
                 for p in cache[key]:
-                    if p.get("erased") or (prefilter and not self._matches(c, p, None, end)):
+                    if p.get("erased") or not birthday_counts(p, slot.occurrence) or (
+                            prefilter and not self._matches(c, p, None, end)):
                         continue
                     out.append(Task(c.id, slot.occurrence, p["member_id"], iso(slot.fire_at),
                                     profile=p))

@@ -20,11 +20,12 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.channels import Channel, Rendered
 from chalicelib.adapters.delivery_repo import Commit, DeliveryRepository, OutboxEntry, Outcome
 from chalicelib.adapters.retries import with_retries
-from chalicelib.domain.campaigns.model import AwardPoints, Campaign, Message
-from chalicelib.domain.delivery import policy
+from chalicelib.domain.campaigns.model import AwardPoints, Birthday, Campaign, Message
+from chalicelib.domain.delivery import policy, results
 from chalicelib.domain.delivery.windows import floor_quarter
 from chalicelib.domain.delivery.work import Task
 from chalicelib.domain.loyalty.earning import scale_points
+from chalicelib.domain.members import birthday_counts
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery_campaigns import (
@@ -45,6 +46,11 @@ def iso(dt: datetime) -> str:
 
 def parse_iso(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _day(now: datetime, c: Campaign) -> str:
+    """The results day of a decision: its calendar day in the campaign's timezone."""
+    return results.local_day(now, c.timezone)
 
 
 @dataclass
@@ -130,6 +136,8 @@ class Worker:
         attempt = secrets.token_hex(8)
         if profile.get("erased"):
             return self._final(t, c, "suppressed", "erased", now, attempt)
+        if isinstance(c.trigger, Birthday) and not birthday_counts(profile, t.occurrence):
+            return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
         from chalicelib.domain.campaigns.profile import audience_profile
 
         local_today = now.astimezone(policy.zone(tz)).date()
@@ -160,7 +168,7 @@ class Worker:
             if until is not None:
                 if t.deferred >= MAX_DEFERRALS:  # never loop: give up rather than wake them
                     return self._final(t, c, "suppressed", "quiet", now, attempt)
-                return self._defer(t, until, count=t.deferred == 0)
+                return self._defer(t, until, count=t.deferred == 0, day=_day(now, c))
         return self._deliver(t, c, profile, loyalty, actions, msg, channels, arm, tz, now,
                              attempt)
 
@@ -171,16 +179,17 @@ class Worker:
         record = self._record(t, state, attempt, now, reason=reason,
                               group="holdout" if state == "held_out" else None)
         out = with_retries(lambda: self.repo.commit(c.id, t.occurrence, t.member,
-                                                    Commit(record, {"targeted": 1, counter: 1})))
+                                                    Commit(record, {"targeted": 1, counter: 1},
+                                                           day=_day(now, c))))
         return state if out.status == "committed" else "duplicate"
 
-    def _defer(self, t: Task, until: datetime, count: bool) -> str:
+    def _defer(self, t: Task, until: datetime, count: bool, day: str | None = None) -> str:
         task = Task(t.campaign, t.occurrence, t.member, iso(until), None, t.event,
                     t.deferred + 1).to_json()
         due = iso(until)
         with_retries(lambda: self.repo.defer(t.campaign, t.occurrence, t.member,
                                              t.deferred + 1, due, iso(floor_quarter(until)),
-                                             task, count))
+                                             task, count, day=day))
         return "deferred"
 
     def _record(self, t: Task, state: str, attempt: str, now: datetime, **extra: Any
@@ -273,7 +282,8 @@ class Worker:
         try:
             out: Outcome = with_retries(lambda: self.repo.commit(
                 c.id, t.occurrence, t.member,
-                Commit(record, counters, guards, items, executor, offset, outbox)))
+                Commit(record, counters, guards, items, executor, offset, outbox,
+                       day=_day(now, c))))
         except EffectUnavailable as e:
             logger().warning("campaign effect unavailable", extra={"campaign": c.id,
                                                                    "error": str(e)})
@@ -286,7 +296,7 @@ class Worker:
             return self._final(t, c, "failed", "effect", now, attempt)
         metrics_add("CampaignDelivered")
         if outbox:
-            self._send_external(t, c, profile, outbox)
+            self._send_external(t, c, profile, outbox, _day(now, c))
         return "delivered"
 
     def _render(self, c: Campaign, msg: Message, profile: dict[str, Any],
@@ -301,10 +311,10 @@ class Worker:
                         out["locale"])
 
     def _send_external(self, t: Task, c: Campaign, profile: dict[str, Any],
-                       outbox: list[OutboxEntry]) -> None:
+                       outbox: list[OutboxEntry], day: str | None = None) -> None:
         """After the commit: one try per channel through the outbox (its entry is pending;
         whatever this try leaves pending the sweeper sends again with the same id)."""
-        sender = Outbox(self.repo, self.channels)
+        sender = Outbox(self.repo, self.channels, day_of=lambda _cid: day)
         for o in outbox:
             sender.send({"member_id": t.member, "campaign_id": c.id,
                          "occurrence": t.occurrence, "channel": o.channel,

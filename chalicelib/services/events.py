@@ -24,12 +24,10 @@ from typing import Any
 from chalicelib.adapters import keys
 from chalicelib.adapters.retries import send_batches, with_retries
 from chalicelib.config import get_settings
-from chalicelib.domain.campaigns.model import Event
+from chalicelib.domain.campaigns.model import Campaign, Event
 from chalicelib.domain.delivery.work import Task
 from chalicelib.observability import logger
 from chalicelib.services import clock
-
-ACTIVE_MAX_AGE = 30.0  # seconds an event worker reuses the active-campaign list
 
 
 def _value(v: Any) -> Any:
@@ -132,14 +130,21 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         process_partial_response,
     )
 
+    from chalicelib.services import delivery
+
+    # The active campaigns, read once per batch and fresh: a list reused across batches (30 s)
+    # missed a campaign activated meanwhile, and its events (a signup's welcome message) were
+    # dropped for good. A failed read fails the batch, which SQS delivers again.
+    active = with_retries(lambda: delivery.campaigns().active())
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return process_partial_response(  # type: ignore[no-any-return]
         event=event, processor=processor, context=context,
-        record_handler=lambda record: handle(json.loads(record.body)))
+        record_handler=lambda record: handle(json.loads(record.body), active))
 
 
-def handle(e: dict[str, Any]) -> dict[str, int]:
-    """One domain event: stats for redemptions, attribution for orders, then campaigns."""
+def handle(e: dict[str, Any], active: list[Campaign] | None = None) -> dict[str, int]:
+    """One domain event: stats for redemptions, attribution for orders, then campaigns
+    (``active``: the batch's active campaigns; read fresh when not given)."""
     from chalicelib.services import delivery
 
     kind = e.get("type")
@@ -147,7 +152,9 @@ def handle(e: dict[str, Any]) -> dict[str, int]:
         return {"redeemed": int(_redeemed(e))}
     out = {"attributed": _attribute(e)} if kind == "order" else {}
     tasks = []
-    for c in with_retries(lambda: delivery.campaigns().active(max_age=ACTIVE_MAX_AGE)):
+    if active is None:
+        active = with_retries(lambda: delivery.campaigns().active())
+    for c in active:
         t = c.trigger
         if not isinstance(t, Event) or str(t.event) != kind or not _params_match(t, e):
             continue
@@ -197,11 +204,15 @@ def _attribute(e: dict[str, Any]) -> int:
         if occ == e.get("id"):
             continue  # the order that triggered this very send
         marker = {**keys.attribution(member, str(order["id"]), cid, occ), "at": clock.iso()}
-        added = with_retries(lambda cid=cid, occ=occ, marker=marker, group=group: repo.add_stats(
+        # Daily results count the order on the day it was placed (campaign timezone).
+        day, arm = delivery.results_day(cid, placed), rec.get("variant")
+        added = with_retries(lambda cid=cid, occ=occ, marker=marker, group=group, day=day,
+                             arm=arm: repo.add_stats(
             cid, occ, member, {f"orders_{group}": 1, f"revenue_{group}": int(
-                order.get("total", 0))}, marker=marker))
-        with_retries(lambda cid=cid, occ=occ, group=group: repo.convert(
-            member, cid, occ, group, clock.iso()))
+                order.get("total", 0))}, marker=marker, day=day,
+            variant=arm if group == "treated" else None))
+        with_retries(lambda cid=cid, occ=occ, group=group, day=day, arm=arm: repo.convert(
+            member, cid, occ, group, clock.iso(), day=day, variant=arm))
         n += int(added)
     return n
 
@@ -217,9 +228,12 @@ def _redeemed(e: dict[str, Any]) -> bool:
     discount = _discount(str(e.get("order_id") or ""), str(e.get("coupon_id")))
     marker = {"PK": keys.member_pk(member), "SK": f"REDEEMED#{e.get('coupon_id')}",
               "campaign_id": cid, "at": clock.iso()}
+    # The redemption counts on its own day, and for the arm the member's send record names.
+    day = delivery.results_day(cid, _parse(e.get("at")) or clock.now())
+    sent = with_retries(lambda: delivery.repo().send_record(member, cid, occ)) or {}
     return bool(with_retries(lambda: delivery.repo().add_stats(
         cid, occ, member, {"coupons_redeemed": 1, "cost_minor": discount},
-        marker=marker)))
+        marker=marker, day=day, variant=sent.get("variant"))))
 
 
 def _discount(order_id: str, coupon_id: str) -> int:

@@ -47,6 +47,8 @@ def register(req: NewMember, request_key: str | None = None) -> MemberView:
     member_id = data.pop("member_id", None) or f"m-{secrets.token_hex(8)}"
     signup = req.signup_at.isoformat() if req.signup_at else now
     data.pop("signup_at", None)
+    if data.get("birthday"):  # a trusted caller's birthday counts at once
+        data.update(domain.birthday_provenance("registration", now))
     profile = {
         "member_id": member_id,
         "timezone": settings.default_timezone,
@@ -77,12 +79,49 @@ def get(member_id: str) -> MemberView:
 
 
 def update(member_id: str, patch: MemberPatch, *, by_member: bool = False) -> MemberView:
-    """Apply a profile patch under an optimistic version check; ``by_member``: the member
-    about itself (set-once fields already set are refused)."""
+    """The member's own profile patch (``by_member``: set-once fields already set are
+    refused) under an optimistic version check."""
     before = repo().require(member_id)
-    after = domain.apply_patch(before, patch, by_member=by_member)
-    repo().replace_profile(before, after, clock.iso())
+    now = clock.iso()
+    after = domain.apply_patch(before, patch, by_member=by_member, now=now)
+    repo().replace_profile(before, after, now)
     return get(member_id)
+
+
+def correct(member_id: str, patch: MemberPatch, actor: str,
+            request_key: str | None = None) -> MemberView:
+    """An operator's profile change (PATCH /members/{id}: birthday corrections, name,
+    consent, ...), audited in the same transaction: who, when, which fields -- never their
+    values, since audit entries outlive a member's erasure."""
+    before = repo().require(member_id)
+    now = clock.iso()
+    after = domain.apply_patch(before, patch, now=now)
+    view = MemberView.model_validate({**after, "updated_at": now})
+    audit = {"at": now, "who": actor, "entity": "member", "entity_id": member_id,
+             "action": "profile", "changes": _profile_changes(before, after)}
+    guard = guard_put(request_key, view.model_dump(mode="json")) if request_key else None
+    try:
+        repo().replace_audited(before, after, now, audit, guard)
+    except TransactionCancelled as e:
+        first = replayed(e, request_key)
+        if first is None:
+            raise
+        return MemberView.model_validate(first)
+    metrics_add("MemberCorrected")
+    return view
+
+
+def _profile_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON paths of the profile fields that changed (consent per channel), no values."""
+    out: list[dict[str, Any]] = []
+    for name in domain.ProfileFields.model_fields:
+        old, new = before.get(name), after.get(name)
+        if name == "consent" and isinstance(old, dict) and isinstance(new, dict):
+            out += [{"path": f"/consent/{ch}"} for ch in sorted(set(old) | set(new))
+                    if bool(old.get(ch)) != bool(new.get(ch))]  # absent means no
+        elif old != new:
+            out.append({"path": f"/{name}"})
+    return out
 
 
 def update_segmentation(member_id: str, patch: SegmentationPatch, actor: str,

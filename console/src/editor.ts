@@ -21,8 +21,10 @@ export interface CampaignEditor {
   focusAt(offset: number): void;
 }
 
+/** A JSON editor on ``schemaDoc`` (campaigns/schema.json unless another committed schema,
+ * e.g. the coupon template's or the program's, is given). */
 export function createEditor(parent: HTMLElement, doc: string, label: string,
-  onChange: () => void): CampaignEditor {
+  onChange: () => void, schemaDoc: object = schema): CampaignEditor {
   const view = new EditorView({
     parent,
     state: EditorState.create({
@@ -34,7 +36,7 @@ export function createEditor(parent: HTMLElement, doc: string, label: string,
         EditorView.lineWrapping,
         jsonLanguage.data.of({ autocomplete: jsonCompletion() }),
         hoverTooltip(jsonSchemaHover()),
-        stateExtensions(schema as any),
+        stateExtensions(schemaDoc as any),
         EditorView.contentAttributes.of({ "aria-label": label }),
         // Escape leaves the editor for keyboard users (Tab is not captured by default).
         keymap.of([{ key: "Escape", run: (v) => { v.contentDOM.blur(); return true; } }]),

@@ -7,6 +7,8 @@ import { hunks, lineDiff } from "./diff";
 import { statusBadge } from "./campaigns";
 import { errorText } from "./util";
 import { createEditor, type CampaignEditor, type Placed } from "./editor";
+import { audienceView, historyPanel, pollExact, projectionView, sampleSizePicker,
+  timezonesView } from "./pages/review";
 
 interface CampaignRecord { campaign_id: string; version: number; status: string; name: string;
   campaign: Record<string, unknown>; result?: string; warnings?: Problem[] }
@@ -56,6 +58,8 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
   const previewBody = h("div", { id: "preview-body" }, tr("p", "preview.hint", { class: "muted" }));
   const host = h("div", { class: "editor-host", id: "editor" });
   const dialog = confirmDialog();
+  const sampleSize = sampleSizePicker();
+  let previewRun = 0; // a newer preview stops the older one's polling
   const editor: CampaignEditor = createEditor(host, stored || pretty(NEW_CAMPAIGN),
     t("editor.label"), () => undefined);
 
@@ -83,6 +87,7 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
     else bind(title, "editor.new");
     status.replaceChildren(record ? statusBadge(record.status) : "",
       record ? h("span", { class: "muted" }, " · ", tr("span", "editor.version", {}, { v: record.version })) : "");
+    void versions.load(); // every save, status change and rollback is a new version
     const actions: Action[] = ["save", ...NEXT[record?.status ?? "none"]];
     toolbar.replaceChildren(
       tr("button", "editor.validate", { type: "button", onclick: () => void validate() }),
@@ -142,13 +147,26 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
     const doc = parsed(editor.text());
     if (!doc) { await validate(); return; }
     try {
+      const run = ++previewRun;
       const r = await call("POST", `/admin/campaigns/${encodeURIComponent(docId())}/preview`,
-        { campaign: doc, samples: 5 });
-      previewBody.replaceChildren(previewView(r));
+        { campaign: doc, samples: 5, scan_limit: sampleSize.value() });
+      const slot = h("div", { id: "audience-slot" }, audienceView(r.audience ?? {}));
+      previewBody.replaceChildren(slot, previewView(r), timezonesView(r), projectionView(r));
       showProblems([], r.warnings ?? []);
+      if (r.audience?.job_id) void pollExact(r.campaign_id, r.audience.job_id, slot,
+        () => run === previewRun && slot.isConnected);
     } catch (e) { fail(e); }
   }
 
+  const versions = historyPanel({
+    campaignId: () => (record ? record.campaign_id : null), currentText: () => editor.text(),
+    confirm: (k, body, ok) => dialog.ask(k, body, ok), say,
+    onRolledBack: (r: CampaignRecord) => {
+      record = r; stored = pretty(r.campaign);
+      editor.view.dispatch({ changes: { from: 0, to: editor.view.state.doc.length, insert: stored } });
+      refresh();
+    },
+  });
   refresh();
   main.replaceChildren(
     tr("a", "editor.back", { href: "#/campaigns", class: "back" }),
@@ -161,11 +179,12 @@ export async function editorPage(main: HTMLElement, campaignId: string | null): 
           tr("h2", "editor.problems", { id: "problems-title", class: "sr-only" }), summary,
           problems), host),
       h("section", { class: "preview", id: "preview", "aria-labelledby": "preview-title" },
-        tr("h2", "preview.title", { id: "preview-title" }), previewBody)),
+        tr("h2", "preview.title", { id: "preview-title" }), sampleSize.node, previewBody),
+      versions.node),
     dialog.node);
 }
 
-function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
+export function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
   return h("li", { class: `problem ${p.severity}` },
     h("button", { type: "button", class: "link", onclick: () => editor.focusAt(p.from) },
       tr("span", "editor.at", { class: "where" }, { line: p.line, col: p.col })),
@@ -173,7 +192,7 @@ function problemItem(p: Placed, editor: CampaignEditor): HTMLElement {
     p.hint ? h("div", { class: "hint" }, tr("span", "editor.hint", {}, { hint: p.hint })) : "");
 }
 
-function diffView(before: string, after: string, isNew: boolean): HTMLElement {
+export function diffView(before: string, after: string, isNew: boolean): HTMLElement {
   const lines = hunks(lineDiff(before, after));
   const pre = h("pre", { class: "diff", tabindex: 0 });
   if (isNew) return h("div", {}, tr("p", "dialog.newDoc"));
@@ -187,7 +206,7 @@ function diffView(before: string, after: string, isNew: boolean): HTMLElement {
   return h("div", {}, tr("h3", "dialog.diff"), pre);
 }
 
-function confirmDialog(): { node: HTMLDialogElement; ask(titleKey: string, body: HTMLElement | null,
+export function confirmDialog(): { node: HTMLDialogElement; ask(titleKey: string, body: HTMLElement | null,
   confirmKey: string): Promise<boolean> } {
   const title = h("h2", { id: "confirm-title" });
   const body = h("div", { class: "dialog-body" });
@@ -211,13 +230,9 @@ function confirmDialog(): { node: HTMLDialogElement; ask(titleKey: string, body:
 }
 
 function previewView(r: any): HTMLElement {
-  const a = r.audience ?? {};
+  // The audience block is audienceView (pages/review.ts): the estimate, then the exact count.
   const samples: any[] = r.samples ?? [];
   return h("div", {},
-    h("div", { class: "stat" }, tr("span", "preview.audience", { class: "label" }),
-      h("strong", { id: "audience-size", class: "big" }, Number(a.size ?? 0).toLocaleString()),
-      tr("span", a.exact ? "preview.exact" : "preview.estimate", { class: "muted" },
-        { n: a.profiles_read ?? 0 })),
     tr("h3", "preview.samples"),
     samples.length ? h("table", { class: "list samples" },
       h("thead", {}, h("tr", {}, ...["preview.member", "preview.tier", "preview.timezone",

@@ -4,6 +4,8 @@ import { devToken, refusal, session, setOnUnauthenticated } from "./api";
 import { go } from "./util";
 import { h, tr } from "./dom";
 import { campaignsPage } from "./campaigns";
+import { NAV, PAGES } from "./pages";
+import { SignInError, authorizeUrl, completeSignIn, loadConfig, logoutUrl } from "./auth";
 
 const main = document.getElementById("main") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
@@ -12,16 +14,20 @@ function header(): void {
   const claims = session.claims;
   nav.replaceChildren(
     claims ? tr("a", "nav.campaigns", { href: "#/campaigns" }) : "",
+    ...(claims ? NAV.map((p) => tr("a", `nav.${p}`, { href: `#/${p}` })) : []),
     claims ? h("span", { class: "who" }, `${claims.sub} · `,
       tr("span", `role.${claims.roles.includes("admin") ? "admin" : "marketer"}`)) : "",
-    claims ? tr("button", "nav.signout", { type: "button", onclick: () => {
-      session.clear(); go("#/signin"); } }) : "",
+    claims ? tr("button", "nav.signout", { type: "button", onclick: async () => {
+      session.clear();
+      const out = logoutUrl(await loadConfig());
+      if (out) location.assign(out); else go("#/signin"); } }) : "",
     tr("button", "lang.toggle", { type: "button", id: "lang", onclick: () => {
       setLang(lang === "en" ? "zh-CN" : "en"); } }),
   );
 }
 
-function signinPage(notice?: string): void {
+async function signinPage(notice?: string): Promise<void> {
+  const cfg = await loadConfig();
   const alert = h("p", { role: "alert", class: "alert", id: "signin-alert" });
   if (notice) bind(alert, notice);
   const role = h("select", { id: "role", name: "role" },
@@ -48,22 +54,51 @@ function signinPage(notice?: string): void {
     ev.preventDefault(); accept(token.value.trim()); } },
   h("div", { class: "field" }, tr("label", "signin.token", { for: "token" }), token),
   tr("button", "signin.useToken", { type: "submit" }));
-  main.replaceChildren(tr("h1", "signin.title"), alert, h("div", { class: "signin" }, dev, paste));
+  // The hosted UI (deployed stages) or the dev sign-in (the local server's config only).
+  const sso = cfg.signin === "cognito" && h("form", { class: "card", onsubmit: async (ev: Event) => {
+    ev.preventDefault(); location.assign(await authorizeUrl(cfg)); } },
+  h("fieldset", {}, tr("legend", "signin.cognitoTitle"), tr("p", "signin.cognitoHint", { class: "muted" }),
+    tr("button", "signin.cognito", { type: "submit", class: "primary" })));
+  main.replaceChildren(tr("h1", "signin.title"), alert,
+    h("div", { class: "signin" }, sso, cfg.signin === "dev" && dev, paste));
 }
 
+/** A hosted-UI redirect back: keep its token, or say why not. */
+async function signInCallback(): Promise<void> {
+  let notice: string | null = null;
+  try {
+    const tok = await completeSignIn(await loadConfig(), new URL(location.href));
+    if (!tok) return;
+    const why = refusal(tok);
+    if (why) notice = `signin.${why}`;
+    else { session.set(tok); history.replaceState(null, "", "#/campaigns"); }
+  } catch (e) {
+    notice = `signin.${e instanceof SignInError ? e.reason : "exchange"}`;
+  }
+  if (notice) history.replaceState({ notice }, "", "#/signin");
+}
+
+let callbackChecked = false;
+
 async function route(): Promise<void> {
+  if (!callbackChecked) { callbackChecked = true; await signInCallback(); }
   const hash = location.hash || "#/campaigns";
   header();
   if (!session.token && hash !== "#/signin") { go("#/signin"); return; }
   const [, page, id] = hash.split("/");
-  if (page === "signin") signinPage(history.state?.notice);
+  if (page === "signin") await signinPage(history.state?.notice);
   else if (page === "campaigns" && id) {
     main.replaceChildren(tr("p", "editor.loading", { class: "muted" }));
     const { editorPage } = await import("./editorPage");
     await editorPage(main, decodeURIComponent(id));
+  } else if (page === "results" && id) {
+    const { resultsPage } = await import("./pages/results");
+    await resultsPage(main, decodeURIComponent(id));
   } else if (page === "new") {
     const { editorPage } = await import("./editorPage");
     await editorPage(main, null);
+  } else if (PAGES[page]) {
+    await (await PAGES[page]())(main, id ? decodeURIComponent(id) : null);
   } else await campaignsPage(main);
   applyLang();
   main.focus({ preventScroll: true });

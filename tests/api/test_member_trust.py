@@ -112,6 +112,67 @@ def test_birthday_and_gender_are_set_once_by_the_member(api_on: Any) -> None:
     assert fixed.status_code == 200 and fixed.json["birthday"] == "1990-12-01"
 
 
+def test_operator_profile_changes_are_audited_without_values(api_on: Any) -> None:
+    _register(api_on, phone="+8613800138000", consent={"push": True})
+    headers = {"Idempotency-Key": "fix-m-1-1"}
+    body = {"birthday": "1990-12-01", "name": "李雷", "phone": "+8613900139000",
+            "consent": {"push": False, "sms": True}}
+    first = api_on.patch("/members/m-1", role="service", sub="crm", body=body, headers=headers)
+    replay = api_on.patch("/members/m-1", role="service", sub="crm", body=body, headers=headers)
+    assert first.status_code == replay.status_code == 200, (first.json, replay.json)
+    assert replay.json == first.json and first.json["birthday"] == "1990-12-01"
+    entries = _entries(api_on, "m-1")
+    assert len(entries) == 1, entries
+    e = entries[0]
+    assert e["who"] == "crm" and e["action"] == "profile" and e["at"] == first.json["updated_at"]
+    assert e["changes"] == [{"path": "/name"}, {"path": "/phone"}, {"path": "/birthday"},
+                            {"path": "/consent/push"}, {"path": "/consent/sms"}]
+    text = repr(e)  # no PII value: audit entries outlive erasure
+    for value in ("李雷", "Li Lei", "13900139000", "13800138000", "1990-12-01"):
+        assert value not in text
+    # an admin's correction is audited too; nothing changed, nothing but the entry's who/when
+    again = api_on.patch("/members/m-1", role="admin", sub="ops-7", body={"name": "李雷"})
+    assert again.status_code == 200
+    newest = _entries(api_on, "m-1")[0]
+    assert newest["who"] == "ops-7" and newest["changes"] == []
+
+
+def test_the_member_patch_and_its_audit_entry_commit_together(api_on: Any) -> None:
+    """A lost race (the profile changed meanwhile) writes neither the change nor its entry."""
+    from chalicelib.errors import Conflict
+    from chalicelib.services import members
+
+    _register(api_on)
+    before = members.repo().require("m-1")
+    api_on.patch("/me", role="member", sub="m-1", body={"locale": "en-US"})  # moves version
+    with pytest.raises(Conflict):
+        members.repo().replace_audited(
+            before, {**before, "name": "X"}, "2026-01-01T00:00:00.000Z",
+            {"who": "crm", "entity": "member", "entity_id": "m-1", "action": "profile",
+             "changes": [{"path": "/name"}]})
+    assert _entries(api_on, "m-1") == []
+    assert members.get("m-1").name == "Li Lei"
+
+
+def test_birthday_provenance_is_recorded(api_on: Any) -> None:
+    from chalicelib.services import members
+
+    _register(api_on, member_id="m-reg", birthday="1990-05-01")
+    _register(api_on, member_id="m-self")
+    assert api_on.patch("/me", role="member", sub="m-self",
+                        body={"birthday": "1990-05-01"}).status_code == 200
+    reg, own = members.repo().require("m-reg"), members.repo().require("m-self")
+    assert reg["birthday_set_by"] == "registration"
+    assert own["birthday_set_by"] == "member" and own["birthday_set_at"] == own["updated_at"]
+    fixed = api_on.patch("/members/m-self", role="service", body={"birthday": "1990-06-01"})
+    assert fixed.status_code == 200
+    assert members.repo().require("m-self")["birthday_set_by"] == "operator"
+    assert api_on.patch("/members/m-self", role="admin", body={"birthday": None}).status_code \
+        == 200
+    gone = members.repo().require("m-self")
+    assert "birthday_set_by" not in gone and "birthday_set_at" not in gone
+
+
 def test_a_device_token_moves_to_the_member_who_registers_it_last(api_on: Any) -> None:
     from chalicelib.adapters.channels import PushChannel, Rendered
     from chalicelib.adapters.delivery_repo import DeliveryRepository

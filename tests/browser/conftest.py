@@ -110,6 +110,7 @@ def stack() -> Iterator[Stack]:
             time.sleep(0.2)
         s = Stack(f"http://127.0.0.1:{api}", f"http://127.0.0.1:{console}",
                   stage_tokens("dev", member_sub="m-br-0"))
+        s.data_dir = data  # type: ignore[attr-defined]  (the CLI finds the stack here)
         _load(s)
         yield s
     finally:

@@ -66,6 +66,22 @@ def test_signup_gets_the_welcome_coupon_within_one_pass(runner):
     assert len(coupons("new-1")) == 1 and len(inbox("new-1")) == 1
 
 
+def test_a_campaign_activated_a_moment_ago_gets_the_next_event(runner):
+    """The events worker used to reuse its active-campaign list for 30 s: a signup right after
+    the welcome campaign was activated (README: pause, resume, sign up) got nothing."""
+    welcome = campaign({"type": "event", "event": "signup"}, WELCOME, id="welcome",
+                       delivery={"quiet_hours": None})
+    source = install()
+    coupon_template("welcome-5", amount=500)
+    members.register(NewMember(member_id="early-1"))
+    settle(runner)  # an event batch while no campaign is active
+    assert inbox("early-1") == []
+    source.campaigns[welcome.id] = welcome  # activated now
+    members.register(NewMember(member_id="new-2"))
+    settle(runner)
+    assert len(inbox("new-2")) == 1 and len(coupons("new-2")) == 1
+
+
 def test_first_order_over_the_minimum_earns_bonus_points_and_is_attributed(runner):
     publish()
     install(campaign({"type": "event", "event": "first_order",

@@ -1,12 +1,18 @@
 """The README runs as written: every ```bash block, top to bottom, against a fresh local
-stack on free ports, must exit 0 and never get a 5xx.
+stack on free ports, must exit 0, and every HTTP call it makes must answer 2xx unless the
+README states the status it expects.
 
 A block preceded by ``<!-- not-run: reason -->`` is skipped (deploying to AWS, starting a
 second stack, ...); every other block runs. The test adapts only what differs from a
-developer's machine: ``localhost:8000`` becomes the test stack's port, ``.venv/bin/perks``
-runs this checkout's CLI pointed at the test stack (``--stack-dir``), and a ``make run``
-line stands for the stack the test already started. ``# 201 ...``-style comments after a
-command are checked against the status of the last HTTP call before them.
+developer's machine: ``localhost:8000`` becomes the test stack's port, ``.venv/bin/perks`` and
+``.venv/bin/python -m chalicelib.local.runner`` run this checkout's CLI and runner pointed at
+the test stack (``--stack-dir``), and a ``make run`` line stands for the stack the test
+already started.
+
+``curl`` runs through a shell function that records each call's status. A ``# 409 ...``
+comment (on its own line right after the command, or at the end of the command's last line)
+states the status of the last HTTP call before it: it must match, and it is the only way a
+call may answer outside 2xx. Any other 4xx/5xx fails the block at the next call or at its end.
 """
 
 from __future__ import annotations
@@ -55,6 +61,10 @@ def blocks(text: str) -> list[tuple[int, str, str | None]]:
     return out
 
 
+TRAILING = re.compile(r"\s#\s*([1-5]\d\d)\b")
+RUNNER = ".venv/bin/python -m chalicelib.local.runner"
+
+
 def adapt(code: str, port: int) -> str:
     """The block as it runs here, with a status check after each ``# NNN`` comment."""
     out = []
@@ -62,27 +72,63 @@ def adapt(code: str, port: int) -> str:
         if re.match(r"^make run\b", line.strip()):
             continue  # the stack this test started
         line = line.replace("localhost:8000", f"localhost:{port}")
-        line = line.replace(".venv/bin/perks", '"$PERKS"')
-        m = EXPECT.match(line.strip())
-        if m:
-            out.append(f'expect_status {m.group(1)}')
+        line = line.replace(RUNNER, '"$RUNNER"').replace(".venv/bin/perks", '"$PERKS"')
+        own = EXPECT.match(line.strip())
+        trailing = None if own or line.rstrip().endswith("\\") else TRAILING.search(line)
+        if own:
+            out.append(f"expect_status {own.group(1)}")
         out.append(line)
+        if trailing:
+            out.append(f"expect_status {trailing.group(1)}")
+    out.append("check_statuses")
     return "\n".join(out)
 
 
+# STATUS_LOG gets "HTTP NNN" per call (written before curl returns, so no race with the next
+# command) and "ACK NNN" when a comment stated the status; "UNSTATED" marks a violation even
+# where a command substitution swallowed the failing exit.
 PRELUDE = r"""
 set -eo pipefail
 : > "$STATUS_LOG"
+unstated() {
+  local last; last=$(tail -1 "$STATUS_LOG")
+  case "$last" in "HTTP 2"*|ACK*|"") return 1 ;; HTTP*) return 0 ;; *) return 1 ;; esac
+}
+check_statuses() {
+  if unstated; then
+    echo "README: a call answered $(tail -1 "$STATUS_LOG") and no '# NNN' comment says so" >&2
+    echo UNSTATED >> "$STATUS_LOG"
+    exit 98
+  fi
+}
 curl() {
-  command curl --max-time 60 -w '%{stderr}HTTP %{http_code}\n' "$@" \
-    2> >(tee -a "$STATUS_LOG" >&2)
+  check_statuses
+  local err rc=0
+  err=$(mktemp)
+  command curl --max-time 60 -w '%{stderr}HTTP %{http_code}\n' "$@" 2>"$err" || rc=$?
+  grep -a '^HTTP [0-9]*$' "$err" | tail -1 >> "$STATUS_LOG" || true
+  cat "$err" >&2
+  rm -f "$err"
+  return $rc
 }
 expect_status() {
-  sleep 0.2
-  got=$(grep -o 'HTTP [0-9]*' "$STATUS_LOG" | tail -1 | cut -d' ' -f2)
+  local got; got=$(grep -o '^HTTP [0-9]*' "$STATUS_LOG" | tail -1 | cut -d' ' -f2)
   if [ "$got" != "$1" ]; then echo "README expected $1, got $got" >&2; exit 97; fi
+  echo "ACK $1" >> "$STATUS_LOG"
 }
 """
+
+
+def unstated(log: str) -> list[str]:
+    """Calls that answered outside 2xx with no comment stating that status right after."""
+    lines = log.splitlines()
+    bad = []
+    for n, line in enumerate(lines):
+        if line.startswith("UNSTATED") or (
+                line.startswith("HTTP ") and not line.startswith("HTTP 2")
+                and (n + 1 >= len(lines) or lines[n + 1] != "ACK " + line.split()[1])):
+            bad.append(line)
+    return bad
 
 
 @pytest.fixture(scope="module")
@@ -95,15 +141,61 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]
         yield base, data
 
 
+def _script(path: Path, module: str, data: Path) -> str:
+    path.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m {module} '
+                    f'--stack-dir "{data}" "$@"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def welcome_reached(base: str, env: dict[str, str], member_id: str, timeout: float = 30.0
+                    ) -> bool:
+    """The walkthrough's claim: within seconds of signing up, the welcome campaign has put a
+    message in the member's inbox (stream → events → delivery, run by the stack's runner)."""
+    import json
+    import urllib.request
+
+    token = subprocess.run([env["PERKS"], "token", "--role", "member", "--sub", member_id],
+                           cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()  # the blocks' env: the stack's secret
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        req = urllib.request.Request(f"{base}/me/inbox",
+                                     headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            page = json.loads(resp.read())
+        if any(m.get("campaign_id") == "welcome" for m in page["messages"]):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_unstated_statuses_are_found() -> None:
+    assert unstated("HTTP 201\nHTTP 409\nACK 409\nHTTP 200\n") == []
+    assert unstated("HTTP 201\nHTTP 404\nHTTP 200\n") == ["HTTP 404"]
+    assert unstated("HTTP 400\n") == ["HTTP 400"]
+    assert unstated("HTTP 409\nACK 404\n") == ["HTTP 409"]
+    assert unstated("HTTP 503\nUNSTATED\n") == ["HTTP 503", "UNSTATED"]
+
+
+def test_adapt_checks_the_stated_statuses() -> None:
+    code = ("curl -s localhost:8000/x -d '{}'   # 409 not enough points\n"
+            "curl -s localhost:8000/y \\\n  -d '{}'\n# 201 {...}\n"
+            ".venv/bin/python -m chalicelib.local.runner list\n")
+    lines = adapt(code, 9).splitlines()
+    assert lines[1] == "expect_status 409" and lines[4] == "expect_status 201"
+    assert "localhost:9/x" in lines[0] and lines[6].startswith('"$RUNNER" list')
+    assert lines[-1] == "check_statuses"
+
+
 def test_the_readme_blocks_run_top_to_bottom(stack: tuple[str, Path], tmp_path: Path) -> None:
     base, data = stack
     port = int(base.rsplit(":", 1)[1])
-    perks = tmp_path / "perks"
-    perks.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m chalicelib.cli '
-                     f'--stack-dir "{data}" "$@"\n')
-    perks.chmod(0o755)
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
-    env.update(PERKS=str(perks), STATUS_LOG=str(tmp_path / "status.log"))
+    status_log = tmp_path / "status.log"
+    env.update(PERKS=_script(tmp_path / "perks", "chalicelib.cli", data),
+               RUNNER=_script(tmp_path / "runner", "chalicelib.local.runner", data),
+               STATUS_LOG=str(status_log))
     failures = []
     ran = 0
     for line, code, skip in blocks(README.read_text(encoding="utf-8")):
@@ -113,11 +205,15 @@ def test_the_readme_blocks_run_top_to_bottom(stack: tuple[str, Path], tmp_path: 
         script = PRELUDE + adapt(code, port)
         out = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=180, check=False)
-        statuses = re.findall(r"HTTP (\d{3})", out.stderr)
-        bad = [s for s in statuses if s.startswith("5")]
+        log = status_log.read_text() if status_log.exists() else ""
+        statuses = re.findall(r"^HTTP (\d{3})", log, re.M)
+        bad = unstated(log)
         if out.returncode != 0 or bad:
-            failures.append(f"README.md:{line}: exit {out.returncode}, 5xx {bad}\n"
+            failures.append(f"README.md:{line}: exit {out.returncode}, unstated {bad}\n"
                             f"{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
         print(f"README.md:{line}: exit {out.returncode}, statuses {statuses}")
+        if "m-3" in code and '"member_id": "m-3"' in code and not welcome_reached(
+                base, env, "m-3"):
+            failures.append(f"README.md:{line}: no welcome message in m-3's inbox within 30 s")
     assert ran >= 10
     assert not failures, "\n\n".join(failures)

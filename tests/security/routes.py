@@ -45,4 +45,13 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PATCH", "/members/{member_id}"): ("service", "admin"),
     ("PATCH", "/admin/members/{member_id}/segmentation"): ("service", "marketer", "admin"),
     ("POST", "/admin/members/{member_id}/points"): ("admin",),
+    # Support lookups show a (masked) member to the console's roles only, audited.
+    ("GET", "/admin/members/{member_id}/support"): ("marketer", "admin"),
+    # campaign results (issue 11): marketers and admins read counters, never members
+    ("GET", "/admin/campaigns/{campaign_id}/results"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/results/csv"): ("marketer", "admin"),
+    # Console review (issue 11): marketers and admins only.
+    ("GET", "/admin/campaigns/{campaign_id}/versions"): ("marketer", "admin"),
+    ("POST", "/admin/campaigns/{campaign_id}/rollback"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/preview/{job_id}"): ("marketer", "admin"),
 }

@@ -81,3 +81,43 @@ def test_hs256_token_is_refused_when_the_stage_expects_rs256(jwks):
 def test_unknown_roles_are_ignored():
     assert auth.roles_of({"roles": ["member", "root", "superuser"]}) == ["member"]
     assert auth.roles_of({"roles": "service marketer"}) == ["marketer", "service"]
+
+
+CONSOLE_SCOPE = "perks-perks-prod/console"
+
+
+def _console_token(key, iss, **over):
+    claims = {"sub": "u-1", "iss": iss, "client_id": "console-client", "token_use": "access",
+              "scope": f"openid email profile {CONSOLE_SCOPE}", "exp": int(time.time()) + 60,
+              "cognito:groups": ["marketer"], **over}
+    return _sign(key, **claims)
+
+
+def test_console_access_token_is_accepted_by_its_scope(jwks, monkeypatch):
+    # The console's own Cognito client (hosted UI + PKCE) is not the app client: its access
+    # tokens are accepted because they carry the stack's console scope.
+    key, iss = jwks
+    monkeypatch.setenv("JWT_CONSOLE_SCOPE", CONSOLE_SCOPE)
+    config.reset()
+    claims = auth.verify(_console_token(key, iss))
+    assert auth.roles_of(claims) == ["marketer"]
+
+
+@pytest.mark.parametrize("over", [
+    {"scope": "openid email profile"},                       # another client of the pool
+    {"scope": f"openid {CONSOLE_SCOPE}x"},                   # a look-alike scope
+    {"scope": [CONSOLE_SCOPE]},                              # not Cognito's string form
+    {"token_use": "id"},                                     # only access tokens carry scopes
+])
+def test_console_scope_is_required_exactly(jwks, monkeypatch, over):
+    key, iss = jwks
+    monkeypatch.setenv("JWT_CONSOLE_SCOPE", CONSOLE_SCOPE)
+    config.reset()
+    with pytest.raises(jwt.InvalidTokenError):
+        auth.verify(_console_token(key, iss, **over))
+
+
+def test_console_scope_is_not_accepted_when_the_stage_names_none(jwks):
+    key, iss = jwks
+    with pytest.raises(jwt.InvalidTokenError):
+        auth.verify(_console_token(key, iss))

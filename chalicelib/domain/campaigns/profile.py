@@ -19,11 +19,12 @@ the monthly ``window`` buckets qualifying spend is summed from (see domain/loyal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.domain.members import BIRTHDAY_RE, age_on
+from chalicelib.domain.members import BIRTHDAY_RE, age_on, birthday_counts
 
 # City tiers (China's commonly used 1-5 grading; "new first-tier" counted as 2).
 CITY_TIERS: dict[str, int] = {
@@ -87,6 +88,18 @@ def _int(v: Any) -> int | None:
     return None
 
 
+def _birthday_month(profile: Mapping[str, Any], m: re.Match[str] | None, today: date
+                    ) -> int | None:
+    """The birth month, unknown while a member-set birthday is too new for the nearest
+    birthday (this year's, from its month on; else next year's): a "birthday month" perk
+    must not go to a member who set its birthday to this month last week."""
+    if m is None:
+        return None
+    month = int(m.group(2))
+    year = today.year if month >= today.month else today.year + 1
+    return month if birthday_counts(dict(profile), year) else None
+
+
 def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None,
                      *, today: date | None = None) -> dict[str, Any]:
     """The flat audience profile of a member from its PROFILE and LOYALTY items."""
@@ -121,7 +134,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
         frozenset(),
         "locale": profile.get("locale"),
         "timezone": profile.get("timezone"),
-        "birthday_month": int(m.group(2)) if m else None,
+        "birthday_month": _birthday_month(profile, m, today),
         "consent.push": bool(consent.get("push", False)),
         "consent.sms": bool(consent.get("sms", False)),
         "consent.email": bool(consent.get("email", False)),

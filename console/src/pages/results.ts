@@ -1,0 +1,160 @@
+// Campaign results: daily delivered / redeemed / cost chart, suppression by reason, variant
+// table with the lift interval and verdict, the daily numbers, CSV download. Charts load
+// lazily (ECharts, tree-shaken) only on this page.
+import { call, session } from "../api";
+import { bind, lang, t } from "../i18n";
+import { h, tr } from "../dom";
+import { errorText } from "../util";
+
+const REASONS = ["consent", "cap", "budget", "erased", "limit", "quiet"];
+const DAY_COLS = ["targeted", "delivered", "held_out", "coupons_issued", "coupons_redeemed",
+  "points_awarded", "cost_minor"];
+
+export interface Results {
+  campaign_id: string; name: string; timezone: string; from: string; to: string;
+  days: Record<string, any>[]; totals: Record<string, number>;
+  suppressed: Record<string, number>; sent: Record<string, number>;
+  variants: Record<string, any>[]; holdout: Record<string, any>; lift: Record<string, any>;
+}
+
+const yuan = (fen: number): string => (fen / 100).toLocaleString(lang, {
+  minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const pct = (x: number | null | undefined): string => x == null ? "—" :
+  `${(x * 100).toFixed(1)}%`;
+const pts = (x: number | null | undefined): string => x == null ? "—" :
+  `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
+const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
+
+function verdictBadge(v: Record<string, any>): HTMLElement {
+  return h("span", { class: `badge verdict-${v.verdict}`, "data-verdict": v.verdict },
+    lang === "en" ? v.verdict_en : v.verdict_zh);
+}
+
+function variantRows(r: Results): HTMLElement[] {
+  const groups = r.variants.length ? r.variants : [{ variant: "", ...r.lift,
+    delivered: r.totals.delivered, coupons_redeemed: r.totals.coupons_redeemed,
+    cost_minor: r.totals.cost_minor }];
+  const rows = groups.map((v) => h("tr", {},
+    h("th", { scope: "row" }, v.variant ? v.variant : tr("span", "results.allTreated")),
+    h("td", { class: "num" }, String(v.delivered ?? v.members ?? 0)),
+    h("td", { class: "num" }, String(v.converters ?? 0)),
+    h("td", { class: "num" }, pct(v.conversion_rate)),
+    h("td", { class: "num" }, pts(v.lift)),
+    h("td", { class: "num" }, v.ci_low == null ? "—" : `${pts(v.ci_low)} … ${pts(v.ci_high)}`),
+    h("td", {}, verdictBadge(v)),
+    h("td", { class: "num" }, String(v.coupons_redeemed ?? 0)),
+    h("td", { class: "num" }, yuan(v.cost_minor ?? 0))));
+  rows.push(h("tr", { class: "holdout" },
+    h("th", { scope: "row" }, tr("span", "results.holdout")),
+    h("td", { class: "num" }, String(r.holdout.members)),
+    h("td", { class: "num" }, String(r.holdout.converters)),
+    h("td", { class: "num" }, pct(r.holdout.conversion_rate)),
+    h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—")));
+  return rows;
+}
+
+function headRow(keys: string[]): HTMLElement {
+  return h("thead", {}, h("tr", {}, ...keys.map((k) => tr("th", k, { scope: "col" }))));
+}
+
+async function downloadCsv(id: string, from: string, to: string, alert: HTMLElement): Promise<void> {
+  // A fetch with the bearer token (a plain link could not send it), saved as a Blob.
+  try {
+    const resp = await fetch(`/api/admin/campaigns/${encodeURIComponent(id)}/results/csv?` +
+      new URLSearchParams({ from, to }), { headers: { Authorization: `Bearer ${session.token}` } });
+    if (!resp.ok) throw new Error(resp.statusText);
+    const name = /filename="([^"]+)"/.exec(resp.headers.get("Content-Disposition") ?? "")?.[1]
+      ?? `${id}-results.csv`;
+    const a = h("a", { href: URL.createObjectURL(await resp.blob()), download: name });
+    document.body.append(a); a.click(); a.remove();
+  } catch (e) { alert.textContent = errorText(e); }
+}
+
+export async function resultsPage(main: HTMLElement, id: string): Promise<void> {
+  const today = new Date();
+  const from = h("input", { id: "from", type: "date",
+    value: isoDay(new Date(today.getTime() - 29 * 86400e3)) });
+  const to = h("input", { id: "to", type: "date", value: isoDay(today) });
+  const alert = h("p", { role: "alert", class: "alert" });
+  const body = h("div", { id: "results-body", "aria-live": "polite" });
+  const title = h("h1", {}, id);
+  let seq = 0;  // a slower earlier answer must not overwrite a later range
+  const load = async (): Promise<void> => {
+    const mine = ++seq;
+    alert.textContent = "";
+    body.replaceChildren(tr("p", "campaigns.loading", { class: "muted" }));
+    let r: Results;
+    try {
+      r = await call("GET", `/admin/campaigns/${encodeURIComponent(id)}/results?` +
+        new URLSearchParams({ from: from.value, to: to.value }));
+    } catch (e) {
+      if (mine === seq) { alert.textContent = errorText(e); body.replaceChildren(); }
+      return;
+    }
+    if (mine !== seq) return;
+    body.dataset.range = `${r.from}..${r.to}`;
+    title.textContent = `${r.name} · ${t("results.title")}`;
+    render(body, r);
+  };
+  const form = h("form", { class: "filters", onsubmit: (ev: Event) => { ev.preventDefault(); void load(); } },
+    h("div", { class: "field" }, tr("label", "results.from", { for: "from" }), from),
+    h("div", { class: "field" }, tr("label", "results.to", { for: "to" }), to),
+    h("div", { class: "field" }, tr("button", "results.show", { type: "submit", class: "primary" })),
+    h("div", { class: "field" }, tr("button", "results.csv", { type: "button", id: "csv",
+      onclick: () => void downloadCsv(id, from.value, to.value, alert) })));
+  main.replaceChildren(
+    tr("a", "results.back", { href: `#/campaigns/${encodeURIComponent(id)}`, class: "back" }),
+    title, form, alert, body);
+  await load();
+}
+
+function render(body: HTMLElement, r: Results): void {
+  const tot = r.totals;
+  const kpi = (key: string, value: string, name: string): HTMLElement =>
+    h("div", { class: "stat card", "data-kpi": name }, tr("span", key, { class: "muted" }),
+      h("span", { class: "big" }, value));
+  const daily = h("div", { class: "chart", role: "img", id: "chart-daily" });
+  const reasons = h("div", { class: "chart", role: "img", id: "chart-suppressed" });
+  bind(daily, "results.dailyChart", {}, "aria-label");
+  bind(reasons, "results.suppressedChart", {}, "aria-label");
+  const dayTable = h("table", { class: "list", id: "days" },
+    headRow(["results.day", ...DAY_COLS.map((c) => `results.c.${c}`)]),
+    h("tbody", {}, ...r.days.filter((d) => DAY_COLS.some((c) => d[c])).map((d) => h("tr", {},
+      h("th", { scope: "row" }, d.day),
+      ...DAY_COLS.map((c) => h("td", { class: "num" },
+        c === "cost_minor" ? yuan(d[c]) : String(d[c]))))),
+    h("tr", { class: "total" }, tr("th", "results.total", { scope: "row" }),
+      ...DAY_COLS.map((c) => h("td", { class: "num", "data-total": c },
+        c === "cost_minor" ? yuan(tot[c]) : String(tot[c]))))));
+  body.replaceChildren(
+    h("p", { class: "muted" }, tr("span", "results.tz", {}, { tz: r.timezone, from: r.from, to: r.to })),
+    h("div", { class: "kpis" },
+      kpi("results.c.targeted", String(tot.targeted), "targeted"),
+      kpi("results.c.delivered", String(tot.delivered), "delivered"),
+      kpi("results.c.coupons_redeemed", String(tot.coupons_redeemed), "redeemed"),
+      kpi("results.c.cost_minor", `¥${yuan(tot.cost_minor)}`, "cost"),
+      h("div", { class: "stat card", "data-kpi": "verdict" }, tr("span", "results.verdict", { class: "muted" }),
+        h("span", { class: "big" }, verdictBadge(r.lift)))),
+    h("div", { class: "charts" },
+      h("section", { class: "card" }, tr("h2", "results.dailyChart"), daily),
+      h("section", { class: "card" }, tr("h2", "results.suppressedChart"), reasons)),
+    tr("h2", "results.variants"),
+    h("div", { class: "table-wrap" }, h("table", { class: "list", id: "variants" },
+      headRow(["results.variant", "results.c.delivered", "results.converters", "results.rate",
+        "results.lift", "results.ci", "results.verdict", "results.c.coupons_redeemed",
+        "results.c.cost_minor"]),
+      h("tbody", {}, ...variantRows(r)))),
+    tr("p", "results.ciNote", { class: "muted" }),
+    tr("h2", "results.daily"),
+    h("div", { class: "table-wrap" }, dayTable));
+  void import("./resultsCharts").then(({ draw }) => {
+    const x = r.days.map((d) => d.day.slice(5));
+    draw(daily, x, [
+      { name: t("results.c.delivered"), values: r.days.map((d) => d.delivered), type: "bar" },
+      { name: t("results.c.coupons_redeemed"), values: r.days.map((d) => d.coupons_redeemed), type: "bar" },
+      { name: t("results.costYuan"), values: r.days.map((d) => d.cost_minor / 100), type: "line", axis: 1 },
+    ]);
+    draw(reasons, REASONS.map((k) => t(`results.reason.${k}`)),
+      [{ name: t("results.suppressed"), values: REASONS.map((k) => r.suppressed[k] ?? 0), type: "bar" }], true);
+  });
+}
