@@ -49,6 +49,8 @@ class Settings:
     max_coupons_per_order: int = 4  # coupons: stack size limit for one order
     reservation_hold_minutes: int = 15  # coupons: how long a checkout reservation holds
     code_attempts_per_hour: int = 10  # coupons: failed code redemptions before 429
+    # HMAC key of device ids (push token → opaque id); prod from the deploy template
+    device_id_secret: str = ""
     # Prod: access tokens granted this resource-server scope (the console's Cognito client)
     # are accepted besides the app client's audience; empty accepts the audience only.
     jwt_console_scope: str = ""
@@ -99,6 +101,7 @@ def load_settings() -> Settings:
         max_coupons_per_order=_int("MAX_COUPONS_PER_ORDER", 4),
         reservation_hold_minutes=_int("RESERVATION_HOLD_MINUTES", 15),
         code_attempts_per_hour=_int("CODE_ATTEMPTS_PER_HOUR", 10),
+        device_id_secret=_str("DEVICE_ID_SECRET"),
     )
 
 

@@ -26,6 +26,7 @@ os.environ.update({
     "PERKS_STAGE": "test",
     "JWT_ALGORITHM": "HS256",
     "JWT_SECRET": "perks-test-secret-not-for-production",
+    "DEVICE_ID_SECRET": "perks-test-device-id-secret",
     "JWT_ISSUER": "perks-local",
     "JWT_AUDIENCE": "perks",
     "POWERTOOLS_METRICS_DISABLED": "true",

@@ -283,14 +283,17 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         return True
 
     def outbox_finish(self, member_id: str, campaign_id: str, occurrence: str, channel: str,
-                      state: str, detail: str | None = None, day: str | None = None) -> bool:
+                      state: str, detail: str | None = None, stopped: bool = False,
+                      day: str | None = None) -> bool:
         """pending → sent | failed | dead: the entry leaves the sweeper's index, and the send
         record's channel state and the counters change in the same transaction (once).
+        ``stopped``: failed because it is no longer allowed, counted by ``detail`` (reason).
         False when the entry was not pending (someone finished it already)."""
         ok = state == "sent"
         counters = {f"{'sent' if ok else 'failed'}_{channel}": 1,
                     **({} if ok else {"failed": 1}),
-                    **({"dead_lettered": 1} if state == "dead" else {})}
+                    **({"dead_lettered": 1} if state == "dead" else {}),
+                    **({f"outbox_stopped_{detail}": 1} if stopped and detail else {})}
         err = {f"err_{channel}": detail[:200]} if detail else {}
         named = [
             ("outbox", self.update_item(
@@ -309,6 +312,24 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             if any(e.failed(i) for i, (name, _) in enumerate(named) if name == "outbox"):
                 return False
             raise Unavailable("outbox update conflicted; retry") from e
+        return True
+
+    def outbox_postpone(self, entry: dict[str, Any], retry_at: str) -> bool:
+        """Move a stale entry's retry time (quiet hours) without spending a try; False when
+        it was finished or claimed since it was read."""
+        member, cid, occ, ch = (entry["member_id"], entry["campaign_id"], entry["occurrence"],
+                                entry["channel"])
+        try:
+            with translated():
+                self.table.update_item(
+                    Key=keys.outbox_entry(member, cid, occ, ch), **update_args(
+                        set_={"retry_at": retry_at,
+                              **keys.outbox_index(member, cid, occ, ch, retry_at)},
+                        condition="#st = :p AND #t = :t",
+                        names={"#st": "state", "#t": "tries"},
+                        values={":p": "pending", ":t": entry["tries"]}))
+        except ConditionFailed:
+            return False
         return True
 
     def outbox_note(self, entry: dict[str, Any], detail: str) -> None:

@@ -153,5 +153,72 @@ class InboxRepository(TableRepository):
         return _public({**plain(item), "read": True, "read_at": at})
 
 
+    # --- one-off migration (operator CLI only) ---------------------------------------------
+
+    def backfill_unread(self, now: datetime, segments: int = 4) -> dict[str, int]:
+        """Unread markers for messages stored before markers existed, and the old counter
+        items deleted. There is no index of all members, so this reads the table with a
+        segmented Scan: it is run once by an operator (`perks inbox backfill-unread`), never
+        on a request or scheduled path. Idempotent: a marker is put only where none is, and
+        only while its message is still unread (one transaction), so a member marking it
+        read meanwhile never leaves a stray marker."""
+        from boto3.dynamodb.conditions import Attr
+
+        report = {"messages": 0, "markers_written": 0, "markers_present": 0, "read": 0,
+                  "expired": 0, "states_deleted": 0}
+        flt = Attr("SK").begins_with(keys.INBOX) | Attr("SK").eq(keys.LEGACY_INBOX_STATE)
+        for segment in range(segments):
+            kw: dict[str, Any] = {"Segment": segment, "TotalSegments": segments,
+                                  "FilterExpression": flt, "ConsistentRead": True}
+            while True:
+                with translated():
+                    resp = self.table.scan(**kw)
+                for item in resp.get("Items", []):
+                    self._backfill_one(plain(item), now, report)
+                if not resp.get("LastEvaluatedKey"):
+                    break
+                kw["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return report
+
+    def _backfill_one(self, item: dict[str, Any], now: datetime, report: dict[str, int]
+                      ) -> None:
+        member = keys.member_of(str(item["PK"]))
+        if member is None:
+            return
+        if item["SK"] == keys.LEGACY_INBOX_STATE:
+            with translated():
+                self.table.delete_item(Key={"PK": item["PK"], "SK": item["SK"]})
+            report["states_deleted"] += 1
+            return
+        report["messages"] += 1
+        expires = int(item.get(keys.TTL_ATTR) or 0)
+        if item.get("read"):
+            report["read"] += 1
+            return
+        if expires <= int(now.timestamp()):
+            report["expired"] += 1
+            return
+        marker = {**keys.inbox_unread(member, expires, str(item["message_id"])),
+                  keys.TTL_ATTR: expires}
+        named = ["message", "marker"]
+        try:
+            with translated():
+                self.table.meta.client.transact_write_items(TransactItems=[
+                    {"ConditionCheck": {"TableName": self.table.name,
+                                        "Key": {"PK": item["PK"], "SK": item["SK"]},
+                                        "ConditionExpression": "#r = :f",
+                                        "ExpressionAttributeNames": {"#r": "read"},
+                                        "ExpressionAttributeValues": {":f": False}}},
+                    {"Put": {"TableName": self.table.name, "Item": storable(marker),
+                             "ConditionExpression": "attribute_not_exists(PK)"}}])
+        except TransactionCancelled as e:
+            failed = e.named(named).failed_names
+            if not failed:
+                raise
+            report["read" if "message" in failed else "markers_present"] += 1
+            return
+        report["markers_written"] += 1
+
+
 def _public(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in PUBLIC if k in item}

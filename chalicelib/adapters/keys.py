@@ -37,6 +37,7 @@ Single-table layout (see README "Data model"):
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 MEMBER = "MEMBER#"
 PROFILE = "PROFILE"
@@ -67,8 +68,23 @@ def birthday_partition(month_day: str) -> str:
     return f"BDAY#{month_day}"
 
 
+# Local stages without DEVICE_ID_SECRET (a bare CLI, a test subprocess) still get stable ids;
+# prod never falls back to it.
+DEV_DEVICE_ID_SECRET = "perks-dev-device-id-secret"
+
+
 def device_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()[:32]
+    """A push token's opaque device id: an HMAC keyed with a server secret, so nobody who
+    learns an id can confirm a guessed token (a plain hash could be checked offline)."""
+    from chalicelib.config import get_settings
+
+    s = get_settings()
+    secret = s.device_id_secret
+    if not secret:
+        if s.stage == "prod":
+            raise RuntimeError("DEVICE_ID_SECRET is not set (the DeviceIdSecret parameter)")
+        secret = DEV_DEVICE_ID_SECRET
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def member_device(member_id: str, token: str) -> dict[str, str]:
@@ -395,6 +411,13 @@ def inbox_message(member_id: str, message_id: str) -> dict[str, str]:
 
 
 INBOX_UNREAD = "INBOXUNREAD#"
+# The per-member unread counter the markers replaced; `perks inbox backfill-unread` deletes it.
+LEGACY_INBOX_STATE = "INBOXSTATE"
+
+
+def member_of(pk: str) -> str | None:
+    """The member id of a MEMBER#<id> partition key, else None."""
+    return pk[len(MEMBER):] if pk.startswith(MEMBER) else None
 
 
 def inbox_unread(member_id: str, expires_epoch: int, message_id: str) -> dict[str, str]:

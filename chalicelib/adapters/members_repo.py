@@ -221,9 +221,15 @@ class MemberRepository(TableRepository):
 
         return query_all(self.table, KeyConditionExpression=Key("PK").eq(keys.member_pk(member_id)))
 
-    def erase(self, member_id: str, pii_fields: tuple[str, ...], now: str) -> None:
-        """Remove PII and targeting index entries; ledgers stay under the pseudonymous id."""
+    def erase(self, member_id: str, pii_fields: tuple[str, ...], now: str
+              ) -> list[dict[str, str]]:
+        """Remove PII and targeting index entries; ledgers stay under the pseudonymous id.
+        Outbox entries lose their rendered message (it holds the name, a coupon code...);
+        the pending ones are returned ({member_id, campaign_id, occurrence, channel}) for
+        the caller to finish as failed, and keep their sweeper index until then, so one a
+        crash leaves behind is still found (and stopped: the profile says erased)."""
         items = self.partition(member_id)
+        pending: list[dict[str, str]] = []
         for item in items:
             if item["SK"].startswith(keys.DEVICE):
                 self.delete_device(member_id, item["SK"].removeprefix(keys.DEVICE))
@@ -231,7 +237,14 @@ class MemberRepository(TableRepository):
             if item["SK"].startswith(keys.DEVICE):
                 continue
             indexed = [a for a in keys.GSI_ATTRS if a in item]
-            if item["SK"] == keys.PROFILE:
+            if item["SK"].startswith(keys.OUTBOX):
+                if item.get("state") == "pending":
+                    pending.append({k: str(item[k]) for k in ("member_id", "campaign_id",
+                                                              "occurrence", "channel")})
+                if "message" not in item:
+                    continue
+                args = update_args(remove=["message"])
+            elif item["SK"] == keys.PROFILE:
                 args = update_args(
                     set_={"erased": True, "erased_at": now, "updated_at": now,
                           "consent": {"push": False, "sms": False, "email": False}},
@@ -245,6 +258,7 @@ class MemberRepository(TableRepository):
                 continue
             with translated():
                 self.table.update_item(Key={"PK": item["PK"], "SK": item["SK"]}, **args)
+        return pending
 
     @staticmethod
     def _index_attrs(profile: dict[str, Any]) -> dict[str, str]:

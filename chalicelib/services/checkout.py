@@ -245,7 +245,8 @@ def release(order_id: str, member_id: str | None = None) -> None:
 
 def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
                        lines: list[tuple[str, int, int]], discount_total: int, shipping_fee: int,
-                       now: str) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+                       now: str, categories: list[str | None] | None = None,
+                       ) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
     """For POST /orders with ``reservation_id``: check the order against the reservation
     (409 listing every difference) and return the reservation's per-line discounts with the
     named items confirming it inside the order's own transaction ("reservation", then
@@ -255,7 +256,7 @@ def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
         raise NotFound(f"reservation {reservation_id} not found", details=[
             {"path": "/reservation_id", "message": "no such reservation"}])
     diffs = order_mismatches(res, OrderTerms(order_id, member_id, lines, discount_total,
-                                             shipping_fee))
+                                             shipping_fee, categories))
     if diffs:
         raise Conflict("the order does not match its reservation", details=diffs)
     if res["status"] not in ("held", "confirmed"):

@@ -183,7 +183,8 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
     t = template_of(item)
-    closed = {"path": "/code", "message": "NOT_ACTIVE"} if t.status != "active" else \
+    closed = {"path": "/code", "message": "NOT_ACTIVE", "reason": "NOT_ACTIVE"} \
+        if t.status != "active" else \
         claim_detail(t.validity, now, "/code")
     if closed:
         raise Unprocessable(claim_closed_message(closed, "this code cannot be redeemed now"),

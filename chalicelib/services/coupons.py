@@ -271,7 +271,7 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     t = template_of(item)
     if t.status != "active" or not t.claimable:
         raise Unprocessable("this coupon cannot be claimed", details=[
-            {"path": "/template_id", "message": "NOT_CLAIMABLE"}])
+            {"path": "/template_id", "message": "NOT_CLAIMABLE", "reason": "NOT_CLAIMABLE"}])
     closed = claim_detail(t.validity, now, "/template_id")
     if closed:
         raise Unprocessable(claim_closed_message(closed, "claiming is not open"),
@@ -325,7 +325,8 @@ def _claim_transaction(template_id: str, shards: int, tail: list[dict[str, Any]]
                                    ) from e
             if any(e.failed(i) for i in range(offset + 1, len(items))):
                 raise Unprocessable("this coupon is for other members", details=[
-                    {"path": "/template_id", "message": "AUDIENCE"}]) from e
+                    {"path": "/template_id", "message": "AUDIENCE", "reason": "AUDIENCE"}]
+                    ) from e
             if shard is not None and e.failed(0):
                 open_shards = [int(s["SK"].rsplit("#", 1)[1]) for s in repo().shards(
                     template_id) if int(s.get("remaining", 0)) > 0]

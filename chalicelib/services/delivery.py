@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.adapters.channels import Channel, default_channels
 from chalicelib.adapters.delivery_repo import DeliveryRepository
+from chalicelib.adapters.retries import with_retries
 from chalicelib.config import get_settings
 from chalicelib.domain.delivery import stats as stats_domain
 from chalicelib.domain.delivery.views import CampaignStats
@@ -89,8 +90,19 @@ def sweep_outbox(now: datetime | None = None) -> dict[str, int]:
 
     w = worker()
     at = now or clock.now()
-    return dict(Outbox(w.repo, w.channels, day_of=lambda cid: results_day(cid, at)
-                       ).sweep(now).__dict__)
+    return dict(Outbox(w.repo, w.channels, campaigns=w.campaigns,
+                       day_of=lambda cid: results_day(cid, at)).sweep(now).__dict__)
+
+
+def stop_outbox(entries: list[dict[str, str]], reason: str) -> int:
+    """Finish pending outbox entries as failed with ``reason`` (an erasure): they leave the
+    sweeper's index, the send record and the stats say why. Returns how many it finished."""
+    done = 0
+    for e in entries:
+        done += bool(with_retries(lambda e=e: repo().outbox_finish(
+            e["member_id"], e["campaign_id"], e["occurrence"], e["channel"], "failed", reason,
+            stopped=True)))
+    return done
 
 
 def results_day(campaign_id: str, at: datetime | str) -> str | None:

@@ -37,6 +37,12 @@ def unread(member_id: str) -> UnreadCount:
     return UnreadCount(unread=repo().unread(member_id, clock.now()))
 
 
+def backfill_unread(segments: int = 4) -> dict[str, int]:
+    """One-off operator migration: unread markers for messages stored before them, old
+    counter items deleted (a segmented Scan: CLI only, see the repository)."""
+    return repo().backfill_unread(clock.now(), segments)
+
+
 def mark_read(member_id: str, message_id: str) -> InboxMessage:
     """Mark one of the member's messages read (repeating it changes nothing)."""
     if not message_id or len(message_id) > 64:

@@ -70,6 +70,7 @@ def minimal_wallet_coupon(member_id: str, coupon_id: str, template_id: str, sour
 def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,
                           lines: list[tuple[str, int, int]], discount_total: int,
                           shipping_fee: int, now: str,
+                          categories: list[str | None] | None = None,
                           ) -> tuple[list[int] | None, list[tuple[str, Item]]]:
     """(per-line discounts, named confirming items); (None, []) without a coupons service."""
     fn = _coupons("order_confirmation")
@@ -77,7 +78,7 @@ def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,
         return None, []
     discounts, items = fn(order_id=order_id, member_id=member_id, reservation_id=reservation_id,
                           lines=lines, discount_total=discount_total, shipping_fee=shipping_fee,
-                          now=now)
+                          now=now, categories=categories)
     return discounts, items
 
 

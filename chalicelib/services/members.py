@@ -128,8 +128,9 @@ def update_segmentation(member_id: str, patch: SegmentationPatch, actor: str,
                         request_key: str | None = None) -> SegmentationView:
     """An operator's change to what audiences and coupon gates read, audited atomically.
 
-    The audit entry names who changed which fields (tags added/removed, attribute keys),
-    not the values of free-form ones: audit entries outlive a member's erasure.
+    The audit entry names who changed which fields (how many tags were added/removed,
+    attribute keys), never tag names or values: audit entries outlive a member's erasure,
+    and a tag ("pregnant", "staff") says something about the person.
     """
     before = repo().require(member_id)
     after = domain.apply_patch(before, patch)
@@ -153,8 +154,8 @@ def _segmentation_changes(before: dict[str, Any], after: dict[str, Any]) -> list
     out: list[dict[str, Any]] = []
     old_tags, new_tags = set(before.get("tags") or ()), set(after.get("tags") or ())
     if old_tags != new_tags:
-        out.append({"path": "/tags", "added": sorted(new_tags - old_tags),
-                    "removed": sorted(old_tags - new_tags)})
+        out.append({"path": "/tags", "added": len(new_tags - old_tags),
+                    "removed": len(old_tags - new_tags)})
     old_attrs, new_attrs = before.get("attributes") or {}, after.get("attributes") or {}
     for key in sorted(set(old_attrs) | set(new_attrs)):
         if old_attrs.get(key) != new_attrs.get(key):
@@ -167,8 +168,11 @@ def _segmentation_changes(before: dict[str, Any], after: dict[str, Any]) -> list
 
 def erase(member_id: str) -> None:
     """Irreversibly remove PII and targeting index entries; pseudonymous ledgers remain."""
+    from chalicelib.services import delivery
+
     repo().require(member_id)
-    repo().erase(member_id, domain.PII_FIELDS, clock.iso())
+    pending = repo().erase(member_id, domain.PII_FIELDS, clock.iso())
+    delivery.stop_outbox(pending, "erased")
     metrics_add("MemberErased")
 
 

@@ -88,7 +88,8 @@ def _reservation(req: NewOrder, now_iso: str
     return loyalty_hooks.reservation_for_order(
         order_id=req.order_id, member_id=req.member_id, reservation_id=req.reservation_id,
         lines=[(i.sku, i.quantity, i.unit_price) for i in req.items],
-        discount_total=req.discount_total, shipping_fee=req.shipping_fee, now=now_iso)
+        discount_total=req.discount_total, shipping_fee=req.shipping_fee, now=now_iso,
+        categories=[i.category for i in req.items])
 
 
 def _cancelled(e: TransactionCancelled) -> NoReturn:

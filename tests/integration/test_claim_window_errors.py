@@ -24,7 +24,7 @@ def test_a_closed_claim_window_names_its_dates(engine: str, validity: dict[str, 
     with pytest.raises(Unprocessable) as e:
         coupons.claim("m-closed", "closed")
     assert words in e.value.message
-    assert e.value.details == [{"path": "/template_id", "message": code,
+    assert e.value.details == [{"path": "/template_id", "message": code, "reason": code,
                                 "starts_at": validity["starts_at"],
                                 "ends_at": validity["ends_at"]}]
 

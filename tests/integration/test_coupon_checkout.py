@@ -35,7 +35,7 @@ def test_an_order_with_a_reservation_confirms_it_and_a_full_refund_restores(engi
     a = coupons.claim("m-1", "d11").coupon_id
     b = coupons.claim("m-1", "gift").coupon_id
     _reserve("o-1", [a, b])
-    placed = place("o-1", "m-1", sku="A", amount=30000, qty=2, shipping=1000,
+    placed = place("o-1", "m-1", sku="A", category="food", amount=30000, qty=2, shipping=1000,
                    reservation_id="o-1", discount=10000)  # the reserved cart, as ordered
     assert placed.points_earned > 0
     assert checkout.get("o-1").status == "confirmed"
@@ -56,8 +56,8 @@ def test_an_expired_coupon_is_not_restored_by_a_refund(engine):
         "days_after_claim": 1}))
     cid = coupons.claim("m-1", "short").coupon_id
     _reserve("o-2", [cid])
-    place("o-2", "m-1", sku="A", amount=30000, qty=2, shipping=1000, reservation_id="o-2",
-          discount=1000)
+    place("o-2", "m-1", sku="A", category="food", amount=30000, qty=2, shipping=1000,
+          reservation_id="o-2", discount=1000)
     clock.freeze(clock.now() + timedelta(days=2))
     result = refund("o-2", {"refund_id": "r-1", "items": [{"sku": "A", "quantity": 2}]})
     assert result.coupons_restored == 0 and _coupon("m-1", cid)["status"] == "used"

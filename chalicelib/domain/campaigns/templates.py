@@ -110,11 +110,19 @@ def _localized(context: Mapping[str, Any]) -> dict[str, Any]:
 # '+', '~') and the output are at most MAX_OUTPUT characters; loops, calls and operators are
 # at most MAX_STEPS, range() at most MAX_RANGE items, and a render stops after TIME_LIMIT.
 # Only filters and str methods that cannot amplify their input are available.
+# Text captured by a block ({% set x %}…{% endset %}, macros, {% call %}, {% filter %},
+# self.block()) is joined by the environment's concat, which is bounded the same way; those
+# blocks are refused at save anyway (no sample campaign needs them, and each is a way to
+# double text per level: 13 nested set blocks built 163 MB from a 9,999-character start).
 MAX_OUTPUT = 10_000
 MAX_STEPS = 10_000
 MAX_RANGE = 1_000
 MAX_POWER = 64
 TIME_LIMIT = 0.1  # seconds of wall clock per render
+# Every piece of text a render emits, wherever it goes: the output, or a buffer a block or
+# macro joins later. Twice the output limit, as a block's text is emitted again where it is
+# used; a template within MAX_OUTPUT never comes near it.
+MAX_EMITTED = 2 * MAX_OUTPUT
 LIMITS_HINT = (f"keep messages short: at most {MAX_OUTPUT:,} characters, range() of at most "
                f"{MAX_RANGE:,}, loops and calls of at most {MAX_STEPS:,} steps in all")
 FILTERS = ("abs", "capitalize", "count", "d", "default", "e", "escape", "first", "int",
@@ -131,6 +139,7 @@ class RenderLimit(Exception):
 class _Budget:
     deadline: float
     steps: int = 0
+    emitted: int = 0
 
 
 _BUDGET: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
@@ -157,6 +166,43 @@ def _sized(value: Any) -> Any:
     return value
 
 
+def _emit(value: Any) -> Any:
+    """Count text on its way out (to the output or into a block's buffer)."""
+    b = _BUDGET.get()
+    if b is not None:
+        b.emitted += len(value) if isinstance(value, str) else len(str(value))
+        if b.emitted > MAX_EMITTED:
+            raise RenderLimit(f"more than {MAX_EMITTED:,} characters of text emitted")
+    return value
+
+
+def _bounded_concat(chunks: Any) -> str:
+    """``environment.concat`` for captured blocks: stops once they pass MAX_OUTPUT."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        _tick()
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise RenderLimit(f"a block of more than {MAX_OUTPUT:,} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
+# Block statements that capture text; refused at save (see the resource limits above).
+BLOCKS: dict[type, str] = {nodes.AssignBlock: "{% set %}…{% endset %} blocks are",
+                           nodes.Macro: "{% macro %} is", nodes.CallBlock: "{% call %} is",
+                           nodes.FilterBlock: "{% filter %} blocks are"}
+BLOCKS_HINT = ("use placeholders, {% if %}, {% for %} and {% set x = … %}; "
+               "set blocks, macros, call and filter blocks are not available")
+
+
+def _forbidden_block(tree: Any) -> str | None:
+    for node in tree.find_all(tuple(BLOCKS)):
+        return f"{BLOCKS[type(node)]} not available"
+    return None
+
+
 def _loop(iterable: Any) -> Any:
     """Every loop iteration spends a step (nested loops multiply: 1,000 x 1,000 stops)."""
     for item in iterable:
@@ -176,11 +222,19 @@ def _length(value: Any) -> int | None:
 
 
 class _Guard(NodeTransformer):
-    """Route every loop and every '~' concatenation through the budget."""
+    """Route every loop, every '~' concatenation and all emitted text through the budget."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         node.iter = nodes.Filter(node.iter, "_loop", [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        # Blocks buffer their text before joining it, so it is counted as it is emitted.
+        self.generic_visit(node)
+        node.nodes = [nodes.Filter(nodes.Const(n.data) if isinstance(n, nodes.TemplateData)
+                                   else n, "_emit", [], [], None, None, lineno=n.lineno)
+                      for n in node.nodes]
         return node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
@@ -196,6 +250,7 @@ def _env() -> Any:
         # Intercepted operators are also never constant-folded at compile time, so
         # ('x'*10000000)*20 is refused when it runs instead of being built while compiling.
         intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
+        concat = staticmethod(_bounded_concat)  # type: ignore[assignment]
 
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             _tick()
@@ -228,6 +283,7 @@ def _env() -> Any:
     env.filters["date"] = _date
     env.filters["_loop"] = _loop
     env.filters["_sized"] = _sized
+    env.filters["_emit"] = _emit
     env.globals = {"range": _range}
     return env
 
@@ -261,6 +317,9 @@ def template_problem(text: str) -> tuple[str, str] | None:
         return f"template error: {e.message}", syntax_hint
     except (RecursionError, MemoryError):
         return "template error: nested too deeply", syntax_hint
+    block = _forbidden_block(tree)
+    if block:
+        return f"template error: {block}", BLOCKS_HINT
     static = _static_limit(tree)
     if static:
         return f"template too costly: {static}", LIMITS_HINT
@@ -269,10 +328,16 @@ def template_problem(text: str) -> tuple[str, str] | None:
     except TemplateError as e:
         return f"template error: {e.message}", "filters: " + ", ".join(
             ("money", "date", *FILTERS))
+    except (RecursionError, MemoryError):
+        return "template too costly: too large to compile", LIMITS_HINT
     try:
         _bounded_render(text, SAMPLE_CONTEXT)
     except RenderLimit as e:
         return f"template too costly: {e}", LIMITS_HINT
+    except MemoryError:  # never a sample member's missing field: the template is too big
+        return "template too costly: out of memory", LIMITS_HINT
+    except RecursionError:
+        return "template too costly: recursion too deep", LIMITS_HINT
     except SecurityError as e:
         return f"template error: {e}", "methods: " + ", ".join(sorted(METHODS))
     except Exception:  # a sample member may lack what a branch needs: not a limit

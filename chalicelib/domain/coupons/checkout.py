@@ -76,8 +76,9 @@ def reservation_record(req: ReservationRequest, member_id: str, best: Stack,
         "gifts": [g.model_dump(mode="json") for g in best.gifts],
         "lines": [ln.model_dump(mode="json") for ln in best.lines],
         # the cart as reserved: the order that confirms it must repeat it (order_mismatches)
-        "items": [{"sku": i.sku, "quantity": i.quantity, "unit_price": i.unit_price}
-                  for i in req.cart.items],
+        # (category too: it decides coupon scope and earning multipliers)
+        "items": [{"sku": i.sku, "category": i.category, "quantity": i.quantity,
+                   "unit_price": i.unit_price} for i in req.cart.items],
         "hold_until": hold_until,
         "expires_at": _iso(datetime.fromtimestamp(hold_until, UTC)),
         "created_at": _iso(now), "ttl_epoch": hold_until + TTL_AFTER_HOLD,
@@ -115,6 +116,7 @@ class OrderTerms:
     lines: Sequence[tuple[str, int, int]]  # (sku, quantity, unit_price) in order
     discount_total: int
     shipping_fee: int
+    categories: Sequence[str | None] | None = None  # per line; None: not compared
 
 
 def _diff(path: str, reserved: Any, ordered: Any) -> dict[str, Any]:
@@ -126,7 +128,8 @@ def order_mismatches(res: dict[str, Any], order: OrderTerms) -> list[dict[str, A
     """Every way ``order`` differs from the reservation it confirms (empty: it matches).
 
     The order must be the reserved order, for the reserved member, with the reserved lines
-    in the reserved sequence (sku, quantity, unit price), the reserved item discount and the
+    in the reserved sequence (sku, category, quantity, unit price; reservations stored before
+    categories were kept compare the rest), the reserved item discount and the
     shipping fee left after the reserved shipping discount. Another member's or order's
     reservation reports only that, never that cart's contents."""
     owner = [_diff(path, res[attr], mine) for path, attr, mine in (
@@ -151,6 +154,11 @@ def order_mismatches(res: dict[str, Any], order: OrderTerms) -> list[dict[str, A
             for field, a, b in zip(("sku", "quantity", "unit_price"), want, got, strict=True):
                 if a != b:
                     out.append(_diff(f"/items/{n}/{field}", a, b))
+        if order.categories is not None:
+            for n, (item, got_cat) in enumerate(zip(res["items"], order.categories,
+                                                    strict=False)):
+                if "category" in item and item["category"] != got_cat:
+                    out.append(_diff(f"/items/{n}/category", item["category"], got_cat))
     if int(res["discount"]) != order.discount_total:
         out.append(_diff("/discount_total", int(res["discount"]), order.discount_total))
     shipping = int(res["shipping_fee"]) - int(res["shipping_discount"])

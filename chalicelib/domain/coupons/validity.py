@@ -39,8 +39,8 @@ def claim_detail(v: Validity, now: datetime, path: str) -> dict[str, str] | None
     if problem is None:
         return None
     start, end = claim_window(v)
-    return {"path": path, "message": problem, "starts_at": start.isoformat(),
-            "ends_at": end.isoformat()}
+    return {"path": path, "message": problem, "reason": problem,
+            "starts_at": start.isoformat(), "ends_at": end.isoformat()}
 
 
 def claim_closed_message(detail: dict[str, str], prefix: str) -> str:

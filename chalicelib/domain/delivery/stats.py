@@ -7,12 +7,15 @@ from typing import Any
 
 SUPPRESS_REASONS = ("consent", "cap", "budget", "erased", "limit", "quiet")
 CHANNELS = ("push", "sms", "inbox", "webhook")
+# Outbox retries finished as failed because they were no longer allowed when retried.
+OUTBOX_STOP_REASONS = ("erased", "consent_withdrawn", "campaign_paused", "campaign_ended")
 
 COUNTERS = (
     "targeted", "held_out", "deferred", "delivered", "failed", "dead_lettered",
     *(f"suppressed_{r}" for r in SUPPRESS_REASONS),
     *(f"sent_{c}" for c in CHANNELS),
     *(f"failed_{c}" for c in CHANNELS),
+    *(f"outbox_stopped_{r}" for r in OUTBOX_STOP_REASONS),
     "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
     "orders_treated", "revenue_treated", "converters_treated",
     "orders_holdout", "revenue_holdout", "converters_holdout",
@@ -41,6 +44,7 @@ def derived(c: Mapping[str, int]) -> dict[str, Any]:
         "suppressed": {r: c.get(f"suppressed_{r}", 0) for r in SUPPRESS_REASONS},
         "sent": {ch: c.get(f"sent_{ch}", 0) for ch in CHANNELS},
         "failed_by_channel": {ch: c.get(f"failed_{ch}", 0) for ch in CHANNELS},
+        "outbox_stopped": {r: c.get(f"outbox_stopped_{r}", 0) for r in OUTBOX_STOP_REASONS},
         "order_rate_treated": None if t_rate is None else round(t_rate, 6),
         "order_rate_holdout": None if h_rate is None else round(h_rate, 6),
         "lift": lift,

@@ -52,6 +52,9 @@ class Counters(Out):
     suppressed: dict[str, int] = {}
     sent: dict[str, int] = {}
     failed_by_channel: dict[str, int] = {}
+    # push/SMS/webhook retries given up as no longer allowed, by reason (erased,
+    # consent_withdrawn, campaign_paused, campaign_ended); also counted in failed
+    outbox_stopped: dict[str, int] = {}
     order_rate_treated: float | None = None
     order_rate_holdout: float | None = None
     lift: float | None = None
