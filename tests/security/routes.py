@@ -33,25 +33,87 @@ def params_of(path: str) -> list[str]:
     return PARAM.findall(path)
 
 
-# Hand-written roles of the trust-boundary endpoints (issue 10): a change to who may call them
-# must be made here too, on purpose. Segmentation (what audiences and coupon gates read) is
-# written by trusted callers only; a member manages its own profile and devices.
+# Hand-written roles of EVERY route (issue 10, issue 12): the role matrix compares each route's
+# behaviour with this table, never with the route's own ``roles=``, so a change to who may call
+# an endpoint must be made here too, on purpose; a route missing here fails the matrix.
+# Segmentation (what audiences and coupon gates read) is written by trusted callers only; a
+# member manages its own profile and devices; the console's roles (marketer, admin) author.
 GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("GET", "/health"): (),  # public: load balancers and uptime checks
+    # members: the commerce backend registers, a member manages itself
+    ("POST", "/members"): ("service", "admin"),
+    ("GET", "/members/{member_id}"): ("service", "marketer", "admin"),
+    ("PATCH", "/members/{member_id}"): ("service", "admin"),
+    ("GET", "/me"): ("member",),
     ("PATCH", "/me"): ("member",),
+    ("DELETE", "/me"): ("member",),
+    ("GET", "/me/export"): ("member",),
     ("POST", "/me/devices"): ("member",),
     ("GET", "/me/devices"): ("member",),
     ("DELETE", "/me/devices/{device_id}"): ("member",),
-    ("POST", "/members"): ("service", "admin"),
-    ("PATCH", "/members/{member_id}"): ("service", "admin"),
     ("PATCH", "/admin/members/{member_id}/segmentation"): ("service", "marketer", "admin"),
     ("POST", "/admin/members/{member_id}/points"): ("admin",),
     # Support lookups show a (masked) member to the console's roles only, audited.
     ("GET", "/admin/members/{member_id}/support"): ("marketer", "admin"),
-    # campaign results (issue 11): marketers and admins read counters, never members
+    ("GET", "/admin/audit"): ("marketer", "admin"),
+    # loyalty: orders and refunds come from the commerce backend only
+    ("POST", "/orders"): ("service",),
+    ("GET", "/orders/{order_id}"): ("service", "admin"),
+    ("POST", "/orders/{order_id}/refunds"): ("service",),
+    ("GET", "/me/points"): ("member",),
+    ("GET", "/me/points/history"): ("member",),
+    ("GET", "/me/tier"): ("member",),
+    ("POST", "/me/rewards/{reward_id}/redeem"): ("member",),
+    ("GET", "/rewards"): ("member", "service", "marketer", "admin"),
+    ("GET", "/admin/program"): ("marketer", "admin"),
+    ("PUT", "/admin/program"): ("marketer", "admin"),
+    ("GET", "/admin/program/versions"): ("marketer", "admin"),
+    # coupons and checkout
+    ("GET", "/coupons/center"): ("member",),
+    ("GET", "/me/coupons"): ("member",),
+    ("POST", "/me/coupons"): ("member",),
+    ("POST", "/me/coupons/codes"): ("member",),
+    ("POST", "/checkout/quote"): ("service", "member"),
+    ("POST", "/checkout/reservations"): ("service", "member"),
+    ("GET", "/checkout/reservations/{order_id}"): ("service", "member"),
+    ("DELETE", "/checkout/reservations/{order_id}"): ("service", "member"),
+    ("POST", "/checkout/reservations/{order_id}/confirm"): ("service", "member"),
+    ("GET", "/admin/coupon-templates"): ("marketer", "admin"),
+    ("GET", "/admin/coupon-templates/{template_id}"): ("marketer", "admin"),
+    ("PUT", "/admin/coupon-templates/{template_id}"): ("marketer", "admin"),
+    ("POST", "/admin/coupon-templates/{template_id}/validate"): ("marketer", "admin"),
+    ("GET", "/admin/coupon-templates/{template_id}/codes"): ("marketer", "admin"),
+    ("POST", "/admin/coupon-templates/{template_id}/codes"): ("marketer", "admin"),
+    ("GET", "/admin/coupon-templates/{template_id}/codes/{batch_file}"): ("marketer", "admin"),
+    ("GET", "/admin/coupon-templates/{template_id}/funnel"): ("marketer", "admin"),
+    # campaigns (authoring, review, results: issue 11): marketers and admins, never members
+    ("GET", "/admin/campaigns"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
+    ("PUT", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
+    ("DELETE", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
+    ("POST", "/admin/campaigns/{campaign_id}/validate"): ("marketer", "admin"),
+    ("POST", "/admin/campaigns/{campaign_id}/status"): ("marketer", "admin"),
+    ("POST", "/admin/campaigns/{campaign_id}/preview"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/preview/{job_id}"): ("marketer", "admin"),
+    ("GET", "/admin/campaigns/{campaign_id}/stats"): ("marketer", "admin"),
     ("GET", "/admin/campaigns/{campaign_id}/results"): ("marketer", "admin"),
     ("GET", "/admin/campaigns/{campaign_id}/results/csv"): ("marketer", "admin"),
-    # Console review (issue 11): marketers and admins only.
     ("GET", "/admin/campaigns/{campaign_id}/versions"): ("marketer", "admin"),
     ("POST", "/admin/campaigns/{campaign_id}/rollback"): ("marketer", "admin"),
-    ("GET", "/admin/campaigns/{campaign_id}/preview/{job_id}"): ("marketer", "admin"),
+    # member inbox
+    ("GET", "/me/inbox"): ("member",),
+    ("GET", "/me/inbox/unread"): ("member",),
+    ("POST", "/me/inbox/{message_id}/read"): ("member",),
 }
+
+
+def golden_roles(method: str, path: str) -> tuple[str, ...]:
+    """The hand-written roles of a route; a route missing from the table fails the test that
+    asks (there is no fallback to the route's own ``roles=``)."""
+    import pytest
+
+    key = (method, path)
+    if key not in GOLDEN_ROLES:
+        pytest.fail(f"{method} {path} is missing from GOLDEN_ROLES in tests/security/routes.py: "
+                    "write down who may call it, by hand")
+    return GOLDEN_ROLES[key]
