@@ -62,6 +62,57 @@ logging.getLogger().addHandler(_LogCapture(level=logging.INFO))
 logging.getLogger("perks").addHandler(LOG_CAPTURE)
 
 
+@contextlib.contextmanager
+def pii_logged_on_purpose() -> Iterator[None]:
+    """For a test that logs personal data to check redaction: what it logs is dropped from the
+    capture the session's privacy scan reads."""
+    start = len(_LogCapture.lines)
+    try:
+        yield
+    finally:
+        del _LogCapture.lines[start:]
+
+
+# What ran, for the session checks: tests that drive the HTTP handlers (which log every
+# request) and fuzz cases. Counted in the call phase, so skipped tests do not count.
+_RAN: dict[str, int] = {"logging": 0, "fuzz": 0}
+_SESSION_PROBLEMS: list[str] = []
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    from tests.session_checks import FUZZ_TEST, LOGGING_FIXTURES
+
+    if LOGGING_FIXTURES & set(getattr(item, "fixturenames", ())):
+        _RAN["logging"] += 1
+    if item.name.split("[")[0] == FUZZ_TEST:
+        _RAN["fuzz"] += 1
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The privacy scan and the fuzz statistics run after every selection and order; a
+    problem fails the run (exit status 1) even when every test passed."""
+    import sys
+
+    from tests.session_checks import fuzz_problems, privacy_problems
+
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return  # interrupted, usage error, nothing collected: nothing to judge
+    problems = privacy_problems(_LogCapture.lines, SENT_PII, _RAN["logging"])
+    fuzz = sys.modules.get("tests.fuzz.test_fuzz_api")
+    if fuzz is not None:
+        fuzz._write_stats()
+        problems += fuzz_problems(fuzz.STATS, _RAN["fuzz"], bool(os.environ.get("FUZZ_STRICT")))
+    if problems:
+        _SESSION_PROBLEMS.extend(problems)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for problem in _SESSION_PROBLEMS:
+        terminalreporter.write_line(f"SESSION CHECK FAILED: {problem}", red=True, bold=True)
+
+
 def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
     suffix = uuid.uuid4().hex[:8]
     monkeypatch.setenv("TABLE_NAME", f"perks-t-{suffix}")
