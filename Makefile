@@ -14,7 +14,7 @@ CONSOLE_SRC := $(shell find console/src -type f 2>/dev/null) console/index.html 
 CHROMIUM := /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean console chromium screenshots console-deploy
+.PHONY: venv deps run test lint unit fmt openapi package cfn-lint bench fuzz load clean console chromium screenshots console-deploy docs
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or run make PYTHON=/path/to/python3.13" >&2; exit 1; }
@@ -78,6 +78,10 @@ test: deps lint console chromium
 
 unit: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit -q -p no:cacheprovider
+
+# The docs site (mkdocs-material) into build/site; --strict: a broken link or anchor fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 openapi: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m chalicelib.cli openapi --write infra/openapi.json

@@ -1,9 +1,10 @@
 """Domain errors. Pure: raised by domain and services, translated to HTTP once in api/http.py.
 
 ``CODES`` is the one list of error codes the API answers with (code, HTTP status, meaning)
-and ``REASONS`` the one list of ``details[].reason`` values; README.md's error table is
-generated from both (``python -m chalicelib.errors`` rewrites it, a test compares). A
-PerksError subclass whose code is not registered with its status fails at import time.
+and ``REASONS`` the one list of ``details[].reason`` values; the docs' error tables
+(docs/errors.md) are generated from both (``python -m chalicelib.errors`` rewrites them, a
+test compares). A PerksError subclass whose code is not registered with its status fails at
+import time.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ REASONS: dict[str, str] = {
 
 
 def readme_table() -> str:
-    """The README's error table, generated from ``CODES`` and ``REASONS``."""
+    """The error tables of docs/errors.md, generated from ``CODES`` and ``REASONS``."""
     rows = ["| code | HTTP | meaning |", "| --- | --- | --- |"]
     rows += [f"| `{c.code}` | {c.status} | {c.meaning} |" for c in CODES]
     rows += ["", "| `details[].reason` | meaning |", "| --- | --- |"]
@@ -188,8 +189,11 @@ class Unavailable(PerksError):
     code, status = "SERVICE_UNAVAILABLE", 503
 
 
-if __name__ == "__main__":  # python -m chalicelib.errors: rewrite README.md's error table
+# The page whose generated error tables ``python -m chalicelib.errors`` rewrites.
+DOCS_PAGE = "docs/errors.md"
+
+if __name__ == "__main__":  # python -m chalicelib.errors: rewrite docs/errors.md's tables
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[1] / "README.md"
-    readme.write_text(with_table(readme.read_text()))
+    page = Path(__file__).resolve().parents[1] / DOCS_PAGE
+    page.write_text(with_table(page.read_text()))

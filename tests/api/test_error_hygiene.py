@@ -1,4 +1,4 @@
-"""Errors say what is wrong: nesting limits, one registry of codes shared with the README."""
+"""Errors say what is wrong: nesting limits, one registry of codes shared with the docs."""
 
 from __future__ import annotations
 
@@ -50,26 +50,30 @@ def test_a_100k_deep_body_is_a_400_not_a_recursion_error(api):
 # --- one list of error codes ---------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-README = (ROOT / "README.md").read_text()
+ERRORS_PAGE = (ROOT / errors.DOCS_PAGE).read_text()
+# Everything a reader sees: the README and every page of the docs site.
+DOCS = "\n".join(p.read_text() for p in [ROOT / "README.md",
+                                         *sorted((ROOT / "docs").rglob("*.md"))])
 
 
 def _sources() -> str:
     return "\n".join(p.read_text() for p in sorted((ROOT / "chalicelib").rglob("*.py")))
 
 
-def test_the_readme_error_tables_are_generated_from_the_registry():
-    assert errors.with_table(README) == README, (
-        "README.md's error tables differ from chalicelib/errors.py: run "
+def test_the_docs_error_tables_are_generated_from_the_registry():
+    assert errors.README_BEGIN in ERRORS_PAGE, f"{errors.DOCS_PAGE} has no generated error table"
+    assert errors.with_table(ERRORS_PAGE) == ERRORS_PAGE, (
+        f"{errors.DOCS_PAGE}'s error tables differ from chalicelib/errors.py: run "
         "`python -m chalicelib.errors` (or fix the registry)")
 
 
-def test_every_code_and_status_the_readme_names_is_the_registered_pair():
-    pairs = re.findall(r"\b([45]\d\d) `([A-Z][A-Z0-9_]+)`", README) + [
-        (s, c) for c, s in re.findall(r"`([A-Z][A-Z0-9_]+)` ([45]\d\d)\b", README)]
-    assert pairs, "the README names error codes with their statuses"
+def test_every_code_and_status_the_docs_name_is_the_registered_pair():
+    pairs = re.findall(r"\b([45]\d\d) `([A-Z][A-Z0-9_]+)`", DOCS) + [
+        (s, c) for c, s in re.findall(r"`([A-Z][A-Z0-9_]+)` ([45]\d\d)\b", DOCS)]
+    assert pairs, "the docs name error codes with their statuses"
     wrong = [(s, c) for s, c in pairs if c not in errors.REGISTRY
              or errors.REGISTRY[c].status != int(s)]
-    assert not wrong, f"README names unregistered code/status pairs: {wrong}"
+    assert not wrong, f"the README or docs name unregistered code/status pairs: {wrong}"
 
 
 def test_every_error_class_and_literal_error_body_uses_a_registered_code():
