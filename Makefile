@@ -41,8 +41,8 @@ $(CONSOLE_STAMP): $(CONSOLE_NODE) $(CONSOLE_SRC)
 
 console: $(CONSOLE_STAMP)
 
-# The console for a deployed stack, staged in build/console for `aws s3 sync` (README "Deploy
-# to AWS"): console/dist plus the stack's ConsoleConfig output as config.json (Cognito hosted
+# The console for a deployed stack, staged in build/console for `aws s3 sync` (docs/deploy.md,
+# the deploy runbook): console/dist plus the stack's ConsoleConfig output as config.json (Cognito hosted
 # UI; infra/console_bundle.py refuses anything else, so no deploy offers the dev sign-in).
 STACK ?= perks-prod
 console-deploy: $(STAMP) console

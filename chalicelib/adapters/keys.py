@@ -13,6 +13,7 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
     MEMBER#<id>                CLAIMS#<template>           -                                   -
+    MEMBER#<id>                CODEFAIL#<yyyymmddhh> (failed code attempts; TTL)
     MEMBER#<id>                INBOX#<ts>#<msg>            -                                   -
     ORDER#<order>              ORDER | REFUND#<refund>     -                                   -
     PROGRAM                    CURRENT | V#<n>             -                                   -

@@ -1,6 +1,7 @@
-"""The README runs as written: every ```bash block, top to bottom, against a fresh local
-stack on free ports, must exit 0, and every HTTP call it makes must answer 2xx unless the
-README states the status it expects.
+"""The README and the docs run as written: every ```bash block a reader can copy, README.md's
+first and then every page of the docs site in its navigation order (mkdocs.yml), each top to
+bottom, against one fresh local stack on free ports, must exit 0, and every HTTP call it
+makes must answer 2xx unless the page states the status it expects.
 
 A block preceded by ``<!-- not-run: reason -->`` is skipped (deploying to AWS, starting a
 second stack, ...); every other block runs. The test adapts only what differs from a
@@ -31,6 +32,22 @@ from tests.fuzz.stack import running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
+MKDOCS = ROOT / "mkdocs.yml"
+NAV_PAGE = re.compile(r"^\s*-\s*(?:[^:\n]+:\s*)?([\w./-]+\.md)\s*$")
+
+
+def pages() -> list[Path]:
+    """README.md, then the docs pages in the order of mkdocs.yml's nav (each once)."""
+    out = [README]
+    in_nav = False
+    for line in MKDOCS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith((" ", "-")):
+            in_nav = line.startswith("nav:")
+            continue
+        m = NAV_PAGE.match(line) if in_nav else None
+        if m and ROOT / "docs" / m.group(1) not in out:
+            out.append(ROOT / "docs" / m.group(1))
+    return out
 FENCE = re.compile(r"^```(\w*)\s*$")
 NOT_RUN = re.compile(r"^<!--\s*not-run:\s*(.+?)\s*-->\s*$")
 EXPECT = re.compile(r"^#\s*([1-5]\d\d)\b")
@@ -188,7 +205,19 @@ def test_adapt_checks_the_stated_statuses() -> None:
     assert lines[-1] == "check_statuses"
 
 
-def test_the_readme_blocks_run_top_to_bottom(stack: tuple[str, Path], tmp_path: Path) -> None:
+def test_the_pages_are_the_readme_then_the_docs_nav_in_order() -> None:
+    found = pages()
+    assert found[0] == README and len(found) >= 10
+    names = [p.name for p in found]
+    assert names.index("local-stack.md") < names.index("api.md") < names.index("delivery.md")
+    # mkdocs --strict fails on a page missing from the nav; so does this, for runnable pages.
+    runnable = {p for p in (ROOT / "docs").rglob("*.md")
+                if any(not skip for _, _, skip in blocks(p.read_text(encoding="utf-8")))}
+    assert not runnable - set(found), f"pages with runnable blocks outside the nav: {runnable}"
+
+
+def test_the_readme_and_docs_blocks_run_top_to_bottom(stack: tuple[str, Path],
+                                                      tmp_path: Path) -> None:
     base, data = stack
     port = int(base.rsplit(":", 1)[1])
     env = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
@@ -198,9 +227,10 @@ def test_the_readme_blocks_run_top_to_bottom(stack: tuple[str, Path], tmp_path: 
                STATUS_LOG=str(status_log))
     failures = []
     ran = 0
-    for line, code, skip in blocks(README.read_text(encoding="utf-8")):
-        if skip:
-            continue
+    runs = [(page.relative_to(ROOT), line, code)
+            for page in pages() for line, code, skip in blocks(page.read_text(encoding="utf-8"))
+            if not skip]
+    for page, line, code in runs:
         ran += 1
         script = PRELUDE + adapt(code, port)
         out = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True,
@@ -209,11 +239,11 @@ def test_the_readme_blocks_run_top_to_bottom(stack: tuple[str, Path], tmp_path: 
         statuses = re.findall(r"^HTTP (\d{3})", log, re.M)
         bad = unstated(log)
         if out.returncode != 0 or bad:
-            failures.append(f"README.md:{line}: exit {out.returncode}, unstated {bad}\n"
+            failures.append(f"{page}:{line}: exit {out.returncode}, unstated {bad}\n"
                             f"{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
-        print(f"README.md:{line}: exit {out.returncode}, statuses {statuses}")
+        print(f"{page}:{line}: exit {out.returncode}, statuses {statuses}")
         if "m-3" in code and '"member_id": "m-3"' in code and not welcome_reached(
                 base, env, "m-3"):
-            failures.append(f"README.md:{line}: no welcome message in m-3's inbox within 30 s")
-    assert ran >= 10
+            failures.append(f"{page}:{line}: no welcome message in m-3's inbox within 30 s")
+    assert ran >= 10 and {p for p, _, _ in runs} >= {Path("README.md"), Path("docs/api.md")}
     assert not failures, "\n\n".join(failures)
