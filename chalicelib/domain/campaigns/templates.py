@@ -310,7 +310,7 @@ def template_problem(text: str) -> tuple[str, str] | None:
     from jinja2 import TemplateError, TemplateSyntaxError
     from jinja2.exceptions import SecurityError
 
-    syntax_hint = "placeholders look like {{ name }}; see the README for the list"
+    syntax_hint = "placeholders look like {{ name }}; the list: docs/campaigns.md, Placeholders"
     try:
         tree = _env().parse(text)
     except TemplateSyntaxError as e:

@@ -1,6 +1,6 @@
 """Money and points arithmetic for orders and refunds. Pure, integer minor units.
 
-Rounding rules (also in the README):
+Rounding rules (also in docs/loyalty.md):
 - ``discount_total`` is allocated across lines in proportion to their gross amounts by the
   largest-remainder method, so line discounts sum exactly to the total. An order that
   confirms a checkout reservation takes the reservation's per-line discounts instead.
