@@ -43,7 +43,8 @@ def test_funnel_counts_claims_reservations_and_redemptions_in_their_transactions
     assert _funnel(api_on) == (3, 2, 0)
     checkout.confirm("o-1")
     checkout.confirm("o-1")  # a replay redeems nothing more
-    place("o-2", "m-2", sku="A", amount=30000, qty=2, shipping=1000, reservation_id="o-2",
+    place("o-2", "m-2", sku="A", category="food", amount=30000, qty=2, shipping=1000,
+          reservation_id="o-2",
           discount=10000)  # confirmed inside the order's own transaction
     assert _funnel(api_on) == (3, 2, 2)
     assert api_on.get("/admin/coupon-templates/nope/funnel",
