@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from typing import Any
+from typing import Any, get_origin
 
 from chalicelib.errors import CODES
 
@@ -136,8 +136,13 @@ class _Schemas:
         self._inputs: dict[tuple[str, str], Any] = {}
 
     def key(self, kind: Any, mode: str) -> tuple[str, str]:
-        k = (f"{getattr(kind, '__module__', '')}.{getattr(kind, '__qualname__', repr(kind))}",
-             mode)
+        # A generic alias (list[CouponView]) proxies __qualname__ to its origin ("list"): key
+        # it by its full repr, or every list response would share the first one's schema.
+        if get_origin(kind) is not None:
+            name = repr(kind)
+        else:
+            name = f"{getattr(kind, '__module__', '')}.{getattr(kind, '__qualname__', repr(kind))}"
+        k = (name, mode)
         self._inputs.setdefault(k, kind)
         return k
 

@@ -176,3 +176,15 @@ def test_real_responses_match_their_documented_schemas(doc, api):
     forbidden = api.post("/members", role="member", body={})
     assert forbidden.status_code == 403
     _validator(doc, {"$ref": "#/components/schemas/ErrorBody"}).validate(forbidden.json)
+
+
+def test_list_responses_reference_their_own_item_schema(doc):
+    from typing import get_args, get_origin
+
+    for r in openapi.load_routes():
+        if r.response is None or get_origin(r.response) is not list:
+            continue
+        item = get_args(r.response)[0].__name__
+        op = doc["paths"][r.path][r.method.lower()]
+        schema = op["responses"][str(r.status)]["content"]["application/json"]["schema"]
+        assert schema["items"]["$ref"].endswith(f"/{item}"), (r.method, r.path, schema)
