@@ -28,11 +28,13 @@ from chalicelib.adapters.dynamo import (
     ConditionFailed,
     TableRepository,
     TransactionCancelled,
+    parallel_pages,
     plain,
     storable,
     translated,
     update_args,
 )
+from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.delivery import results
 from chalicelib.errors import Unavailable
 
@@ -430,13 +432,13 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         from boto3.dynamodb.conditions import Key
 
         lo, hi = f"{start}#\uffff", f"{end}#\uffff"
-        for q in quarters:
-            for shard in range(keys.DUE_SHARDS):
-                for item in query_all(self.table, IndexName=keys.GSI2,
-                                      KeyConditionExpression=Key("GSI2PK").eq(
-                                          keys.due_partition(q, shard))
-                                      & Key("GSI2SK").between(lo, hi)):
-                    yield item["task"]
+        queries = [{"IndexName": keys.GSI2, "KeyConditionExpression": Key("GSI2PK").eq(
+            keys.due_partition(q, shard)) & Key("GSI2SK").between(lo, hi)}
+            for q in quarters for shard in range(keys.DUE_SHARDS)]
+        # Every shard of every quarter on a bounded pool, each page retried on its own.
+        for page in parallel_pages(self.table, queries, retry=with_retries):
+            for item in page:
+                yield item["task"]
 
     # --- planner state -------------------------------------------------------------------------
 
