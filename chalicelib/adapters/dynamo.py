@@ -253,9 +253,7 @@ def parallel_pages(table: Any, queries: list[dict[str, Any]], workers: int = SHA
         while open_:
             nxt = []
             for kw, resp in zip(open_, pool.map(page, open_), strict=True):
-                items = [plain(i) for i in resp.get("Items", [])]
-                if items:
-                    yield items
+                yield [plain(i) for i in resp.get("Items", [])]  # empty too: a stop point
                 if resp.get("LastEvaluatedKey"):
                     nxt.append({**kw, "ExclusiveStartKey": resp["LastEvaluatedKey"]})
             open_ = nxt

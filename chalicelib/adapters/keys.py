@@ -19,7 +19,7 @@ Single-table layout (see README "Data model"):
     PROGRAM                    CURRENT | V#<n>             -                                   -
     TEMPLATE#<id>              CURRENT | V#<n> | STOCK#<k> CATALOG#TEMPLATE / <id>            -
     TEMPLATE#<id>              BATCH#<b> | FUNNEL#<k> (code batches; claim/reserve/redeem counter shards)
-    REWARD#<id>                STOCK (rewards are defined in the program)                       -
+    REWARD#<id>                STOCK#<shard> (redemption counters; stock is in the program; STOCK legacy)
     LOYALTYJOB                 expiry | review (cursors)   -                                   -
     CODE#<code>                CODE                        CODEBATCH#<tpl>#<batch> / <code>   -
     RESERVATION#<order>        RESERVATION                 -                                   -
@@ -27,7 +27,7 @@ Single-table layout (see README "Data model"):
     MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
-    CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
+    CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     SCHEDULER                  CURSOR                      -                                   -
@@ -233,8 +233,22 @@ def program_version(version: int) -> dict[str, str]:
 
 
 def reward_stock(reward_id: str) -> dict[str, str]:
-    """Redemption counter of a reward (stock itself is defined in the program)."""
+    """The legacy unsharded redemption counter (still counted in totals; no longer written)."""
     return {"PK": f"REWARD#{reward_id}", "SK": "STOCK"}
+
+
+# Reward redemptions count on REWARD_SHARDS items (stock itself is defined in the program):
+# each shard may count up to its exact share of the stock (domain.coupons.stock.split); a
+# redemption uses its member's shard and falls back to another with room when it is full.
+REWARD_SHARDS = 8
+
+
+def reward_shard(member_id: str) -> int:
+    return _shard(member_id, REWARD_SHARDS)
+
+
+def reward_stock_shard(reward_id: str, shard: int) -> dict[str, str]:
+    return {"PK": f"REWARD#{reward_id}", "SK": f"STOCK#{shard:02d}"}
 
 
 def loyalty_job_cursor(job: str) -> dict[str, str]:
@@ -435,8 +449,26 @@ def campaign_recent_shard(campaign_id: str, shard: int) -> dict[str, str]:
     return {"PK": campaign_pk(campaign_id), "SK": f"{RECENT}{shard:02d}"}
 
 
+# A campaign budget is spread over BUDGET_SHARDS items, like coupon stock: each holds an
+# exact share of every limit (domain.coupons.stock.split) and a delivery spends from the shard
+# its member hashes to, falling back to another shard with room when that one is exhausted.
+# Every delivery of a broadcast would otherwise update one item (~1,000 writes/s at most).
+BUDGET_SHARDS = 16
+BUDGET_SHARE_MIN = 1000  # units per shard at least: small budgets use fewer shards
+BUDGET = "BUDGET"
+
+
 def campaign_budget(campaign_id: str) -> dict[str, str]:
-    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": "BUDGET"}
+    """The legacy unsharded budget item (still counted in totals; no longer written)."""
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": BUDGET}
+
+
+def budget_shard(member_id: str) -> int:
+    return _shard(member_id, BUDGET_SHARDS)
+
+
+def campaign_budget_shard(campaign_id: str, shard: int) -> dict[str, str]:
+    return {"PK": campaign_pk(campaign_id), "SK": f"{BUDGET}#{shard:02d}"}
 
 
 def broadcast_marker(campaign_id: str, occurrence: str) -> dict[str, str]:
