@@ -170,7 +170,9 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             attr = f"used_{dim}"
             names[f"#b{i}"] = attr
             values[f":m{i}"] = budget_share(limit, shard) - amount
-            conds.append(f"(attribute_not_exists(#b{i}) OR #b{i} <= :m{i})")
+            # A share smaller than the spend must fail even on a shard never written yet.
+            conds.append(f"(attribute_not_exists(#b{i}) OR #b{i} <= :m{i})"
+                         if values[f":m{i}"] >= 0 else f"#b{i} <= :m{i}")
             add[attr] = amount
         fallback = _chain({shard}, self, campaign_id, spend, member_id)
         return Guard("budget", self.update_item(

@@ -121,10 +121,12 @@ def reward_stock_take(reward_id: str, stock: int | None, shard: int) -> Item:
     if stock is None:
         args = update_args(add={"redeemed": 1})
     else:
+        share = reward_share(stock, shard)
+        # A shard with no share fails even before its counter exists.
         args = update_args(add={"redeemed": 1},
-                           condition="attribute_not_exists(#red) OR #red < :stock",
-                           names={"#red": "redeemed"},
-                           values={":stock": reward_share(stock, shard)})
+                           condition="attribute_not_exists(#red) OR #red < :stock" if share
+                           else "#red < :stock",
+                           names={"#red": "redeemed"}, values={":stock": share})
     return {"Update": {"TableName": _table(), "Key": keys.reward_stock_shard(reward_id, shard),
                        **args, **OLD}}
 
