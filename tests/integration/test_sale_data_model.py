@@ -177,3 +177,14 @@ def _try(fn: Any) -> Any:
         return fn()
     except SoldOut as e:
         return e
+
+
+def test_a_small_reward_stock_is_never_oversold_by_shards_with_no_share(sale):
+    # 3 units over 8 counter shards: five shards have no share and must refuse even before
+    # their counter exists; members hashed to them fall back to the three that have one.
+    publish(rewards=[{"id": "rare", "name": "Rare", "kind": "gift", "gift_sku": "R",
+                      "cost_points": 10, "stock": 3}])
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        out = list(pool.map(lambda m: _try(lambda: loyalty.redeem(m, "rare")), MEMBERS))
+    assert len([o for o in out if not isinstance(o, Exception)]) == 3
+    assert {r.id: r.remaining for r in loyalty.rewards()}["rare"] == 0
