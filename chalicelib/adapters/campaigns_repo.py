@@ -27,6 +27,7 @@ from chalicelib.adapters.dynamo import (
     TransactionCancelled,
     doc_text,
     doc_value,
+    hydrate,
     plain,
     query_all,
     storable,
@@ -109,16 +110,17 @@ class CampaignRepository(TableRepository):
             args["ExclusiveStartKey"] = start
         with translated():
             resp = self.table.query(**args)
-        return [_decoded(i) for i in resp.get("Items", [])], encode_cursor(
-            resp.get("LastEvaluatedKey"))
+        # The indexes project no documents: read the listed CURRENT items (<= limit keys).
+        return [_decoded(i) for i in hydrate(self.table, resp.get("Items", []))], \
+            encode_cursor(resp.get("LastEvaluatedKey"))
 
     def by_status(self, status: str) -> list[dict[str, Any]]:
         """Every CURRENT item in ``status`` (the scheduler's key query for active ones)."""
         from boto3.dynamodb.conditions import Key
 
-        return [_decoded(i) for i in query_all(
+        return [_decoded(i) for i in hydrate(self.table, query_all(
             self.table, IndexName=keys.GSI2,
-            KeyConditionExpression=Key("GSI2PK").eq(keys.campaign_status_partition(status)))]
+            KeyConditionExpression=Key("GSI2PK").eq(keys.campaign_status_partition(status))))]
 
     # --- writes ---------------------------------------------------------------------------
 

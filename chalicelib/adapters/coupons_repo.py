@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import TableRepository, plain, query_all, translated
+from chalicelib.adapters.dynamo import TableRepository, hydrate, plain, query_all, translated
 from chalicelib.config import get_settings
 from chalicelib.errors import Unavailable
 
@@ -75,11 +75,13 @@ class CouponRepository(TableRepository):
         return self.partition(keys.template_pk(template_id), keys.BATCH, consistent=False)
 
     def catalog(self) -> list[dict[str, Any]]:
-        """Every template's CURRENT item (GSI1, eventually consistent)."""
+        """Every template's CURRENT item (GSI1 keys, then the items: the index projects no
+        template documents; eventually consistent)."""
         from boto3.dynamodb.conditions import Key as K
 
-        return query_all(self.table, IndexName=keys.GSI1,
-                         KeyConditionExpression=K("GSI1PK").eq(keys.TEMPLATE_CATALOG))
+        return hydrate(self.table, query_all(
+            self.table, IndexName=keys.GSI1,
+            KeyConditionExpression=K("GSI1PK").eq(keys.TEMPLATE_CATALOG)))
 
     def batch_codes(self, template_id: str, batch_id: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key as K

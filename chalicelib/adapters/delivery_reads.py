@@ -1,13 +1,13 @@
 """The reads delivery needs besides its own records: the birthday and other index
-partitions, segmented Scan pages, member profiles in batches, and devices. Every request
-is retried on its own when throttled."""
+partitions, member-index pages for broadcasts, member profiles in batches, and devices.
+Every request is retried on its own when throttled."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.dynamo import plain, translated, update_args
+from chalicelib.adapters.dynamo import parallel_query_all, plain, translated, update_args
 from chalicelib.adapters.retries import with_retries
 from chalicelib.errors import Unavailable
 
@@ -44,30 +44,44 @@ class DeliveryReads:
         return [_strip(i) for i in query_all(self.table, IndexName=keys.GSI1,
                                              KeyConditionExpression=cond)]
 
-    def index_members(self, index: str, partition: str, tz: str | None = None
-                      ) -> list[dict[str, Any]]:
-        """Items of a GSI partition (e.g. LASTORDER#<date>), optionally one timezone's."""
+    def inactive_members(self, last_order_date: str, tz: str | None = None) -> list[str]:
+        """Members whose last order was on ``last_order_date`` (their local date), optionally
+        one timezone's: every shard of the last-order index in parallel, plus the legacy
+        unsharded key. The index holds keys only: the member id is in the item's PK."""
         from boto3.dynamodb.conditions import Key
 
-        pk = "GSI1PK" if index == keys.GSI1 else "GSI2PK"
-        sk = "GSI1SK" if index == keys.GSI1 else "GSI2SK"
-        cond = Key(pk).eq(partition)
-        if tz is not None:
-            cond = cond & Key(sk).begins_with(f"{tz}#")
-        return query_all(self.table, IndexName=index, KeyConditionExpression=cond)
+        queries = []
+        for partition in keys.last_order_partitions(last_order_date):
+            cond = Key("GSI2PK").eq(partition)
+            if tz is not None:
+                cond = cond & Key("GSI2SK").begins_with(f"{tz}#")
+            queries.append({"IndexName": keys.GSI2, "KeyConditionExpression": cond})
+        found = parallel_query_all(self.table, queries, retry=with_retries)
+        return list(dict.fromkeys(str(keys.member_of(i["PK"])) for i in found))
 
-    def scan_page(self, segment: int, total: int, start_key: dict[str, Any] | None,
-                  limit: int = 1000) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """One page of a parallel segmented Scan returning profiles and loyalty items."""
-        kw: dict[str, Any] = {
-            "Segment": segment, "TotalSegments": total, "Limit": limit,
-            "FilterExpression": "SK IN (:p, :l)",
-            "ExpressionAttributeValues": {":p": keys.PROFILE, ":l": keys.LOYALTY}}
-        if start_key:
-            kw["ExclusiveStartKey"] = start_key
-        with translated():
-            page = self.table.scan(**kw)
-        return [plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+    def expiring_points(self, expiry_date: str) -> dict[str, int]:
+        """Points still on lots expiring on ``expiry_date``, per member (every shard of the
+        lot-expiry index in parallel, plus the legacy key)."""
+        from boto3.dynamodb.conditions import Key
+
+        queries = [{"IndexName": keys.GSI1, "KeyConditionExpression": Key("GSI1PK").eq(p)}
+                   for p in keys.lot_expiry_partitions(expiry_date)]
+        points: dict[str, int] = {}
+        for item in parallel_query_all(self.table, queries, retry=with_retries):
+            member = str(keys.member_of(item["PK"]))
+            points[member] = points.get(member, 0) + int(item.get("remaining", 0))
+        return points
+
+    def audience_page(self, bucket: int, start_key: dict[str, Any] | None, limit: int = 1000
+                      ) -> tuple[list[tuple[dict[str, Any], dict[str, Any] | None]],
+                                 dict[str, Any] | None]:
+        """One page of a member-index bucket: (profile, loyalty or None) of live members,
+        with only the profile-level attributes the index projects (never a table Scan: a
+        broadcast reads about one index item per member, not the members' history)."""
+        from chalicelib.adapters.member_index import MemberIndex
+
+        members, nxt = MemberIndex(self.table).members_page(bucket, start_key, limit)
+        return [(_strip(p), _strip(lo) if lo else None) for p, lo in members], nxt
 
     def get_many(self, key_list: list[dict[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem with UnprocessedKeys retried; order is not preserved."""

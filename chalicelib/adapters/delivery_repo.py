@@ -28,11 +28,14 @@ from chalicelib.adapters.dynamo import (
     ConditionFailed,
     TableRepository,
     TransactionCancelled,
+    parallel_pages,
     plain,
     storable,
     translated,
     update_args,
 )
+from chalicelib.adapters.retries import with_retries
+from chalicelib.domain.coupons.stock import split
 from chalicelib.domain.delivery import results
 from chalicelib.errors import Unavailable
 
@@ -50,6 +53,8 @@ class Guard:
 
     reason: str
     item: dict[str, Any]
+    # Another guard to try when this one fails (a budget shard with room), else None.
+    fallback: Callable[[], Guard | None] | None = None
 
 
 @dataclass
@@ -153,18 +158,45 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             condition="attribute_not_exists(#n) OR #n < :cap",
             names={"#n": "n"}, values={":cap": ceiling}))
 
-    def budget_guard(self, campaign_id: str, spend: dict[str, tuple[int, int]]) -> Guard:
-        """ADD used_<dim> n for each dimension, only while used + n <= limit (all at once)."""
+    def budget_guard(self, campaign_id: str, spend: dict[str, tuple[int, int]],
+                     member_id: str, shard: int | None = None) -> Guard:
+        """ADD used_<dim> n on one budget shard for each dimension, only while the shard's
+        used + n <= its share of the limit (all at once). The member's shard first; when it
+        is exhausted the guard falls back to a shard that still has room for the whole spend,
+        so the shares add up to each limit exactly and the campaign never overspends."""
+        shard = keys.budget_shard(member_id) if shard is None else shard
         names, values, conds, add = {}, {}, [], {}
         for i, (dim, (amount, limit)) in enumerate(sorted(spend.items())):
             attr = f"used_{dim}"
             names[f"#b{i}"] = attr
-            values[f":m{i}"] = limit - amount
-            conds.append(f"(attribute_not_exists(#b{i}) OR #b{i} <= :m{i})")
+            values[f":m{i}"] = budget_share(limit, shard) - amount
+            # A share smaller than the spend must fail even on a shard never written yet.
+            conds.append(f"(attribute_not_exists(#b{i}) OR #b{i} <= :m{i})"
+                         if values[f":m{i}"] >= 0 else f"#b{i} <= :m{i}")
             add[attr] = amount
+        fallback = _chain({shard}, self, campaign_id, spend, member_id)
         return Guard("budget", self.update_item(
-            keys.campaign_budget(campaign_id), add=add, condition=" AND ".join(conds),
-            names=names, values=values))
+            keys.campaign_budget_shard(campaign_id, shard), add=add,
+            set_={"campaign_id": campaign_id}, condition=" AND ".join(conds),
+            names=names, values=values), fallback)
+
+    def budget_room(self, campaign_id: str, spend: dict[str, tuple[int, int]]) -> list[int]:
+        """Budget shards with room for ``spend`` now (one strongly consistent Query), the
+        emptiest first so concurrent fallbacks spread out."""
+        used = {int(i["SK"].rsplit("#", 1)[1]): i for i in self.budget_shards(campaign_id)}
+        room = []
+        for k in range(keys.BUDGET_SHARDS):
+            left = [budget_share(limit, k) - int(used.get(k, {}).get(f"used_{dim}", 0)) - amount
+                    for dim, (amount, limit) in spend.items()]
+            if min(left, default=0) >= 0:
+                room.append((-min(left, default=0), k))
+        return [k for _, k in sorted(room)]
+
+    def budget_shards(self, campaign_id: str) -> list[dict[str, Any]]:
+        from boto3.dynamodb.conditions import Key
+
+        return query_all(self.table, ConsistentRead=True, KeyConditionExpression=Key("PK").eq(
+            keys.campaign_pk(campaign_id)) & Key("SK").begins_with(f"{keys.BUDGET}#"))
 
     # --- the decision ------------------------------------------------------------------------
 
@@ -176,6 +208,19 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                   "campaign_id": campaign_id, "occurrence": occurrence, "member_id": member_id,
                   keys.TTL_ATTR: epoch(now + timedelta(days=TTL_DAYS_SEND))}
         guards = {f"guard:{i}:{g.reason}": g for i, g in enumerate(c.guards)}
+        while True:
+            out = self._commit_once(campaign_id, occurrence, member_id, c, record, guards)
+            if not isinstance(out, str):
+                return out
+            alt = guards[out].fallback() if guards[out].fallback else None
+            if alt is None:
+                return Outcome("suppressed", guards[out].reason)
+            guards = {**guards, out: alt}  # e.g. another budget shard with room
+
+    def _commit_once(self, campaign_id: str, occurrence: str, member_id: str, c: Commit,
+                     record: dict[str, Any], guards: dict[str, Guard]) -> Outcome | str:
+        """One try of the decision transaction: its Outcome, or the name of the failed
+        guard (the caller tries the guard's fallback, or suppresses)."""
         named: list[tuple[str, dict[str, Any]]] = [
             ("send_record", self.put_item(record)),
             ("stats", self.stats_item(campaign_id, occurrence, member_id, c.counters)),
@@ -199,9 +244,9 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                 if old and old.get("attempt") == c.record.get("attempt"):
                     return Outcome("committed", record=old)  # our own earlier try committed
                 return Outcome("duplicate", record=old)
-            for name, g in guards.items():
+            for name in guards:
                 if name in failed:
-                    return Outcome("suppressed", g.reason)
+                    return name
             if any(n.startswith("effect:") for n in failed):
                 return Outcome("effect_failed", "effect")
             if any(n.startswith("outbox:") for n in failed):
@@ -430,13 +475,13 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         from boto3.dynamodb.conditions import Key
 
         lo, hi = f"{start}#\uffff", f"{end}#\uffff"
-        for q in quarters:
-            for shard in range(keys.DUE_SHARDS):
-                for item in query_all(self.table, IndexName=keys.GSI2,
-                                      KeyConditionExpression=Key("GSI2PK").eq(
-                                          keys.due_partition(q, shard))
-                                      & Key("GSI2SK").between(lo, hi)):
-                    yield item["task"]
+        queries = [{"IndexName": keys.GSI2, "KeyConditionExpression": Key("GSI2PK").eq(
+            keys.due_partition(q, shard)) & Key("GSI2SK").between(lo, hi)}
+            for q in quarters for shard in range(keys.DUE_SHARDS)]
+        # Every shard of every quarter on a bounded pool, each page retried on its own.
+        for page in parallel_pages(self.table, queries, retry=with_retries):
+            for item in page:
+                yield item["task"]
 
     # --- planner state -------------------------------------------------------------------------
 
@@ -489,6 +534,7 @@ class DeliveryRepository(TableRepository, DeliveryReads):
         (11 keys per campaign, 100 keys per request: 50 campaigns = 6 requests)."""
         wanted = [k for cid in campaign_ids for k in (
             keys.campaign_budget(cid),
+            *(keys.campaign_budget_shard(cid, s) for s in range(keys.BUDGET_SHARDS)),
             *(keys.campaign_recent_shard(cid, s) for s in range(keys.DAY_SHARDS)))]
         out: dict[str, dict[str, Any]] = {cid: {"budget_used": {}, "recent": []}
                                           for cid in campaign_ids}
@@ -496,14 +542,47 @@ class DeliveryRepository(TableRepository, DeliveryReads):
             cid = str(item["PK"])[len(keys.CAMPAIGN):]
             if cid not in out:
                 continue
-            if item["SK"] == "BUDGET":
-                out[cid]["budget_used"] = {k[5:]: v for k, v in item.items()
-                                           if k.startswith("used_")}
+            if str(item["SK"]).startswith(keys.BUDGET):  # shards and the legacy item
+                used = out[cid]["budget_used"]
+                for k, v in item.items():
+                    if k.startswith("used_"):
+                        used[k[5:]] = used.get(k[5:], 0) + v
             else:
                 out[cid]["recent"].append(item)
         return out
 
     def budget_used(self, campaign_id: str) -> dict[str, int]:
-        with translated():
-            item = self.table.get_item(Key=keys.campaign_budget(campaign_id)).get("Item")
-        return {k[5:]: v for k, v in plain(item or {}).items() if k.startswith("used_")}
+        """Spend so far per dimension: every budget shard plus the legacy item (one Query:
+        BUDGET sorts just before BUDGET#<shard>)."""
+        from boto3.dynamodb.conditions import Key
+
+        used: dict[str, int] = {}
+        for item in query_all(self.table, KeyConditionExpression=Key("PK").eq(
+                keys.campaign_pk(campaign_id)) & Key("SK").begins_with(keys.BUDGET)):
+            for k, v in item.items():
+                if k.startswith("used_"):
+                    used[k[5:]] = used.get(k[5:], 0) + int(v)
+        return used
+
+
+def budget_share(limit: int, shard: int) -> int:
+    """Shard ``shard``'s exact share of a budget limit (the shares add up to the limit).
+
+    A limit is spread over one shard per BUDGET_SHARE_MIN units (at most BUDGET_SHARDS), so
+    a delivery that spends many units at once (points) still fits a share: what a shard
+    cannot fit stays unspent (less than one delivery's spend per shard), never overspent."""
+    n = max(1, min(keys.BUDGET_SHARDS, limit // keys.BUDGET_SHARE_MIN))
+    return split(limit, n)[shard] if shard < n else 0
+
+
+def _chain(tried: set[int], repo: DeliveryRepository, campaign_id: str,
+           spend: dict[str, tuple[int, int]], member_id: str) -> Callable[[], Guard | None]:
+    """The fallback of a fallback guard: the next shard with room not tried yet."""
+    def nxt() -> Guard | None:
+        for k in repo.budget_room(campaign_id, spend):
+            if k not in tried:
+                alt = repo.budget_guard(campaign_id, spend, member_id, k)
+                alt.fallback = _chain(tried | {k}, repo, campaign_id, spend, member_id)
+                return alt
+        return None
+    return nxt

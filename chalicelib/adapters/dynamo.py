@@ -229,6 +229,69 @@ def query_all(table: Any, limit: int | None = None, **kwargs: Any) -> list[dict[
         kwargs["ExclusiveStartKey"] = lek
 
 
+SHARD_WORKERS = 8  # bounded: a shard fan-out must not starve the Lambda of connections
+
+
+def parallel_pages(table: Any, queries: list[dict[str, Any]], workers: int = SHARD_WORKERS,
+                   retry: Callable[[Callable[[], Any]], Any] | None = None
+                   ) -> Iterator[list[dict[str, Any]]]:
+    """Pages of several Queries (the shards of one sharded index key), fetched in rounds:
+    each round reads the next page of every query still open on a bounded thread pool, so
+    memory stays at one page per shard and a caller may stop between pages. ``retry`` wraps
+    each page request (throttling hits single requests, so a page is retried on its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(kw: dict[str, Any]) -> dict[str, Any]:
+        with translated():
+            return table.query(**kw)  # type: ignore[no-any-return]
+
+    def page(kw: dict[str, Any]) -> dict[str, Any]:
+        return retry(lambda: one(kw)) if retry else one(kw)  # type: ignore[no-any-return]
+
+    open_ = [dict(q) for q in queries]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(open_)))) as pool:
+        while open_:
+            nxt = []
+            for kw, resp in zip(open_, pool.map(page, open_), strict=True):
+                yield [plain(i) for i in resp.get("Items", [])]  # empty too: a stop point
+                if resp.get("LastEvaluatedKey"):
+                    nxt.append({**kw, "ExclusiveStartKey": resp["LastEvaluatedKey"]})
+            open_ = nxt
+
+
+def parallel_query_all(table: Any, queries: list[dict[str, Any]],
+                       workers: int = SHARD_WORKERS,
+                       retry: Callable[[Callable[[], Any]], Any] | None = None
+                       ) -> list[dict[str, Any]]:
+    """Every item of several Queries (see parallel_pages), in shard order per round."""
+    return [i for page in parallel_pages(table, queries, workers, retry) for i in page]
+
+def hydrate(table: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The base items of index entries, in the entries' order (BatchGetItem, 100 keys a
+    request, eventually consistent like the index). For the few catalog readers that need a
+    whole document from an index that projects only part of it; items deleted since the
+    index was read are dropped."""
+    import random
+    import time
+
+    wanted = [{"PK": e["PK"], "SK": e["SK"]} for e in entries]
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    client, name = table.meta.client, table.name
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {name: {"Keys": wanted[start:start + 100]}}
+        for attempt in range(10):
+            with translated():
+                resp = client.batch_get_item(RequestItems=request)
+            for item in resp.get("Responses", {}).get(name, []):
+                found[(item["PK"], item["SK"])] = plain(item)
+            request = resp.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+        if request:
+            raise Unavailable("could not read the listed items; retry")
+    return [found[k] for k in ((w["PK"], w["SK"]) for w in wanted) if k in found]
+
 def retrying(fn: Callable[[], Any], attempts: int = 8,
              retry_on: tuple[type[Exception], ...] = (TransactionCancelled, ConditionFailed),
              ) -> Any:

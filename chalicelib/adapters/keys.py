@@ -7,8 +7,9 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
                                (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
-    MEMBER#<id>                LOYALTY                     REVIEW#<date> / <id>                LASTORDER#<date> / <tz>#<id>
-    MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date> / <id>#<lot>         -
+    MEMBER#<id>                LOYALTY                     REVIEW#<date>#<s> / <id>            LASTORDER#<date>#<s> / <tz>#<id>
+    MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date>#<s> / <id>#<lot>     -
+    (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
@@ -19,7 +20,7 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     PROGRAM                    CURRENT | V#<n>             -                                   -
     TEMPLATE#<id>              CURRENT | V#<n> | STOCK#<k> CATALOG#TEMPLATE / <id>            -
     TEMPLATE#<id>              BATCH#<b> | FUNNEL#<k> (code batches; claim/reserve/redeem counter shards)
-    REWARD#<id>                STOCK (rewards are defined in the program)                       -
+    REWARD#<id>                STOCK#<shard> (redemption counters; stock is in the program; STOCK legacy)
     LOYALTYJOB                 expiry | review (cursors)   -                                   -
     CODE#<code>                CODE                        CODEBATCH#<tpl>#<batch> / <code>   -
     RESERVATION#<order>        RESERVATION                 -                                   -
@@ -28,7 +29,7 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     MEMBER#<id>                OUTBOX#<campaign>#<occ>#<channel>  -                            OUTBOX#PENDING#<shard> / <retry-at>#<campaign>#<occ>#<id>#<channel> (while pending)
-    CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET | BROADCAST#<occ>
+    CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     SCHEDULER                  CURSOR                      -                                   -
@@ -134,22 +135,60 @@ def loyalty_range() -> tuple[str, str]:
     return LOT, LOYALTY
 
 
+# Date-keyed index partitions written per order (last order, lot expiry, tier review) are
+# spread over DATE_SHARDS keys by a hash of the member, as DUE# is: on a sale day every order
+# would otherwise queue behind one GSI partition key (about 1,000 writes/s) and throttle the
+# base table. 16 shards keep any one key near 1/16 of a day's writes (bench/sale.py: <= 10 %).
+# A member always lands on the same shard, so one member's lots stay together (the expiry job
+# groups them). Readers query every shard in parallel plus the unsharded legacy key, which
+# holds items written before sharding until they are rewritten (docs/data-model-sale.md).
+DATE_SHARDS = 16
+REVIEW = "REVIEW#"
+LAST_ORDER = "LASTORDER#"
+LOT_EXPIRY = "LOTEXP#"
+
+
+def date_shard(member_id: str) -> int:
+    return _shard(member_id, DATE_SHARDS)
+
+
+def _dated(prefix: str, local_date: str, shard: int) -> str:
+    return f"{prefix}{local_date}#{shard:02d}"
+
+
+def _dated_all(prefix: str, local_date: str) -> list[str]:
+    """Every shard of a date, then the legacy unsharded key."""
+    return [_dated(prefix, local_date, s) for s in range(DATE_SHARDS)] + [
+        f"{prefix}{local_date}"]
+
+
 def review_partition(local_date: str) -> str:
-    return f"REVIEW#{local_date}"
+    """The legacy unsharded key (still read; no longer written)."""
+    return f"{REVIEW}{local_date}"
+
+
+def review_partitions(local_date: str) -> list[str]:
+    return _dated_all(REVIEW, local_date)
 
 
 def review_index(local_date: str, member_id: str) -> dict[str, str]:
     """GSI1 on LOYALTY: members whose tier is reviewed on ``local_date`` (program tz)."""
-    return {"GSI1PK": review_partition(local_date), "GSI1SK": member_id}
+    return {"GSI1PK": _dated(REVIEW, local_date, date_shard(member_id)), "GSI1SK": member_id}
 
 
 def last_order_partition(local_date: str) -> str:
-    return f"LASTORDER#{local_date}"
+    """The legacy unsharded key (still read; no longer written)."""
+    return f"{LAST_ORDER}{local_date}"
+
+
+def last_order_partitions(local_date: str) -> list[str]:
+    return _dated_all(LAST_ORDER, local_date)
 
 
 def last_order_index(local_date: str, timezone: str, member_id: str) -> dict[str, str]:
     """GSI2 on LOYALTY: members whose last order was on ``local_date`` in their timezone."""
-    return {"GSI2PK": last_order_partition(local_date), "GSI2SK": f"{timezone}#{member_id}"}
+    return {"GSI2PK": _dated(LAST_ORDER, local_date, date_shard(member_id)),
+            "GSI2SK": f"{timezone}#{member_id}"}
 
 
 def member_lot(member_id: str, expires_at: str, lot_id: str) -> dict[str, str]:
@@ -157,12 +196,18 @@ def member_lot(member_id: str, expires_at: str, lot_id: str) -> dict[str, str]:
 
 
 def lot_expiry_partition(local_date: str) -> str:
-    return f"LOTEXP#{local_date}"
+    """The legacy unsharded key (still read; no longer written)."""
+    return f"{LOT_EXPIRY}{local_date}"
+
+
+def lot_expiry_partitions(local_date: str) -> list[str]:
+    return _dated_all(LOT_EXPIRY, local_date)
 
 
 def lot_expiry_index(local_date: str, member_id: str, lot_id: str) -> dict[str, str]:
     """GSI1 on a lot: lots expiring at 00:00 of ``local_date`` (program tz), by member."""
-    return {"GSI1PK": lot_expiry_partition(local_date), "GSI1SK": f"{member_id}#{lot_id}"}
+    return {"GSI1PK": _dated(LOT_EXPIRY, local_date, date_shard(member_id)),
+            "GSI1SK": f"{member_id}#{lot_id}"}
 
 
 def member_ledger(member_id: str, at_iso: str, entry_id: str) -> dict[str, str]:
@@ -190,8 +235,22 @@ def program_version(version: int) -> dict[str, str]:
 
 
 def reward_stock(reward_id: str) -> dict[str, str]:
-    """Redemption counter of a reward (stock itself is defined in the program)."""
+    """The legacy unsharded redemption counter (still counted in totals; no longer written)."""
     return {"PK": f"REWARD#{reward_id}", "SK": "STOCK"}
+
+
+# Reward redemptions count on REWARD_SHARDS items (stock itself is defined in the program):
+# each shard may count up to its exact share of the stock (domain.coupons.stock.split); a
+# redemption uses its member's shard and falls back to another with room when it is full.
+REWARD_SHARDS = 8
+
+
+def reward_shard(member_id: str) -> int:
+    return _shard(member_id, REWARD_SHARDS)
+
+
+def reward_stock_shard(reward_id: str, shard: int) -> dict[str, str]:
+    return {"PK": f"REWARD#{reward_id}", "SK": f"STOCK#{shard:02d}"}
 
 
 def loyalty_job_cursor(job: str) -> dict[str, str]:
@@ -344,7 +403,9 @@ STATS = "STATS#"
 INBOX = "INBOX#"
 DUE = "DUE#"
 STATS_SHARDS = 10
-DUE_SHARDS = 4
+# 16 (was 4): a sale's night-time orders park their messages into the same morning quarter.
+# Readers query every shard below DUE_SHARDS, so work parked under the old count is found.
+DUE_SHARDS = 16
 
 
 def _shard(text: str, n: int) -> int:
@@ -390,8 +451,26 @@ def campaign_recent_shard(campaign_id: str, shard: int) -> dict[str, str]:
     return {"PK": campaign_pk(campaign_id), "SK": f"{RECENT}{shard:02d}"}
 
 
+# A campaign budget is spread over BUDGET_SHARDS items, like coupon stock: each holds an
+# exact share of every limit (domain.coupons.stock.split) and a delivery spends from the shard
+# its member hashes to, falling back to another shard with room when that one is exhausted.
+# Every delivery of a broadcast would otherwise update one item (~1,000 writes/s at most).
+BUDGET_SHARDS = 16
+BUDGET_SHARE_MIN = 1000  # units per shard at least: small budgets use fewer shards
+BUDGET = "BUDGET"
+
+
 def campaign_budget(campaign_id: str) -> dict[str, str]:
-    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": "BUDGET"}
+    """The legacy unsharded budget item (still counted in totals; no longer written)."""
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": BUDGET}
+
+
+def budget_shard(member_id: str) -> int:
+    return _shard(member_id, BUDGET_SHARDS)
+
+
+def campaign_budget_shard(campaign_id: str, shard: int) -> dict[str, str]:
+    return {"PK": campaign_pk(campaign_id), "SK": f"{BUDGET}#{shard:02d}"}
 
 
 def broadcast_marker(campaign_id: str, occurrence: str) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import storable, update_args
+from chalicelib.domain.coupons.stock import split
 from chalicelib.domain.loyalty import dates
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import Lot, Take
@@ -114,13 +115,30 @@ def order_update(order_id: str, read_version: int, sets: Item) -> Item:
     return {"Update": {"TableName": _table(), "Key": keys.order(order_id), **args, **OLD}}
 
 
-def reward_stock_take(reward_id: str, stock: int | None) -> Item:
-    """Count one redemption; with a stock, only while fewer than ``stock`` were redeemed."""
+def reward_stock_take(reward_id: str, stock: int | None, shard: int) -> Item:
+    """Count one redemption on a counter shard; with a stock, only while the shard counted
+    fewer than its exact share of it (the shares add up to the stock: never oversold)."""
     if stock is None:
         args = update_args(add={"redeemed": 1})
     else:
+        share = reward_share(stock, shard)
+        # A shard with no share fails even before its counter exists.
         args = update_args(add={"redeemed": 1},
-                           condition="attribute_not_exists(#red) OR #red < :stock",
-                           names={"#red": "redeemed"}, values={":stock": stock})
-    return {"Update": {"TableName": _table(), "Key": keys.reward_stock(reward_id), **args,
-                       **OLD}}
+                           condition="attribute_not_exists(#red) OR #red < :stock" if share
+                           else "#red < :stock",
+                           names={"#red": "redeemed"}, values={":stock": share})
+    return {"Update": {"TableName": _table(), "Key": keys.reward_stock_shard(reward_id, shard),
+                       **args, **OLD}}
+
+
+def reward_share(stock: int, shard: int) -> int:
+    return split(stock, keys.REWARD_SHARDS)[shard]
+
+
+def reward_home_shard(member_id: str) -> int:
+    """The counter shard a member's redemptions go to first (spreads concurrent members)."""
+    return keys.reward_shard(member_id)
+
+
+def reward_shards() -> range:
+    return range(keys.REWARD_SHARDS)

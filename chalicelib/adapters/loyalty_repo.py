@@ -7,7 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.adapters import keys
-from chalicelib.adapters.dynamo import TableRepository, TransactionCancelled, plain, translated
+from chalicelib.adapters.dynamo import (
+    TableRepository,
+    TransactionCancelled,
+    parallel_pages,
+    plain,
+    translated,
+)
 from chalicelib.adapters.loyalty_items import lot_from_item
 from chalicelib.domain.loyalty.wallet import Lot
 from chalicelib.errors import Conflict, ValidationFailed
@@ -99,20 +105,23 @@ class LoyaltyRepository(TableRepository):
         lek = page.get("LastEvaluatedKey")
         return items, encode_cursor(lek["SK"]) if lek else None
 
-    def index_pages(self, index: str, partition: str, pk_attr: str
-                    ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of a sparse GSI partition (eventually consistent, all attributes)."""
+    def lot_expiry_pages(self, local_date: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of the lots expiring on ``local_date``: every date shard in parallel, plus
+        the legacy unsharded key. A member's lots sit on one shard, sorted together."""
+        return self._shard_pages(keys.GSI1, "GSI1PK", keys.lot_expiry_partitions(local_date))
+
+    def review_pages(self, local_date: str) -> Iterator[list[dict[str, Any]]]:
+        """Pages of index entries (keys only) of members whose tier review is due on
+        ``local_date``: every date shard in parallel, plus the legacy key."""
+        return self._shard_pages(keys.GSI1, "GSI1PK", keys.review_partitions(local_date))
+
+    def _shard_pages(self, index: str, pk_attr: str, partitions: list[str]
+                     ) -> Iterator[list[dict[str, Any]]]:
         from boto3.dynamodb.conditions import Key
 
-        kwargs: dict[str, Any] = {"IndexName": index,
-                                  "KeyConditionExpression": Key(pk_attr).eq(partition)}
-        while True:
-            with translated():
-                page = self.table.query(**kwargs)
-            yield [plain(i) for i in page.get("Items", [])]
-            if not page.get("LastEvaluatedKey"):
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return parallel_pages(self.table, [
+            {"IndexName": index, "KeyConditionExpression": Key(pk_attr).eq(p)}
+            for p in partitions])
 
     # --- writes -------------------------------------------------------------------------
     def transact(self, items: list[dict[str, Any]], token: str | None = None,

@@ -9,7 +9,8 @@ Two reads, both key Queries (never a table Scan):
 
 - ``sample_bucket``: a bounded slice of one bucket from a random rank, wrapping around, with
   the share of the bucket's rank space it covered (a uniform sample and its inclusion rate);
-- ``members``: every member of some buckets (the exact count, later the broadcast planner).
+- ``members``: every member of some buckets (the exact count);
+- ``members_page``: one resumable page of a bucket (the broadcast planner's segments).
 
 Members are yielded as (PROFILE item, LOYALTY item or None); a LOYALTY without a live
 PROFILE is skipped.
@@ -130,6 +131,25 @@ class MemberIndex(TableRepository):
                         yield m
                 if not start:
                     break
+
+    def members_page(self, bucket: int, start: dict[str, Any] | None, limit: int
+                     ) -> tuple[list[Member], dict[str, Any] | None]:
+        """One page (about ``limit`` index items) of a bucket's live members and where the
+        next page starts (None: the bucket is done). A member whose items might continue on
+        the next page is left for it, so each member comes back whole exactly once: the
+        next page starts after the last item of the last member kept."""
+        items, lek = self._query(bucket, start=start, limit=max(limit, 4))
+        if lek and items:
+            last_id = keys.member_index_id(str(plain(items[-1])["GSI3SK"]))[1]
+            cut = len(items)
+            while cut and keys.member_index_id(str(plain(items[cut - 1])["GSI3SK"]))[1] \
+                    == last_id:
+                cut -= 1
+            if cut:  # else one member filled the page: keep it, resume after it
+                items = items[:cut]
+                lek = {k: items[-1][k] for k in ("PK", "SK", "GSI3PK", "GSI3SK")}
+        members = [m for m in (_member(p) for _, _, p in _group(items)) if m is not None]
+        return members, lek
 
     # --- backfill ------------------------------------------------------------------------
 

@@ -72,17 +72,28 @@ class ProgramRepository(TableRepository):
                            "read it and retry") from e
 
     def redeemed(self, reward_ids: list[str]) -> dict[str, int]:
-        """Redemptions so far per reward (BatchGetItem, 100 keys per request)."""
-        out: dict[str, int] = dict.fromkeys(reward_ids, 0)
+        """Redemptions so far per reward: every counter shard plus the legacy counter
+        (BatchGetItem, 100 keys per request)."""
+        return {r: sum(c.values()) for r, c in self.reward_counts(reward_ids).items()}
+
+    def reward_counts(self, reward_ids: list[str], consistent: bool = False
+                      ) -> dict[str, dict[int, int]]:
+        """Redemptions per reward and counter shard (-1: the legacy unsharded counter)."""
+        out: dict[str, dict[int, int]] = {r: {} for r in reward_ids}
         name = self.table.name
-        for start in range(0, len(reward_ids), 100):
-            request: dict[str, Any] = {name: {"Keys": [
-                keys.reward_stock(r) for r in reward_ids[start:start + 100]]}}
+        wanted = [k for r in reward_ids for k in (
+            keys.reward_stock(r),
+            *(keys.reward_stock_shard(r, s) for s in range(keys.REWARD_SHARDS)))]
+        for start in range(0, len(wanted), 100):
+            request: dict[str, Any] = {name: {"Keys": wanted[start:start + 100],
+                                              "ConsistentRead": consistent}}
             while request:
                 with translated():
                     resp = self.table.meta.client.batch_get_item(RequestItems=request)
                 for item in resp.get("Responses", {}).get(name, []):
-                    out[item["PK"].removeprefix("REWARD#")] = int(item.get("redeemed", 0))
+                    sk = str(item["SK"])
+                    shard = int(sk.rsplit("#", 1)[1]) if "#" in sk else -1
+                    out[item["PK"].removeprefix("REWARD#")][shard] = int(item.get("redeemed", 0))
                 request = resp.get("UnprocessedKeys") or {}
         return out
 

@@ -95,6 +95,14 @@ def _needs_loyalty(key: str, audience_json: str, texts: tuple[str, ...],
     return multiplier
 
 
+def needs_contact(c: Campaign) -> bool:
+    """True when a message goes by SMS: the phone number is on the PROFILE item only (the
+    indexes never project contact data), so tasks planned from an index leave the profile
+    for the worker to read whole."""
+    return any(isinstance(a, Message) and "sms" in [str(ch) for ch in a.channels]
+               for _, _, a in c.all_actions())
+
+
 def needs_loyalty(c: Campaign) -> bool:
     """True when the audience, the message placeholders or a points multiplier read the
     member's LOYALTY item (otherwise workers read the profile only)."""

@@ -1,13 +1,16 @@
 """The delivery planner: what is due in (last run, now], fanned out through SQS.
 
 - birthday triggers: one key query per (month-day, timezone) on the birthday index for the
-  zones whose local fire time is in the window; celebrants travel in the task with their
-  profile (the index projects all attributes), so nobody reads them twice;
+  zones whose local fire time is in the window; celebrants travel in the task with the
+  profile-level attributes the index projects, so nobody reads them twice (an SMS campaign
+  leaves the profile out: the worker reads it whole, phone included);
 - ``inactive`` / ``points_expiring`` event triggers: a key query on the last-order index
   (per member timezone, at 10:00 local) or the lot-expiry index (campaign timezone);
 - broadcasts (once, recurring, holiday): the first window that holds an occurrence enqueues
-  a parallel segmented Scan (``scan`` entries); each segment worker reads its members once,
-  enqueues those due now and parks the others (later local times) as deferred work;
+  one ``scan`` entry per segment; a segment is a range of the member index's 64 buckets
+  (GSI3), read by key page by page: about one index item per member, never a table Scan and
+  never the members' history. Each segment worker reads its members once, enqueues those due
+  now and parks the others (later local times) as deferred work;
 - deferred work (quiet hours, later local times) whose time has come, from a sharded index
   bucket per UTC quarter-hour.
 
@@ -31,7 +34,7 @@ from chalicelib.domain.delivery.work import Entry, Task, pack
 from chalicelib.domain.members import birthday_counts
 from chalicelib.observability import logger
 from chalicelib.services import clock
-from chalicelib.services.delivery_campaigns import CampaignSource, needs_loyalty
+from chalicelib.services.delivery_campaigns import CampaignSource, needs_contact, needs_loyalty
 
 DAILY_EVENT_AT = time(10, 0)  # inactive / points_expiring fire at 10:00 member/campaign time
 SCAN_PAGES_PER_MESSAGE = 20
@@ -145,6 +148,7 @@ class Planner:
                    cache: dict[tuple[str, str | None], list[dict[str, Any]]]) -> list[Task]:
         out: list[Task] = []
         prefilter = not needs_loyalty(c)
+        whole = needs_contact(c)
         for slot in windows.campaign_slots(c, start, end):
             for md in slot.month_days:
                 key = (md, slot.tz)
@@ -155,7 +159,7 @@ class Planner:
                             prefilter and not self._matches(c, p, None, end)):
                         continue
                     out.append(Task(c.id, slot.occurrence, p["member_id"], iso(slot.fire_at),
-                                    profile=p))
+                                    profile=None if whole else p))
         return out
 
     @staticmethod
@@ -184,9 +188,7 @@ class Planner:
                         continue
                     last = (d - timedelta(days=trigger.params.inactive_days)).isoformat()
                     for tz in zones:
-                        for item in self.repo.index_members(
-                                keys.GSI2, keys.last_order_partition(last), tz):
-                            member = item.get("member_id") or item["PK"][len(keys.MEMBER):]
+                        for member in self.repo.inactive_members(last, tz):
                             out.append(Task(c.id, f"inactive-{last}", member, iso(fire),
                                             event={"type": "inactive", "last_order_date": last}))
         elif kind == "points_expiring" and trigger.params.days_before_expiry:
@@ -195,11 +197,7 @@ class Planner:
                 if not (start < fire <= end and c.in_window(fire)):
                     continue
                 expiry = (d + timedelta(days=trigger.params.days_before_expiry)).isoformat()
-                points: dict[str, int] = {}
-                for item in self.repo.index_members(keys.GSI1,
-                                                    keys.lot_expiry_partition(expiry)):
-                    member = item.get("member_id") or item["PK"][len(keys.MEMBER):]
-                    points[member] = points.get(member, 0) + int(item.get("remaining", 0))
+                points = self.repo.expiring_points(expiry)
                 out += [Task(c.id, f"expiring-{expiry}", m, iso(fire), event={
                     "type": "points_expiring", "points": p, "expires_on": expiry})
                     for m, p in points.items() if p > 0]
@@ -226,7 +224,9 @@ class Planner:
         return entries, markers
 
     def scan(self, spec: dict[str, Any], sim: str | None = None) -> int:
-        """Run (part of) one scan segment; returns the members enqueued or parked."""
+        """Run (part of) one broadcast segment: its range of member-index buckets, page by
+        page, at most SCAN_PAGES_PER_MESSAGE pages per message (the rest is re-enqueued with
+        where to resume). Returns the members enqueued or parked."""
         c = self.campaigns.get(spec["c"])
         if c is None or c.status != "active":
             return 0
@@ -234,23 +234,22 @@ class Planner:
             parse_iso(spec["anchor"])
         fires: dict[str, datetime | None] = {}
         tasks: list[Task] = []
-        parked: list[tuple[str, str, str, str, str, dict[str, Any]]] = []
         count = 0
+        buckets = segment_buckets(spec["seg"], spec["of"])
         key = spec.get("key")
-        loyalty: dict[str, Any] | None = None
+        # A continuation written before the member index ("key" without "b") restarts the
+        # segment: send records drop any member reached twice.
+        at: tuple[int, Any] | None = (key["b"], key.get("k")) if key and "b" in key else (
+            (buckets[0], None) if buckets else None)
+        whole = needs_contact(c)
         for _ in range(SCAN_PAGES_PER_MESSAGE):
-            items, key = with_retries(lambda key=key: self.repo.scan_page(
-                spec["seg"], spec["of"], key, SCAN_PAGE_ITEMS))
-            for item in items:
-                if item["SK"] == keys.LOYALTY:
-                    loyalty = item
-                    continue
-                profile = {k: v for k, v in item.items() if k not in ("PK", "SK",
-                                                                      *keys.GSI_ATTRS)}
-                own = loyalty if loyalty and loyalty["PK"] == item["PK"] else None
-                loyalty = None
-                if profile.get("erased") or "member_id" not in profile:
-                    continue
+            if at is None:
+                break
+            bucket, page_key = at
+            members, page_key = with_retries(lambda b=bucket, k=page_key: self.repo.audience_page(
+                b, k, SCAN_PAGE_ITEMS))
+            parked: list[tuple[str, str, str, str, str, dict[str, Any]]] = []
+            for profile, lo in members:
                 tz = profile.get("timezone") or c.timezone
                 if spec["local"]:
                     if tz not in fires:
@@ -260,14 +259,10 @@ class Planner:
                     fire = fires[tz]
                 else:
                     fire = anchor
-                if fire is None or fire <= start:
+                if fire is None or fire <= start or not self._matches(c, profile, lo, fire):
                     continue
-                lo = {k: v for k, v in own.items() if k not in ("PK", "SK", *keys.GSI_ATTRS)} \
-                    if own else None
-                if not self._matches(c, profile, lo, fire):
-                    continue
-                task = Task(c.id, spec["o"], profile["member_id"], iso(fire), profile=profile,
-                            loyalty=lo)
+                task = Task(c.id, spec["o"], profile["member_id"], iso(fire),
+                            profile=None if whole else profile, loyalty=None if whole else lo)
                 if fire <= end:
                     tasks.append(task)
                 else:
@@ -278,15 +273,24 @@ class Planner:
             if parked:
                 with_retries(lambda parked=parked: self.repo.park(parked))
                 count += len(parked)
-                parked = []
-            if key is None:
-                break
+            if page_key is not None:
+                at = (bucket, page_key)
+            else:
+                later = [b for b in buckets if b > bucket]
+                at = (later[0], None) if later else None
         entries = pack(tasks, sim=sim)
-        if key is not None:
-            entries.append(Entry("scan", scan={**spec, "key": key}, sim=sim))
+        if at is not None:
+            entries.append(Entry("scan", scan={**spec, "key": {"b": at[0], "k": at[1]}},
+                                 sim=sim))
         if entries:
             send_batches(self.queue_url(), [e.body() for e in entries])
         return len(tasks) + count
+
+
+def segment_buckets(segment: int, segments: int) -> list[int]:
+    """The member-index buckets of a broadcast segment: contiguous, near-equal ranges."""
+    n = keys.MEMBER_BUCKETS
+    return list(range(segment * n // segments, (segment + 1) * n // segments))
 
 
 def _dates(start: datetime, end: datetime, tz: str) -> list[date]:

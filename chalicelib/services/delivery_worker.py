@@ -269,7 +269,7 @@ class Worker:
             budgeted = {k: (v, int(limits[k])) for k, v in spend.items()
                         if limits.get(k) is not None and v}
             if budgeted:
-                guards.append(self.repo.budget_guard(c.id, budgeted))
+                guards.append(self.repo.budget_guard(c.id, budgeted, t.member))
         external = [ch for ch in channels if ch != "inbox"]
         record = self._record(t, "delivered", attempt, now, group="treated", variant=arm,
                               channels=channels,

@@ -157,6 +157,8 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
     if not reward.open_at(now):
         raise Unprocessable("this reward is not available now")
     today, now_iso = today_and_now(program, now)
+    # The member's stock counter shard; when it is full, another with room (never oversold).
+    shards = [li.reward_home_shard(member_id)]
 
     def attempt() -> Redemption:
         item, lots = repo().member_points(member_id, consistent=True)
@@ -187,7 +189,7 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
                                                 f"reward {reward.id}", now_iso,
                                                 reward_id=reward.id, redemption_id=rid,
                                                 lots=li.takes_summary(takes))),
-                 li.reward_stock_take(reward.id, reward.stock),
+                 li.reward_stock_take(reward.id, reward.stock, shards[-1]),
                  li.put({**keys.member_redemption(member_id, now_iso, rid),
                          "entity": "redemption", "member_id": member_id, **record}),
                  *extra]
@@ -202,7 +204,11 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
                 return Redemption.model_validate(
                     {**first, "available": points(member_id).available})
             if e.failed(stock_at):
-                raise SoldOut(f"reward {reward.id} is out of stock") from e
+                room = [k for k in reward_room(reward.id, reward.stock) if k not in shards]
+                if not room:
+                    raise SoldOut(f"reward {reward.id} is out of stock") from e
+                shards.append(room[0])
+                raise StaleWrite(e) from e  # again, on a shard with room
             raise Conflict("the reward could not be issued; retry") from e
         after = balance([_after(lt, takes) for lt in lots], new.debt, today, now_iso)
         metrics_add("RewardRedeemed")
@@ -210,6 +216,15 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
         return Redemption.model_validate({**record, "available": after.available})
 
     return optimistic(attempt)
+
+
+def reward_room(reward_id: str, stock: int | None) -> list[int]:
+    """Stock counter shards still under their share, the emptiest first."""
+    if stock is None:
+        return []
+    counts = programs.repo().reward_counts([reward_id], consistent=True)[reward_id]
+    left = [(li.reward_share(stock, k) - counts.get(k, 0), k) for k in li.reward_shards()]
+    return [k for n, k in sorted(left, key=lambda x: (-x[0], x[1])) if n > 0]
 
 
 def _after(lot: Lot, takes: Sequence[Take]) -> Lot:

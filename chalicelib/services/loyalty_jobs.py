@@ -1,7 +1,8 @@
 """Scheduled loyalty jobs: expire lots, review tiers. Key queries on sparse GSI1, no scans.
 
 Both jobs walk local dates (program timezone) from their cursor up to today, query one
-GSI1 partition per date (``LOTEXP#<date>``, ``REVIEW#<date>``), and are idempotent: every
+GSI1 key per date (``LOTEXP#<date>``, ``REVIEW#<date>``, each spread over date shards read
+in parallel, see keys.DATE_SHARDS), and are idempotent: every
 write is conditional, so a second run over the same dates changes nothing. Lots expire at
 00:00 local time on their partition date, so every lot read on a due date is expired —
 about one item read per lot expired. Balances are computed lazily from lots, so points
@@ -100,7 +101,7 @@ def expire_due(now: datetime | None = None, *, workers: int = EXPIRY_WORKERS,
     now_iso = dates.iso(now)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for day in report.dates:
-            for page in repo().index_pages("GSI1", keys.lot_expiry_partition(day), "GSI1PK"):
+            for page in repo().lot_expiry_pages(day):
                 groups = [(m, [li.lot_from_item(i) for i in items])
                           for m, items in groupby(page, key=lambda i: str(i["member_id"]))]
                 for members, lots, points, failed in pool.map(
@@ -234,7 +235,7 @@ def review_due(now: datetime | None = None, *, budget_seconds: float = JOB_BUDGE
     today = dates.local_date(now, program.timezone)
     report = JobReport(_due_dates("review", today))
     for day in report.dates:
-        for page in repo().index_pages("GSI1", keys.review_partition(day), "GSI1PK"):
+        for page in repo().review_pages(day):
             for item in page:
                 _review_one(program, item, now, report)
             if time.monotonic() - started > budget:
@@ -256,7 +257,7 @@ def _review_one(program: Program, item: dict[str, Any], now: datetime,
         kind = review_member(program, item, now)
     except PerksError:  # one member's trouble must not stop the others
         logger().warning("tier review failed", exc_info=True,
-                         extra={"member_id": item.get("member_id")})
+                         extra={"member_id": item.get("member_id") or keys.member_of(item["PK"])})
         report.failed += 1
         return
     if kind:
@@ -266,13 +267,15 @@ def _review_one(program: Program, item: dict[str, Any], now: datetime,
 
 
 def review_member(program: Program, item: dict[str, Any], now: datetime) -> str | None:
-    """Apply one due review; returns its kind, or None when it was not (or no longer) due."""
-    member = str(item["member_id"])
+    """Apply one due review; returns its kind, or None when it was not (or no longer) due.
+
+    ``item`` is the review index entry: the index projects keys only, so the LOYALTY item
+    is read from the table (one read per reviewed member, ~1 review a year per member)."""
+    member = str(item.get("member_id") or keys.member_of(item["PK"]))
     today = dates.local_date(now, program.timezone).isoformat()
-    first = [item]
 
     def attempt() -> str | None:
-        raw = first.pop() if first else repo().get(keys.member_loyalty(member))
+        raw = repo().get(keys.member_loyalty(member))
         state = LoyaltyState.from_item(member, raw)
         if not state.review_at or state.review_at > today:
             return None

@@ -24,6 +24,14 @@ def ready(engine, monkeypatch):
     return engine
 
 
+def index_items(index: str, partitions: list[str]) -> list[dict[str, Any]]:
+    """Every entry of a sharded index key (all its shards and the legacy key)."""
+    from boto3.dynamodb.conditions import Key
+
+    return [i for p in partitions for i in aws.table().query(
+        IndexName=index, KeyConditionExpression=Key(f"{index}PK").eq(p))["Items"]]
+
+
 def attempt(fn: Any) -> Any:
     try:
         return fn()
@@ -105,10 +113,7 @@ def test_expiry_takes_exactly_the_lots_past_their_date_and_runs_idempotently(rea
     assert b["points"] == 200 and [lt["source"] for lt in b["lots"]] == ["order:o-b"]
     exp = [e for e in b["ledger"] if e["kind"] == "expire"]
     assert len(exp) == 1 and exp[0]["points"] == -200 and exp[0]["lots"][0]["points"] == 200
-    from boto3.dynamodb.conditions import Key
-
-    left = aws.table().query(IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(
-        keys.lot_expiry_partition("2027-04-01")))["Items"]
+    left = index_items("GSI1", keys.lot_expiry_partitions("2027-04-01"))
     assert left == []
 
 
@@ -166,12 +171,10 @@ def test_last_order_index_lets_delivery_find_inactive_members_by_key(ready):
     join("m-1", timezone="Europe/Berlin")
     place("o-1", amount=100, placed_at=T0 - timedelta(days=3))
     place("o-2", amount=100, placed_at=T0 - timedelta(days=30))  # late: does not move it back
-    from boto3.dynamodb.conditions import Key
-
-    found = aws.table().query(IndexName="GSI2", KeyConditionExpression=Key("GSI2PK").eq(
-        keys.last_order_partition("2026-03-07")))["Items"]
+    found = index_items("GSI2", keys.last_order_partitions("2026-03-07"))
     assert [i["GSI2SK"] for i in found] == ["Europe/Berlin#m-1"]
-    assert found[0]["orders_count"] == 2
+    assert found[0]["GSI2PK"] == f"LASTORDER#2026-03-07#{keys.date_shard('m-1'):02d}"
+    assert books("m-1")["loyalty"]["orders_count"] == 2  # the index holds keys only
 
 
 def test_program_rewards_list_shows_remaining_stock(ready):
@@ -186,10 +189,8 @@ def test_expiry_packs_members_per_transaction_and_redoes_a_batch_whose_lot_chang
     join(*members)
     for m in members:
         place(f"o-{m}", m, amount=30000)  # 300 points each, expiring 1 Apr 2027
-    from boto3.dynamodb.conditions import Key
-
-    indexed = aws.table().query(IndexName="GSI1", KeyConditionExpression=Key("GSI1PK").eq(
-        keys.lot_expiry_partition("2027-04-01")))["Items"]
+    indexed = index_items("GSI1", keys.lot_expiry_partitions("2027-04-01"))
+    indexed.sort(key=lambda i: i["GSI1SK"])
     groups = [(i["member_id"], [li.lot_from_item(i)]) for i in indexed]
     batches = jobs._pack(groups)
     assert [len(b) for b in batches] == [20]  # 20 x 3 items fit one transaction
