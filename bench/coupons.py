@@ -212,7 +212,7 @@ def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
     from chalicelib.domain.coupons.template import parse_template
     from chalicelib.errors import SoldOut
     from chalicelib.local import ddblocal
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
     coupons.use(None)
     proc = None

@@ -85,8 +85,8 @@ def _reset_services() -> None:
 
     import chalicelib.services as services
 
-    for mod in pkgutil.iter_modules(services.__path__):
-        m = importlib.import_module(f"chalicelib.services.{mod.name}")
+    for mod in pkgutil.walk_packages(services.__path__, "chalicelib.services."):
+        m = importlib.import_module(mod.name)
         if hasattr(m, "use"):
             m.use(None)
 
