@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
+from chalicelib import bootstrap
 from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
@@ -15,6 +16,8 @@ from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
 from chalicelib.api import results as results_api
 from chalicelib.config import get_settings
+
+bootstrap.bootstrap()  # the composition root: repositories, clients, services, hooks
 
 app = Chalice(app_name="perks")
 app.experimental_feature_flags.update(["BLUEPRINTS"])

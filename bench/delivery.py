@@ -178,20 +178,20 @@ class Push:
 
 
 def install(push: Push) -> None:
+    from chalicelib import bootstrap
     from chalicelib.adapters.delivery.channels import InboxChannel
     from chalicelib.domain.coupons.template import parse_template
     from chalicelib.services.coupons import coupons
-    from chalicelib.services.delivery import delivery
     from chalicelib.services.delivery.campaigns import StaticCampaigns
 
-    coupons.use(None)
+    bootstrap.reset()
     coupons.put_template("bench-gift", parse_template({
         "template_id": "bench-gift", "name": "¥20 生日券",
         "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
                      "ends_at": "2030-01-01T00:00:00+08:00"},
         "benefit": {"type": "fixed", "amount": 2000}}), "bench")
-    delivery.use(campaigns=StaticCampaigns(campaigns()), segments=10,
-                 channels={"push": push, "inbox": InboxChannel()})
+    bootstrap.bootstrap(campaign_source=StaticCampaigns(campaigns()), scan_segments=10,
+                        channels={"push": push, "inbox": InboxChannel()})
 
 
 def drain() -> int:
@@ -278,6 +278,7 @@ def broadcast() -> dict[str, Any]:
 
 
 def run_fixture(n: int, full: bool) -> dict[str, Any]:
+    from chalicelib import bootstrap
     from chalicelib.services.delivery import delivery
 
     out: dict[str, Any] = {"members": n}
@@ -326,7 +327,7 @@ def run_fixture(n: int, full: bool) -> dict[str, Any]:
                                     "ReceiveMessage": c.calls.get("sqs.ReceiveMessage", 0),
                                     "DeleteMessageBatch": c.calls.get(
                                         "sqs.DeleteMessageBatch", 0)}
-    delivery.use(None)
+    bootstrap.reset()
     return out
 
 

@@ -125,13 +125,11 @@ def _seed(n: int) -> int:
 
 
 def expiry_figures() -> dict[str, Any]:
+    from chalicelib import bootstrap
     from chalicelib.local import ddblocal
     from chalicelib.services.loyalty import jobs as loyalty_jobs
-    from chalicelib.services.loyalty import loyalty
-    from chalicelib.services.loyalty import program as programs
 
-    programs.use(None)  # repositories hold the previous stack's table
-    loyalty.use(None)
+    bootstrap.reset()  # repositories hold the previous stack's table
     out: dict[str, Any] = {}
     proc = None
     if ddblocal.unavailable_reason() is None:

@@ -69,26 +69,14 @@ def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _reset_all() -> None:
-    from chalicelib import config
+    from chalicelib import bootstrap, config
     from chalicelib.api import idempotency
     from chalicelib.services import clock
 
     config.reset()
     idempotency.reset()
     clock.freeze(None)
-    _reset_services()
-
-
-def _reset_services() -> None:
-    import importlib
-    import pkgutil
-
-    import chalicelib.services as services
-
-    for mod in pkgutil.walk_packages(services.__path__, "chalicelib.services."):
-        m = importlib.import_module(mod.name)
-        if hasattr(m, "use"):
-            m.use(None)
+    bootstrap.reset()  # a fresh object graph (repositories on this test's table)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import plain, query_all
 from chalicelib.adapters.members.repository import MemberRepository
@@ -46,7 +47,8 @@ def campaign(trigger: dict[str, Any], actions: list[dict[str, Any]] | None = Non
 def install(*campaigns: Any, channels: dict[str, Any] | None = None, effects: Any = None,
             segments: int = 2) -> StaticCampaigns:
     source = StaticCampaigns(campaigns)
-    delivery.use(campaigns=source, channels=channels, effects=effects, segments=segments)
+    bootstrap.bootstrap(campaign_source=source, channels=channels, effects=effects,
+                        scan_segments=segments)
     return source
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from chalicelib.domain.delivery.work import Task
 from chalicelib.services import clock
+from chalicelib.services.coupons import coupons as coupon_service
 from chalicelib.services.delivery import delivery
 from chalicelib.services.delivery.effects import Effect, Effects
+from chalicelib.services.loyalty.hooks import coupon_issue_items
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     campaign,
@@ -26,7 +28,8 @@ class PointsRecorder(Effects):
     """Real coupons; points recorded instead of awarded (no loyalty program needed)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(issue_coupon=coupon_issue_items,
+                         template_facts=coupon_service.template_facts)
         self.awarded: list[int] = []
 
     def points(self, member_id: str, points: int, *a: Any) -> Effect:

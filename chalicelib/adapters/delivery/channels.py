@@ -288,7 +288,7 @@ def forget_endpoint(arn: str) -> None:
         aws.client("sns").delete_endpoint(EndpointArn=arn)
 
 
-def default_channels() -> dict[str, Channel]:
-    repo = DeliveryRepository()
+def default_channels(repo: DeliveryRepository | None = None) -> dict[str, Channel]:
+    repo = repo or DeliveryRepository()
     return {"inbox": InboxChannel(), "push": PushChannel(repo), "sms": SmsChannel(),
             "webhook": WebhookChannel(repo=repo)}

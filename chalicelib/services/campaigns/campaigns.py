@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,50 +15,20 @@ from chalicelib.domain.campaigns.validate import parse_campaign, validate_campai
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
+from chalicelib.services.deps import TemplateLookup, deps
 
 DEFAULT_SCAN_LIMIT = 20_000
 MAX_SCAN_LIMIT = 200_000
-TemplateLookup = Callable[[str], Mapping[str, Any] | None]
-
-_repo: CampaignRepository | None = None
-_templates: TemplateLookup | None = None
 
 
 def repo() -> CampaignRepository:
-    global _repo
-    if _repo is None:
-        _repo = CampaignRepository()
-    return _repo
-
-
-def use(repository: CampaignRepository | None, templates: TemplateLookup | None = None) -> None:
-    """Swap the repository and the coupon-template lookup (tests)."""
-    global _repo, _templates
-    _repo, _templates = repository, templates
+    return deps().campaigns
 
 
 def template_lookup() -> TemplateLookup | None:
-    """Coupon templates as stored on the stack (None when the coupon service is absent)."""
-    if _templates is not None:
-        return _templates
-    try:
-        from chalicelib.services.coupons import coupons as coupon_service
-    except ImportError:
-        return None
-    get = getattr(coupon_service, "get_template", None)
-    if get is None:
-        return None
-
-    def lookup(template_id: str) -> Mapping[str, Any] | None:
-        try:
-            found = get(template_id)
-        except NotFound:
-            return None
-        if hasattr(found, "definition"):
-            found = found.definition
-        return found if isinstance(found, Mapping) else None
-
-    return lookup
+    """Coupon templates as stored on the stack (bootstrap wires the coupons service; None
+    where a deployment runs campaigns without it)."""
+    return deps().template_lookup
 
 
 # --- records ---------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from chalicelib.domain.campaigns.preview import project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
 from chalicelib.errors import NotFound
+from chalicelib.services.deps import deps
 
 TemplateLookup = Callable[[str], Mapping[str, Any] | None]
 NEXT = 5
@@ -38,24 +39,13 @@ WAVE = 16  # buckets read in parallel per wave (one bounded page each)
 COUNT_THREADS = 8  # parallel readers of the 64 buckets in the exact count
 TIMEZONES = 3  # next occurrences shown for this many of the sample's largest timezones
 
-_state: dict[str, Any] = {}
-
-
-def use(index: MemberIndex | None = None, jobs: PreviewJobs | None = None) -> None:
-    """Swap the member index and job store (tests); ``use()`` resets to the defaults."""
-    _state.clear()
-    if index is not None:
-        _state["index"] = index
-    if jobs is not None:
-        _state["jobs"] = jobs
-
 
 def index() -> MemberIndex:
-    return _state.setdefault("index", MemberIndex())  # type: ignore[no-any-return]
+    return deps().member_index
 
 
 def jobs() -> PreviewJobs:
-    return _state.setdefault("jobs", PreviewJobs())  # type: ignore[no-any-return]
+    return deps().preview_jobs
 
 
 def next_fires(c: Campaign, at: datetime, tz: str | None = None,

@@ -11,12 +11,13 @@ from chalicelib.domain.campaigns.model import Campaign
 from chalicelib.domain.delivery import results as domain
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import clock
+from chalicelib.services.deps import deps
 
 
 def _campaign(campaign_id: str) -> Campaign:
-    from chalicelib.services.campaigns import campaigns
-
-    c = campaigns.get_campaign(campaign_id)
+    # Through the wired campaign source (campaigns.get_campaign), not an import of the
+    # campaigns service: that service imports this module for its list columns.
+    c = deps().campaign_source.get(campaign_id, fresh=True)
     if c is None:
         raise NotFound(f"campaign {campaign_id} not found")
     return c
@@ -25,18 +26,16 @@ def _campaign(campaign_id: str) -> Campaign:
 def results(campaign_id: str, first: str | None, last: str | None) -> dict[str, Any]:
     """Per day, totals, per variant and lift for ``first``..``last`` (campaign-timezone
     days; default: the last 30 days up to today)."""
-    from chalicelib.services.delivery import delivery
-
     c = _campaign(campaign_id)
     span = domain.day_range(first, last, domain.local_day(clock.now(), c.timezone))
     if isinstance(span, str):
         raise ValidationFailed(span, details=[{"path": "/from" if "from" in span else "/to",
                                                "message": span}])
-    rows = delivery.repo().day_rows(campaign_id, *span)
+    rows = deps().delivery.day_rows(campaign_id, *span)
     arms = [v.id for v in c.experiment.variants] if c.experiment else []
     return {"campaign_id": campaign_id, "name": c.name, "timezone": c.timezone,
             "holdout_percent": c.experiment.holdout_percent if c.experiment else 0,
-            "budget_used": delivery.repo().budget_used(campaign_id),
+            "budget_used": deps().delivery.budget_used(campaign_id),
             **domain.assemble(rows, *span, variants=arms)}
 
 
@@ -51,11 +50,10 @@ def list_columns(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     occurrence (computed from the definition), budget used and the 7-day sparkline, all
     from one batched read (ceil(11 x page size / 100) BatchGetItem requests)."""
     from chalicelib.domain.campaigns.validate import parse_campaign
-    from chalicelib.services.delivery import delivery
 
     now = clock.now()
     ids = [str(i["campaign_id"]) for i in items]
-    got = delivery.repo().activity(ids)
+    got = deps().delivery.activity(ids)
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         cid = str(item["campaign_id"])

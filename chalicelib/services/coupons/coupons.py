@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from chalicelib.adapters import keys
 from chalicelib.adapters.coupons import items as ci
 from chalicelib.adapters.coupons.repository import CouponRepository
-from chalicelib.adapters.dynamo import TransactionCancelled, doc_value
+from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
 from chalicelib.domain.coupons.rules import compile_template
@@ -41,23 +41,15 @@ from chalicelib.services.coupons.records import (
     coupon_view,
     new_coupon_id,
     template_of,
+    template_view,
 )
+from chalicelib.services.deps import deps
 
-_repo: CouponRepository | None = None
 CLAIM_ATTEMPTS = 60
 
 
 def repo() -> CouponRepository:
-    global _repo
-    if _repo is None:
-        _repo = CouponRepository()
-    return _repo
-
-
-def use(repository: CouponRepository | None) -> None:
-    """Swap the repository (tests)."""
-    global _repo
-    _repo = repository
+    return deps().coupons
 
 
 # --- program and member facts -----------------------------------------------------------------
@@ -112,15 +104,6 @@ def orders_count(loyalty: dict[str, Any] | None) -> int:
 
 # --- templates --------------------------------------------------------------------------------
 
-def _view(item: dict[str, Any], shards: list[dict[str, Any]] | None = None) -> TemplateView:
-    remaining = sum(int(s.get("remaining", 0)) for s in shards) if shards is not None else None
-    return TemplateView(template_id=item["template_id"], version=int(item["version"]),
-                        updated_at=item.get("updated_at", ""),
-                        definition=doc_value(item["definition"]),
-                        stock=item.get("stock"),
-                        remaining=remaining if item.get("stock") is not None else None)
-
-
 def put_template(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     """Create or replace a template (a new version); stock changes move the shards."""
     from chalicelib.services.coupons import templates as coupon_templates
@@ -141,7 +124,7 @@ def get_template(template_id: str) -> TemplateView:
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
     shards = repo().shards(template_id) if item.get("stock") is not None else None
-    return _view(item, shards)
+    return template_view(item, shards)
 
 
 class Funnel(Out):
@@ -166,7 +149,7 @@ def funnel(template_id: str) -> Funnel:
 
 def list_templates() -> list[TemplateView]:
     """Every template (admin), without stock figures."""
-    return [_view(i) for i in sorted(repo().catalog(), key=lambda i: i["template_id"])]
+    return [template_view(i) for i in sorted(repo().catalog(), key=lambda i: i["template_id"])]
 
 
 def template_facts(template_id: str) -> dict[str, Any] | None:
@@ -371,15 +354,3 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
     return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
 
 
-def order_confirmation(**kw: Any) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
-    """POST /orders with a reservation: see checkout.order_confirmation."""
-    from chalicelib.services.coupons import checkout
-
-    return checkout.order_confirmation(**kw)
-
-
-def restore_items(**kw: Any) -> list[dict[str, Any]]:
-    """A full refund: see checkout.restore_items."""
-    from chalicelib.services.coupons import checkout
-
-    return checkout.restore_items(**kw)

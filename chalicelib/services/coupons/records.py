@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib.adapters.dynamo import doc_value
 from chalicelib.domain.coupons.eligibility import WalletCoupon
 from chalicelib.domain.coupons.rules import Rules, snapshot
-from chalicelib.domain.coupons.template import CouponTemplate
+from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
 from chalicelib.domain.coupons.validity import use_period
 from chalicelib.domain.models import Out
 from chalicelib.services import clock
@@ -38,6 +38,16 @@ class CouponView(Out):
     windows: list[dict[str, Any]] = []
     code: str | None = None
     order_id: str | None = None
+
+
+def template_view(item: dict[str, Any], shards: list[dict[str, Any]] | None = None) -> TemplateView:
+    """A stored template (CURRENT item, and its stock shards when read) as the API shows it."""
+    remaining = sum(int(s.get("remaining", 0)) for s in shards) if shards is not None else None
+    return TemplateView(template_id=item["template_id"], version=int(item["version"]),
+                        updated_at=item.get("updated_at", ""),
+                        definition=doc_value(item["definition"]),
+                        stock=item.get("stock"),
+                        remaining=remaining if item.get("stock") is not None else None)
 
 
 def template_of(item: dict[str, Any]) -> CouponTemplate:

@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.coupons import items as ci
+from chalicelib.adapters.coupons.repository import CouponRepository
 from chalicelib.adapters.dynamo import TransactionCancelled, doc_text, doc_value
 from chalicelib.domain.campaigns.diff import diff
 from chalicelib.domain.coupons.stock import plan_change, split
@@ -24,7 +25,12 @@ from chalicelib.domain.coupons.template import (
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
+from chalicelib.services.coupons.records import template_view
+from chalicelib.services.deps import deps
 
+
+def repo() -> CouponRepository:
+    return deps().coupons
 
 def _shard_no(item: dict[str, Any]) -> int:
     return int(item["SK"].rsplit("#", 1)[1])
@@ -37,8 +43,6 @@ def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
 
 def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
     """``put``, also saying whether this call created the template (PUT answers 201)."""
-    from chalicelib.services.coupons.coupons import _view, repo
-
     if not re.match(TEMPLATE_ID_RE, template_id):
         raise ValidationFailed("invalid template id", details=[
             {"path": "/template_id", "message": "2-63 of a-z, 0-9 and -, starting with a "
@@ -51,7 +55,7 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
     has_stock = cur is not None and cur.get("stock") is not None
     shards = sorted(repo().shards(template_id), key=_shard_no) if has_stock else []
     if _outcome(cur, fingerprint) == "unchanged":
-        return _view(cur, shards if has_stock else None), False
+        return template_view(cur, shards if has_stock else None), False
     version = int(cur["version"]) + 1 if cur else 1
     now = clock.iso()
     record = {"entity": "coupon_template", "template_id": template_id, "version": version,
@@ -72,7 +76,7 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
                        details=[{"path": "/", "message": "concurrent change"}]) from e
     metrics_add("CouponTemplateSaved")
     after = repo().shards(template_id) if t.limits.stock is not None else None
-    return _view({**record}, after), cur is None
+    return template_view({**record}, after), cur is None
 
 
 def _audit(template_id: str, version: int, actor: str, now: str, cur: dict[str, Any] | None,
@@ -112,8 +116,6 @@ def _outcome(cur: dict[str, Any] | None, fingerprint: str) -> str:
 
 def plan(template_id: str, t: CouponTemplate) -> str:
     """What ``put`` would do with ``t`` (created / updated / unchanged), writing nothing."""
-    from chalicelib.services.coupons.coupons import repo
-
     ensure_valid(t, template_id)
     definition = t.model_copy(update={"template_id": template_id}).definition()
     return _outcome(repo().get(keys.template_current(template_id)), _fingerprint(definition))

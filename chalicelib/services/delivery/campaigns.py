@@ -17,10 +17,11 @@ LOYALTY_PLACEHOLDERS = ("tier", "points")
 
 
 class CampaignSource:
-    """Reads campaigns through the campaigns service (its repository owns the layout)."""
+    """Reads campaigns through the campaigns service (its repository owns the layout):
+    bootstrap passes the service's ``active_campaigns`` and ``get_campaign``."""
 
-    def __init__(self, active: Callable[[], Iterable[Campaign]] | None = None,
-                 get: Callable[[str], Campaign | None] | None = None) -> None:
+    def __init__(self, active: Callable[[], Iterable[Campaign]],
+                 get: Callable[[str], Campaign | None]) -> None:
         self._active_fn = active
         self._get_fn = get
         self._cache: dict[str, tuple[float, Campaign | None]] = {}
@@ -32,8 +33,7 @@ class CampaignSource:
         now = time.monotonic()
         if max_age and self._active and now - self._active[0] < max_age:
             return self._active[1]
-        fn = self._active_fn or _service("active_campaigns")
-        found = [c for c in fn() if c.status == "active"]
+        found = [c for c in self._active_fn() if c.status == "active"]
         for c in found:
             self._cache[c.id] = (now, c)
         self._active = (now, found)
@@ -44,8 +44,7 @@ class CampaignSource:
         hit = self._cache.get(campaign_id)
         if hit and not fresh and time.monotonic() - hit[0] < TTL_SECONDS:
             return hit[1]
-        fn = self._get_fn or _service("get_campaign")
-        c = fn(campaign_id)
+        c = self._get_fn(campaign_id)
         self._cache[campaign_id] = (time.monotonic(), c)
         return c
 
@@ -60,13 +59,6 @@ class StaticCampaigns(CampaignSource):
 
     def get(self, campaign_id: str, fresh: bool = False) -> Campaign | None:
         return self.campaigns.get(campaign_id)
-
-
-def _service(name: str) -> Callable[..., Any]:
-    from chalicelib.services.campaigns import campaigns
-
-    fn = getattr(campaigns, name)
-    return fn  # type: ignore[no-any-return]
 
 
 def message_action(actions: Iterable[Any]) -> Message | None:

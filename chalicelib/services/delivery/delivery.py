@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.delivery.channels import Channel, default_channels
 from chalicelib.adapters.delivery.repository import DeliveryRepository
 from chalicelib.adapters.retries import with_retries
 from chalicelib.config import get_settings
@@ -19,54 +18,27 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.delivery.campaigns import CampaignSource
-from chalicelib.services.delivery.effects import Effects
 from chalicelib.services.delivery.planner import Planner, PlanReport
 from chalicelib.services.delivery.worker import Worker
+from chalicelib.services.deps import deps
 
 ATTRIBUTION_DAYS = 7
-_state: dict[str, Any] = {}
-
-
-def use(repo: DeliveryRepository | None = None, *, campaigns: CampaignSource | None = None,
-        channels: dict[str, Channel] | None = None, effects: Effects | None = None,
-        segments: int | None = None) -> None:
-    """Swap collaborators (tests); ``use(None)`` resets to the defaults."""
-    _state.clear()
-    for k, v in (("repo", repo), ("campaigns", campaigns), ("channels", channels),
-                 ("effects", effects), ("segments", segments)):
-        if v is not None:
-            _state[k] = v
 
 
 def repo() -> DeliveryRepository:
-    return _state.setdefault("repo", DeliveryRepository())  # type: ignore[no-any-return]
+    return deps().delivery
 
 
 def campaigns() -> CampaignSource:
-    return _state.setdefault("campaigns", CampaignSource())  # type: ignore[no-any-return]
-
-
-def _queue_url() -> str:
-    from chalicelib.adapters import aws
-
-    return aws.queue_url(get_settings().delivery_queue_name)
+    return deps().campaign_source
 
 
 def planner() -> Planner:
-    if "planner" not in _state:
-        s = get_settings()
-        _state["planner"] = Planner(repo(), campaigns(), _queue_url,
-                                    segments=_state.get("segments", s.delivery_scan_segments),
-                                    interval_minutes=s.schedule_minutes)
-    return _state["planner"]  # type: ignore[no-any-return]
+    return deps().planner
 
 
 def worker() -> Worker:
-    if "worker" not in _state:
-        _state["worker"] = Worker(repo(), campaigns(),
-                                  _state.get("channels") or default_channels(),
-                                  _state.get("effects") or Effects())
-    return _state["worker"]  # type: ignore[no-any-return]
+    return deps().worker
 
 
 def tick(now: datetime | None = None) -> PlanReport:

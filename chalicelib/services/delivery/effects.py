@@ -1,10 +1,13 @@
 """Campaign effects as TransactItems, so they commit together with the send record.
 
-- coupons: ``loyalty_hooks.coupon_issue_items`` (which uses the coupons service's
-  ``issue_items`` when present) with a deterministic coupon id per (campaign, occurrence,
-  member, template, n): a replay collides instead of issuing twice.
-- points: the loyalty service's ``award_items(member_id=, points=, reason=, source=, ref=,
-  now=)`` (a lot, a ledger entry and the balance, all conditional).
+- coupons: ``issue_coupon`` (bootstrap wires ``loyalty_hooks.coupon_issue_items``, which
+  uses the coupons service's ``issue_items`` when wired) with a deterministic coupon id per
+  (campaign, occurrence, member, template, n): a replay collides instead of issuing twice.
+- points: ``award`` (bootstrap wires the loyalty service's ``award``: a lot, a ledger entry
+  and the balance, all conditional).
+
+The collaborators are passed at construction (``chalicelib/bootstrap.py``); a deployment
+without one of them gets ``EffectUnavailable`` for that effect.
 
 Each provider returns an ``Effect``: the items, the facts message placeholders may use
 (``coupon.title`` …), counters for campaign stats and budget spend.
@@ -17,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TEMPLATE_TTL_SECONDS = 60.0
+IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
 
 
 class EffectUnavailable(Exception):
@@ -33,20 +37,6 @@ class Effect:
     # the balance and writes it with a version check); our items go in at ``offset``.
     executor: Callable[[list[dict[str, Any]]], None] | None = None
     offset: int = 0
-
-
-def _find(module: str, *names: str) -> Callable[..., Any] | None:
-    import importlib
-
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    for n in names:
-        fn = getattr(mod, n, None)
-        if callable(fn):
-            return fn  # type: ignore[no-any-return]
-    return None
 
 
 def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
@@ -67,20 +57,26 @@ def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
 
 
 class Effects:
-    """Default providers; tests swap in fakes with the same two methods."""
+    """The providers, over the services bootstrap passes in; tests swap in fakes with the
+    same two methods."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, issue_coupon: IssueCoupon | None = None,
+                 template_facts: Callable[[str], dict[str, Any] | None] | None = None,
+                 award: Callable[..., Any] | None = None) -> None:
+        self._issue_coupon = issue_coupon
+        self._template_facts = template_facts
+        self._award = award
         self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
     def coupons(self, member_id: str, template_id: str, quantity: int, campaign_id: str,
                 occurrence: str, now: str) -> Effect:
-        from chalicelib.services.loyalty.hooks import coupon_issue_items
-
+        if self._issue_coupon is None:
+            raise EffectUnavailable("no coupon issuer is wired here")
         out = Effect(counters={"coupons_issued": quantity}, spend={"coupons": quantity})
         ids = []
         for n in range(quantity):
             ref = f"{campaign_id}#{occurrence}#{member_id}#{n}"
-            coupon_id, items = coupon_issue_items(member_id, template_id, source="campaign",
+            coupon_id, items = self._issue_coupon(member_id, template_id, source="campaign",
                                                   ref=ref, now=now)
             ids.append(coupon_id)
             out.items += items
@@ -101,7 +97,7 @@ class Effects:
         hit = self._templates.get(template_id)
         if hit and time.monotonic() - hit[0] < TEMPLATE_TTL_SECONDS:
             return hit[1]
-        fn = _find("chalicelib.services.coupons.coupons", "template_facts")
+        fn = self._template_facts
         facts = fn(template_id) if fn else None
         self._templates[template_id] = (time.monotonic(), facts)
         return facts
@@ -110,7 +106,7 @@ class Effects:
                occurrence: str, now: str) -> Effect:
         """The loyalty service's ``award`` runs the transaction: [LOYALTY, ledger, *ours, lot]
         (our items at offset 2), retrying its own version conflicts."""
-        award = _find("chalicelib.services.loyalty.loyalty", "award")
+        award = self._award
         if award is None:
             raise EffectUnavailable("the loyalty service cannot award points here")
 

@@ -6,21 +6,11 @@ from chalicelib.adapters.delivery.inbox import InboxRepository
 from chalicelib.domain.delivery.views import InboxMessage, InboxPage, UnreadCount
 from chalicelib.errors import ValidationFailed
 from chalicelib.services import clock
-
-_repo: InboxRepository | None = None
+from chalicelib.services.deps import deps
 
 
 def repo() -> InboxRepository:
-    global _repo
-    if _repo is None:
-        _repo = InboxRepository()
-    return _repo
-
-
-def use(repository: InboxRepository | None) -> None:
-    """Swap the repository (tests)."""
-    global _repo
-    _repo = repository
+    return deps().inbox
 
 
 def page(member_id: str, cursor: str | None, limit: int = 20) -> InboxPage:

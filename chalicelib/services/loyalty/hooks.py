@@ -4,8 +4,9 @@ Loyalty writes orders, refunds and reward redemptions in ONE TransactWriteItems 
 a coupon must change in the same step, these functions supply the extra items:
 
 - ``coupon_issue_items``: a reward of kind ``coupon`` and the coupon templates granted on
-  entering a tier. Uses ``chalicelib.services.coupons.issue_items`` when the coupons service
-  provides it; otherwise writes a minimal wallet coupon (``keys.loyalty_issued_coupon``).
+  entering a tier. Uses the coupons service's ``issue_items`` when bootstrap wires it
+  (``deps().coupon_hooks``); otherwise writes a minimal wallet coupon
+  (``keys.loyalty_issued_coupon``).
 - ``reservation_for_order``: ``POST /orders`` with ``reservation_id`` must match that
   checkout reservation (member, lines, discount; 409 listing the differences), earns on the
   reservation's per-line discounts and confirms it in the order's transaction
@@ -22,22 +23,17 @@ items cancels the loyalty transaction; loyalty reports it as 409.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.loyalty.items import put
+from chalicelib.services.deps import CouponHooks, deps
 
 Item = dict[str, Any]
 
 
-def _coupons(name: str) -> Callable[..., Any] | None:
-    try:
-        from chalicelib.services.coupons import coupons
-    except ImportError:
-        return None
-    fn = getattr(coupons, name, None)
-    return fn if callable(fn) else None
+def _coupons() -> CouponHooks:
+    return deps().coupon_hooks
 
 
 def issued_coupon_id(source: str, ref: str, template_id: str) -> str:
@@ -49,7 +45,7 @@ def coupon_issue_items(member_id: str, template_id: str, *, source: str, ref: st
                        now: str) -> tuple[str, list[Item]]:
     """(coupon id, items) issuing one coupon from ``template_id`` to the member."""
     coupon_id = issued_coupon_id(source, ref, template_id)
-    fn = _coupons("issue_items")
+    fn = _coupons().issue_items
     if fn is not None:
         return coupon_id, fn(member_id=member_id, template_id=template_id, coupon_id=coupon_id,
                              source=source, ref=ref, now=now)
@@ -73,7 +69,7 @@ def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,
                           categories: list[str | None] | None = None,
                           ) -> tuple[list[int] | None, list[tuple[str, Item]]]:
     """(per-line discounts, named confirming items); (None, []) without a coupons service."""
-    fn = _coupons("order_confirmation")
+    fn = _coupons().order_confirmation
     if fn is None:
         return None, []
     discounts, items = fn(order_id=order_id, member_id=member_id, reservation_id=reservation_id,
@@ -83,7 +79,7 @@ def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,
 
 
 def refund_restore_items(*, order: dict[str, Any], refund_id: str, now: str) -> list[Item]:
-    fn = _coupons("restore_items")
+    fn = _coupons().restore_items
     if fn is None:
         return []
     return fn(order=order, refund_id=refund_id, now=now)

@@ -33,25 +33,16 @@ from chalicelib.domain.loyalty.wallet import Lot, Take, balance, earn_split, pla
 from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unprocessable
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
+from chalicelib.services.deps import deps
 from chalicelib.services.loyalty import hooks as loyalty_hooks
 from chalicelib.services.loyalty import program as programs
 
 T = TypeVar("T")
 ATTEMPTS = 60
-_repo: LoyaltyRepository | None = None
 
 
 def repo() -> LoyaltyRepository:
-    global _repo
-    if _repo is None:
-        _repo = LoyaltyRepository()
-    return _repo
-
-
-def use(repository: LoyaltyRepository | None) -> None:
-    """Swap the repository (tests)."""
-    global _repo
-    _repo = repository
+    return deps().loyalty
 
 
 def optimistic(attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:

@@ -34,10 +34,6 @@ from chalicelib.services.loyalty import program as programs
 from chalicelib.services.loyalty.loyalty import entry, optimistic, repo, today_and_now, token
 
 
-def use(_: Any) -> None:
-    """Orders share the loyalty repository (swap it with ``services.loyalty.use``)."""
-
-
 def _replay(stored: dict[str, Any], fingerprint: str, what: str) -> dict[str, Any]:
     if stored.get("fingerprint") != fingerprint:
         raise AlreadyExists(f"{what} was already recorded with different content", details=[

@@ -22,27 +22,18 @@ from chalicelib.domain.loyalty.views import ProgramVersion, ProgramVersionSummar
 from chalicelib.errors import NotFound, Unprocessable
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
+from chalicelib.services.deps import deps
 
-_repo: ProgramRepository | None = None
 _cache: dict[str, tuple[float, int, Program]] = {}
 _lock = threading.Lock()
 
 
 def repo() -> ProgramRepository:
-    global _repo
-    if _repo is None:
-        _repo = ProgramRepository()
-    return _repo
-
-
-def use(repository: ProgramRepository | None) -> None:
-    """Swap the repository (tests); also forgets the cached program."""
-    global _repo
-    _repo = repository
-    invalidate()
+    return deps().programs
 
 
 def invalidate() -> None:
+    """Forget the cached program (bootstrap does, with each new graph)."""
     with _lock:
         _cache.clear()
 

@@ -22,21 +22,11 @@ from chalicelib.domain.members.model import (
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
-
-_repo: MemberRepository | None = None
+from chalicelib.services.deps import deps
 
 
 def repo() -> MemberRepository:
-    global _repo
-    if _repo is None:
-        _repo = MemberRepository()
-    return _repo
-
-
-def use(repository: MemberRepository | None) -> None:
-    """Swap the repository (tests)."""
-    global _repo
-    _repo = repository
+    return deps().members
 
 
 def register(req: NewMember, request_key: str | None = None) -> MemberView:
