@@ -49,7 +49,7 @@ def loyalty_review_tiers(event: Any) -> dict:
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;
-# the table's stream turns committed writes into domain events (see services/events.py).
+# the table's stream turns committed writes into domain events (see services/delivery/events.py).
 _settings = get_settings()
 
 

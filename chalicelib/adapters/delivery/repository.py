@@ -1,6 +1,6 @@
 """Delivery state in DynamoDB: send records and the transaction that decides a member's
 outcome, stats counters, caps, limits, budgets, deferred work, broadcast markers and the
-planner cursor. Planning reads are in ``delivery_reads.py``, the inbox in ``inbox_repo.py``.
+planner cursor. Planning reads are in ``reads.py``, the inbox in ``inbox.py``.
 
 Exactly once: every terminal outcome for (campaign, occurrence, member) — delivered, held
 out, suppressed — is one TransactWriteItems whose first item puts the send record with

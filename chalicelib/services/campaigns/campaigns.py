@@ -227,7 +227,7 @@ def check(campaign_id: str, raw: Any) -> dict[str, Any]:
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,
             scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict[str, Any]:
-    """Audience, sample members, next fires and projected cost (see services/preview)."""
+    """Audience, sample members, next fires and projected cost (see preview.py)."""
     from chalicelib.services.campaigns.preview import preview_on_stack
 
     return preview_on_stack(campaign, at=at or clock.now(), samples=samples,

@@ -1,7 +1,7 @@
 """Preview a campaign against the running stack: who, when, what, at what cost.
 
 Audience size is answered at once from a uniform sample of the member index (GSI3: 64 fixed
-hash buckets, see adapters/member_index.py): up to ``SAMPLE_MEMBERS`` members read from random
+hash buckets, see adapters/members/index.py): up to ``SAMPLE_MEMBERS`` members read from random
 buckets in parallel, each from a random rank with one bounded page per bucket, so the time
 does not grow with the number of members. The size is ``matched / sampled share`` with its
 95 % margin (domain/campaigns/sampling.py). When the sample did not cover every member, a
