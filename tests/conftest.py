@@ -62,6 +62,15 @@ logging.getLogger().addHandler(_LogCapture(level=logging.INFO))
 logging.getLogger("perks").addHandler(LOG_CAPTURE)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """Services run on the graph chalicelib/bootstrap.py builds; importing it registers the
+    default (tests without a stack fixture still reach a wired service)."""
+    from chalicelib import bootstrap
+
+    bootstrap.reset()
+
+
 def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
     suffix = uuid.uuid4().hex[:8]
     monkeypatch.setenv("TABLE_NAME", f"perks-t-{suffix}")
