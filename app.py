@@ -17,7 +17,7 @@ from chalicelib.api import orders as orders_api
 from chalicelib.api import results as results_api
 from chalicelib.config import get_settings
 
-bootstrap.bootstrap()  # the composition root: repositories, clients, services, hooks
+bootstrap.register()  # the composition root: repositories, clients, services, hooks
 
 app = Chalice(app_name="perks")
 app.experimental_feature_flags.update(["BLUEPRINTS"])

@@ -7,8 +7,9 @@ it, which is how tests inject fakes::
 
     bootstrap.bootstrap(campaign_source=StaticCampaigns([...]), channels=fakes)
 
-Importing this module registers ``build`` as the default graph (app.py, the CLI and the
-test fixtures import it); services read the installed graph through ``services.deps``.
+app.py and the CLI call ``register()`` (the graph is built on the first service call), tests
+call ``reset()`` or ``bootstrap(**fakes)``; services read the installed graph through
+``services.deps``.
 """
 
 from __future__ import annotations
@@ -16,34 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.adapters import aws
-from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
-from chalicelib.adapters.campaigns.repository import CampaignRepository
-from chalicelib.adapters.coupons.repository import CouponRepository
-from chalicelib.adapters.delivery.channels import default_channels
-from chalicelib.adapters.delivery.inbox import InboxRepository
-from chalicelib.adapters.delivery.repository import DeliveryRepository
-from chalicelib.adapters.loyalty.programs import ProgramRepository
-from chalicelib.adapters.loyalty.repository import LoyaltyRepository
-from chalicelib.adapters.members.index import MemberIndex
-from chalicelib.adapters.members.repository import MemberRepository
-from chalicelib.config import get_settings
-from chalicelib.errors import NotFound
 from chalicelib.services import deps as wiring
-from chalicelib.services.campaigns import campaigns
-from chalicelib.services.coupons import checkout, coupons
-from chalicelib.services.delivery.campaigns import CampaignSource
-from chalicelib.services.delivery.effects import Effects
-from chalicelib.services.delivery.planner import Planner
-from chalicelib.services.delivery.worker import Worker
 from chalicelib.services.deps import CouponHooks, Deps, TemplateLookup
-from chalicelib.services.loyalty import hooks as loyalty_hooks
-from chalicelib.services.loyalty import loyalty
-from chalicelib.services.loyalty import program as programs
 
 
 def coupon_template_lookup(template_id: str) -> Mapping[str, Any] | None:
     """Campaign lint and preview read coupon templates as stored (None when unknown)."""
+    from chalicelib.errors import NotFound
+    from chalicelib.services.coupons import coupons
+
     try:
         return coupons.get_template(template_id).definition
     except NotFound:
@@ -51,7 +33,31 @@ def coupon_template_lookup(template_id: str) -> Mapping[str, Any] | None:
 
 
 def build(**overrides: Any) -> Deps:
-    """The graph with real adapters; ``overrides`` replace fields by name (tests)."""
+    """The graph with real adapters; ``overrides`` replace fields by name (tests).
+
+    Imports happen here, on first use, not when app.py loads: a cold Lambda that never
+    touches delivery does not pay for importing it."""
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
+    from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.coupons.repository import CouponRepository
+    from chalicelib.adapters.delivery.channels import default_channels
+    from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.loyalty.programs import ProgramRepository
+    from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+    from chalicelib.adapters.members.index import MemberIndex
+    from chalicelib.adapters.members.repository import MemberRepository
+    from chalicelib.config import get_settings
+    from chalicelib.services.campaigns import campaigns
+    from chalicelib.services.coupons import checkout, coupons
+    from chalicelib.services.delivery.campaigns import CampaignSource
+    from chalicelib.services.delivery.effects import Effects
+    from chalicelib.services.delivery.planner import Planner
+    from chalicelib.services.delivery.worker import Worker
+    from chalicelib.services.loyalty import hooks as loyalty_hooks
+    from chalicelib.services.loyalty import loyalty
+
     unknown = set(overrides) - set(Deps.__dataclass_fields__) - {"scan_segments"}
     if unknown:
         raise TypeError(f"bootstrap: no such dependency {sorted(unknown)}")
@@ -90,16 +96,27 @@ def build(**overrides: Any) -> Deps:
     return graph
 
 
+def register() -> None:
+    """Make ``build`` the default graph; it is built on the first service call (app.py and
+    the CLI call this at start; ``reset`` and ``bootstrap`` do too)."""
+    wiring.register_builder(build)
+
+
 def bootstrap(**overrides: Any) -> Deps:
     """Build the graph (with ``overrides``) and install it for the services."""
-    programs.invalidate()  # the cached program belongs to the previous graph's table
+    _forget_program()
+    register()
     return wiring.install(build(**overrides))
 
 
 def reset() -> None:
     """Drop the installed graph: the next use builds a fresh default one (tests, benches)."""
-    programs.invalidate()
+    _forget_program()
+    register()
     wiring.clear()
 
 
-wiring.register_builder(build)
+def _forget_program() -> None:
+    from chalicelib.services.loyalty import program
+
+    program.invalidate()  # the cached program belongs to the previous graph's table

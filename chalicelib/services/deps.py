@@ -6,8 +6,9 @@ are plain callables wired in bootstrap, so loyalty can issue a coupon and delive
 points without loyalty importing coupons (or delivery importing loyalty): no import cycles.
 
 This module is the leaf of that wiring: it imports no service, so every service may import
-it. bootstrap registers its builder here when it is imported; ``deps()`` builds the default
-graph on first use (a Lambda cold start builds it once), tests install one with fakes.
+it. bootstrap registers its builder here (app.py and the CLI call ``bootstrap.register()``);
+``deps()`` builds the default graph on first use (once per Lambda container), tests install
+one with fakes.
 """
 
 from __future__ import annotations
@@ -97,8 +98,7 @@ def deps() -> Deps:
     with _lock:
         if not _current:
             if not _builder:
-                raise RuntimeError("services are not wired: import chalicelib.bootstrap "
-                                   "(app.py, the CLI and the tests do) or call "
-                                   "bootstrap.bootstrap()")
+                raise RuntimeError("services are not wired: call chalicelib.bootstrap."
+                                   "register() first (app.py, the CLI and the tests do)")
             _current.append(_builder[0]())
         return _current[0]
