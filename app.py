@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
+from chalicelib import bootstrap
 from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
@@ -15,6 +16,8 @@ from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
 from chalicelib.api import results as results_api
 from chalicelib.config import get_settings
+
+bootstrap.register()  # the composition root: repositories, clients, services, hooks
 
 app = Chalice(app_name="perks")
 app.experimental_feature_flags.update(["BLUEPRINTS"])
@@ -35,48 +38,48 @@ app.register_blueprint(results_api.bp)
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
 @app.schedule("cron(5 16 * * ? *)", name="loyalty-expire-lots")
 def loyalty_expire_lots(event: Any) -> dict:
-    from chalicelib.services import loyalty_jobs
+    from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.expire_due(lambda_context=event.context)
 
 
 @app.schedule("cron(10 16 * * ? *)", name="loyalty-review-tiers")
 def loyalty_review_tiers(event: Any) -> dict:
-    from chalicelib.services import loyalty_jobs
+    from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.review_due(lambda_context=event.context)
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;
-# the table's stream turns committed writes into domain events (see services/events.py).
+# the table's stream turns committed writes into domain events (see services/delivery/events.py).
 _settings = get_settings()
 
 
 @app.schedule(Rate(_settings.schedule_minutes, unit=Rate.MINUTES), name="plan-campaigns")
 def plan_campaigns(event: object) -> dict:
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
     return delivery.tick().__dict__
 
 
 # Push/SMS/webhook at least once: re-send outbox entries a crashed worker left pending.
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep-outbox")
 def sweep_outbox(event: object) -> dict:
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
     return delivery.sweep_outbox()
 
 
 @app.on_sqs_message(queue=_settings.delivery_queue_name, batch_size=10, name="deliver")
 def deliver(event: Any) -> dict:
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
     return delivery.handle_batch(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="handle-events")
 def handle_events(event: Any) -> dict:
-    from chalicelib.services import events
+    from chalicelib.services.delivery import events
     return events.handle_batch(event.to_dict(), event.context)
 
 
 @app.on_dynamodb_record(stream_arn=_settings.table_stream_arn, batch_size=100,
                         starting_position="LATEST", name="on-table-change")
 def on_table_change(event: Any) -> dict:
-    from chalicelib.services import events
+    from chalicelib.services.delivery import events
     return events.on_stream(event.to_dict())

@@ -93,6 +93,7 @@ def moto_stack(table: str = "perks-bench") -> Iterator[None]:
     """A fresh in-process moto stack with Perks' tables and queues."""
     from moto import mock_aws
 
+    from chalicelib import bootstrap as composition
     from chalicelib import config
     from chalicelib.local.resources import bootstrap
 
@@ -100,9 +101,11 @@ def moto_stack(table: str = "perks-bench") -> Iterator[None]:
     os.environ["IDEMPOTENCY_TABLE_NAME"] = f"{table}-idempotency"
     with mock_aws():
         config.reset()
+        composition.reset()  # services wired afresh, on this stack's table
         bootstrap()
         yield
     config.reset()
+    composition.reset()
 
 
 def summary(line: str) -> None:

@@ -93,7 +93,7 @@ def load_campaigns(ddb_port: int, first: int, last: int) -> None:
     from chalicelib import config
     from chalicelib.domain.campaigns.validate import parse_campaign
     from chalicelib.local.stack import stage_env
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     os.environ.update(stage_env("dev", {"DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{ddb_port}"}))
     config.reset()

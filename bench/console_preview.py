@@ -24,7 +24,7 @@ CITIES = ("Shanghai", "Chengdu", "Beijing", "Hangzhou")
 
 
 def load(start: int, stop: int, threads: int = 6) -> None:
-    from chalicelib.adapters.member_index import MemberIndex
+    from chalicelib.adapters.members.index import MemberIndex
 
     def chunk(lo: int) -> None:
         rnd = random.Random(lo)
@@ -41,7 +41,8 @@ def load(start: int, stop: int, threads: int = 6) -> None:
 
 
 def measure(c: Any, runs: int) -> dict[str, Any]:
-    from chalicelib.services import campaign_preview, campaigns
+    from chalicelib.services.campaigns import campaigns
+    from chalicelib.services.campaigns import preview as campaign_preview
 
     times, outs = [], []
     for _ in range(runs):

@@ -24,7 +24,7 @@ def _seed() -> None:
     from chalicelib.domain.campaigns.validate import parse_campaign
     from chalicelib.domain.delivery.results import VARIANT_COUNTERS, days_between
     from chalicelib.domain.delivery.stats import COUNTERS
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     doc = {"id": CID, "name": "bench", "status": "active",
            "window": {"start": "2020-01-01T00:00:00+00:00"},

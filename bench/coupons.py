@@ -208,13 +208,14 @@ def _serialise_moto() -> Any:
 
 def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
                   stock: int = 900) -> dict[str, Any]:
+    from chalicelib import bootstrap
     from chalicelib.adapters import aws, keys
     from chalicelib.domain.coupons.template import parse_template
     from chalicelib.errors import SoldOut
     from chalicelib.local import ddblocal
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
-    coupons.use(None)
+    bootstrap.reset()
     proc = None
     restore = None
     if ddblocal.unavailable_reason() is None:
@@ -243,7 +244,7 @@ def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
 
         fast = fast_transactions() if proc is None else contextlib.nullcontext()
         with moto_stack("perks-bench-flash"), fast:
-            coupons.use(None)
+            bootstrap.reset()
             tpl = {"name": "限时抢购", "benefit": {"type": "fixed", "amount": 5000},
                    "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
                                 "ends_at": "2099-01-01T00:00:00+08:00"},

@@ -116,7 +116,7 @@ class ItemsRead:
 def seed(n: int, rng: random.Random) -> None:
     """n member profiles (birthday index entries included), written in batches."""
     from chalicelib.adapters import aws, keys
-    from chalicelib.domain.members import month_day
+    from chalicelib.domain.members.model import month_day
 
     zones = [z for z, w in ZONES for _ in range(w)]
     start = datetime(2001, 1, 1)
@@ -171,26 +171,27 @@ class Push:
         return []
 
     def send(self, member: Any, msg: Any, delivery_id: str) -> Any:
-        from chalicelib.adapters.channels import Result
+        from chalicelib.adapters.delivery.channels import Result
 
         self.sent += 1
         return Result(True)
 
 
 def install(push: Push) -> None:
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib import bootstrap
+    from chalicelib.adapters.delivery.channels import InboxChannel
     from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.services import coupons, delivery
-    from chalicelib.services.delivery_campaigns import StaticCampaigns
+    from chalicelib.services.coupons import coupons
+    from chalicelib.services.delivery.campaigns import StaticCampaigns
 
-    coupons.use(None)
+    bootstrap.reset()
     coupons.put_template("bench-gift", parse_template({
         "template_id": "bench-gift", "name": "¥20 生日券",
         "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
                      "ends_at": "2030-01-01T00:00:00+08:00"},
         "benefit": {"type": "fixed", "amount": 2000}}), "bench")
-    delivery.use(campaigns=StaticCampaigns(campaigns()), segments=10,
-                 channels={"push": push, "inbox": InboxChannel()})
+    bootstrap.bootstrap(campaign_source=StaticCampaigns(campaigns()), scan_segments=10,
+                        channels={"push": push, "inbox": InboxChannel()})
 
 
 def drain() -> int:
@@ -198,7 +199,7 @@ def drain() -> int:
     from chalicelib.adapters import aws
     from chalicelib.config import get_settings
     from chalicelib.local import events
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     sqs = aws.client("sqs")
     url = aws.queue_url(get_settings().delivery_queue_name)
@@ -224,7 +225,8 @@ def drain() -> int:
 
 def birthday_day() -> dict[str, Any]:
     """Every 15 minutes for 30 hours around DAY: plan, then drain."""
-    from chalicelib.services import clock, delivery
+    from chalicelib.services import clock
+    from chalicelib.services.delivery import delivery
 
     t = DAY - timedelta(hours=12)
     end = DAY + timedelta(hours=18)
@@ -260,7 +262,8 @@ def effects() -> dict[str, int]:
 
 def broadcast() -> dict[str, Any]:
     """The VIP broadcast's occurrence: plan at its instant, scan in 8 segments, deliver."""
-    from chalicelib.services import clock, delivery
+    from chalicelib.services import clock
+    from chalicelib.services.delivery import delivery
 
     at = datetime.fromisoformat(BROADCAST_AT).astimezone(UTC)
     clock.freeze(at)
@@ -275,7 +278,8 @@ def broadcast() -> dict[str, Any]:
 
 
 def run_fixture(n: int, full: bool) -> dict[str, Any]:
-    from chalicelib.services import delivery
+    from chalicelib import bootstrap
+    from chalicelib.services.delivery import delivery
 
     out: dict[str, Any] = {"members": n}
     rng = random.Random(n)
@@ -323,7 +327,7 @@ def run_fixture(n: int, full: bool) -> dict[str, Any]:
                                     "ReceiveMessage": c.calls.get("sqs.ReceiveMessage", 0),
                                     "DeleteMessageBatch": c.calls.get(
                                         "sqs.DeleteMessageBatch", 0)}
-    delivery.use(None)
+    bootstrap.reset()
     return out
 
 

@@ -30,7 +30,7 @@ LATER_DAY, LATER_AT = "2027-05-01", "2027-04-30T16:00:00.000Z"
 
 def _publish() -> None:
     from chalicelib.domain.loyalty.program import Program
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import program as programs
 
     text = (Path(ROOT) / "campaigns" / "program.json").read_text(encoding="utf-8")
     programs.publish(Program.model_validate_json(text), "bench")
@@ -52,7 +52,7 @@ def api_figures() -> dict[str, Any]:
     from app import app
     from chalicelib.api.auth import mint
     from chalicelib.services import clock
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import program as programs
 
     clock.freeze(datetime.now(UTC).replace(microsecond=0))
     service = {"Authorization": f"Bearer {mint('svc', ['service'])}",
@@ -125,12 +125,11 @@ def _seed(n: int) -> int:
 
 
 def expiry_figures() -> dict[str, Any]:
+    from chalicelib import bootstrap
     from chalicelib.local import ddblocal
-    from chalicelib.services import loyalty, loyalty_jobs
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import jobs as loyalty_jobs
 
-    programs.use(None)  # repositories hold the previous stack's table
-    loyalty.use(None)
+    bootstrap.reset()  # repositories hold the previous stack's table
     out: dict[str, Any] = {}
     proc = None
     if ddblocal.unavailable_reason() is None:

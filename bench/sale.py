@@ -109,14 +109,14 @@ def _index_keys(entry: dict[str, Any]) -> dict[str, str]:
 
 def real_spread() -> dict[str, Any]:
     """REAL_ORDERS orders through the orders service; index-key writes from the requests."""
+    from chalicelib import bootstrap
     from chalicelib.adapters import aws
     from chalicelib.local import ddblocal
-    from chalicelib.services import clock, loyalty, orders
-    from chalicelib.services import program as programs
+    from chalicelib.services import clock
+    from chalicelib.services.loyalty import orders
     from tests.loyalty_support import join, order, publish
 
-    programs.use(None)
-    loyalty.use(None)
+    bootstrap.reset()  # a fresh object graph on this run's table
     counts: dict[str, Counter[str]] = {g: Counter() for g in GSIS}
 
     def hook(params: dict[str, Any], **_: Any) -> None:
@@ -169,11 +169,12 @@ def real_spread() -> dict[str, Any]:
 
 
 def broadcast_reads() -> dict[str, Any]:
+    from chalicelib import bootstrap
     from chalicelib.adapters import aws, keys
-    from chalicelib.adapters.member_index import MemberIndex
+    from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.domain.campaigns.validate import parse_campaign
-    from chalicelib.services import delivery
-    from chalicelib.services.delivery_campaigns import StaticCampaigns
+    from chalicelib.services.delivery import delivery
+    from chalicelib.services.delivery.campaigns import StaticCampaigns
 
     out: dict[str, Any] = {}
     with moto_stack("perks-bench-broadcast"):
@@ -210,7 +211,8 @@ def broadcast_reads() -> dict[str, Any]:
                             "content": {"zh-CN": {"title": "双十一", "body": "x"}}}],
                "limits": {"per_member": 1, "period": "campaign"},
                "delivery": {"quiet_hours": None, "cap_class": "service"}}
-        delivery.use(campaigns=StaticCampaigns([parse_campaign(doc)]), segments=segments)
+        bootstrap.bootstrap(campaign_source=StaticCampaigns([parse_campaign(doc)]),
+                            scan_segments=segments)
         spec = {"c": "d11", "o": "2026-11-11", "of": segments,
                 "start": "2026-11-11T01:45:00.000Z", "end": "2026-11-11T02:00:00.000Z",
                 "anchor": "2026-11-11T02:00:00.000Z", "local": False, "key": None}
@@ -219,7 +221,7 @@ def broadcast_reads() -> dict[str, Any]:
             out["after"] = c.items_read / MEMBERS
             out["after_ops"] = {k: v for k, v in c.calls.items() if k.startswith("dynamodb")}
         out["enqueued"] = enqueued
-        delivery.use()
+        bootstrap.reset()
     return out
 
 

@@ -112,8 +112,7 @@ def get_settings() -> Settings:
 
 
 def reset() -> None:
-    """Forget cached settings and AWS clients (used by tests and the local stack)."""
+    """Forget cached settings (used by tests and the local stack). The AWS clients built
+    for the old settings go too: adapters/aws drops its cache when ``get_settings()`` returns
+    a new object (config does not import the adapters: no cycle)."""
     get_settings.cache_clear()
-    from chalicelib.adapters import aws
-
-    aws.reset()

@@ -15,12 +15,11 @@ OpenAPI parameter fragment with ``schema``/``description``/``required`` keys.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from typing import Any, get_origin
 
-from chalicelib.errors import CODES
+from chalicelib.api.errors import CODES
 
 TITLE = "Perks API"
 VERSION = "1.0.0"
@@ -87,8 +86,11 @@ IDEMPOTENCY_HEADER: dict[str, Any] = {
 
 def load_routes() -> list[Any]:
     """Every route of the app: importing app.py registers every blueprint."""
-    importlib.import_module("app")
+    from app import app as chalice_app
     from chalicelib.api.http import ROUTES
+
+    if not chalice_app.routes:
+        raise RuntimeError("app.py registered no routes")
 
     return list(ROUTES)
 

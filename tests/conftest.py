@@ -113,6 +113,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"SESSION CHECK FAILED: {problem}", red=True, bold=True)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """Services run on the graph chalicelib/bootstrap.py builds; importing it registers the
+    default (tests without a stack fixture still reach a wired service)."""
+    from chalicelib import bootstrap
+
+    bootstrap.reset()
+
+
 def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
     suffix = uuid.uuid4().hex[:8]
     monkeypatch.setenv("TABLE_NAME", f"perks-t-{suffix}")
@@ -120,26 +129,14 @@ def _fresh_names(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _reset_all() -> None:
-    from chalicelib import config
+    from chalicelib import bootstrap, config
     from chalicelib.api import idempotency
     from chalicelib.services import clock
 
     config.reset()
     idempotency.reset()
     clock.freeze(None)
-    _reset_services()
-
-
-def _reset_services() -> None:
-    import importlib
-    import pkgutil
-
-    import chalicelib.services as services
-
-    for mod in pkgutil.iter_modules(services.__path__):
-        m = importlib.import_module(f"chalicelib.services.{mod.name}")
-        if hasattr(m, "use"):
-            m.use(None)
+    bootstrap.reset()  # a fresh object graph (repositories on this test's table)
 
 
 @pytest.fixture(scope="session")

@@ -25,15 +25,15 @@ def cart(*items: tuple[str, str, int, int], shipping_fee: int = 0, **kw: Any) ->
 def save_template(template_id: str, body: dict[str, Any], actor: str = "tester") -> Any:
     """Store a template through the service (no HTTP)."""
     from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
     return coupons.put_template(template_id, parse_template(body, template_id), actor)
 
 
 def register(member_id: str, **profile: Any) -> None:
     """A member profile through the members service."""
-    from chalicelib.domain.members import NewMember
-    from chalicelib.services import members
+    from chalicelib.domain.members.model import NewMember
+    from chalicelib.services.members import members
 
     members.register(NewMember.model_validate({"member_id": member_id, **profile}))
 

@@ -66,14 +66,14 @@ def _now() -> datetime:
 def publish(**changes: Any) -> None:
     """Publish the test program (optionally changed) through the service."""
     from chalicelib.domain.loyalty.program import parse_program
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import program as programs
 
     programs.publish(parse_program(program(**changes)), "tester")
 
 
 def join(*member_ids: str, timezone: str = "Asia/Shanghai") -> None:
-    from chalicelib.domain.members import NewMember
-    from chalicelib.services import members
+    from chalicelib.domain.members.model import NewMember
+    from chalicelib.services.members import members
 
     for m in member_ids:
         members.register(NewMember(member_id=m, timezone=timezone))
@@ -84,7 +84,7 @@ def place(order_id: str, member_id: str = "m-1", **kw: Any) -> Any:
     import json
 
     from chalicelib.domain.loyalty.orders import NewOrder
-    from chalicelib.services import orders
+    from chalicelib.services.loyalty import orders
 
     return orders.record(NewOrder.model_validate_json(json.dumps(order(order_id, member_id,
                                                                        **kw))))
@@ -94,14 +94,14 @@ def refund(order_id: str, body: dict[str, Any]) -> Any:
     import json
 
     from chalicelib.domain.loyalty.refunds import NewRefund
-    from chalicelib.services import orders
+    from chalicelib.services.loyalty import orders
 
     return orders.refund(order_id, NewRefund.model_validate_json(json.dumps(body)))
 
 
 def books(member_id: str) -> dict[str, Any]:
     """What the table holds for a member, and whether the points books balance."""
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     items = members.repo().partition(member_id)
     loyalty = next((i for i in items if i["SK"] == "LOYALTY"), {})

@@ -19,6 +19,17 @@ _lock = threading.RLock()  # re-entrant: table() holds it around the resource
 _cache: dict[str, Any] = {}
 
 
+def _fresh() -> None:
+    """Clients belong to the settings they were built from: after ``config.reset()`` (a new
+    Settings object: another endpoint, region or table) every cached client is rebuilt."""
+    s = get_settings()
+    if _cache.get("settings") is not s:
+        with _lock:
+            if _cache.get("settings") is not s:
+                _cache.clear()
+                _cache["settings"] = s
+
+
 def _session() -> Any:
     if "session" not in _cache:
         import boto3
@@ -43,6 +54,7 @@ def _endpoint(service: str) -> str | None:
 
 def client(service: str) -> Any:
     """A cached low-level client for ``service``."""
+    _fresh()
     key = f"client:{service}"
     if key not in _cache:
         with _lock:
@@ -55,6 +67,7 @@ def client(service: str) -> Any:
 
 def dynamodb_resource() -> Any:
     """A cached DynamoDB service resource (its client serialises plain Python values)."""
+    _fresh()
     key = "resource:dynamodb"
     if key not in _cache:
         with _lock:
@@ -67,6 +80,7 @@ def dynamodb_resource() -> Any:
 
 def table(name: str | None = None) -> Any:
     """The Perks table (or another by name) as a boto3 Table resource (cached per name)."""
+    _fresh()
     key = f"table:{name or get_settings().table_name}"
     if key not in _cache:
         with _lock:
@@ -77,6 +91,7 @@ def table(name: str | None = None) -> Any:
 
 def queue_url(name: str) -> str:
     """Resolve (and cache) an SQS queue URL by name."""
+    _fresh()
     key = f"queue:{name}"
     if key not in _cache:
         _cache[key] = client("sqs").get_queue_url(QueueName=name)["QueueUrl"]

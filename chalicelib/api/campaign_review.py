@@ -12,7 +12,8 @@ from chalicelib.api.auth import Role
 from chalicelib.api.campaigns import CampaignRecord
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.models import Out, Strict
-from chalicelib.services import campaign_preview, campaigns
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.campaigns import preview as campaign_preview
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -13,7 +13,7 @@ from chalicelib.domain.campaigns.model import Campaign, Status
 from chalicelib.domain.campaigns.validate import parse_campaign
 from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import campaigns
+from chalicelib.services.campaigns import campaigns
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -9,7 +9,7 @@ from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.coupons.checkout import QuoteRequest, ReservationRequest, ReservationView
 from chalicelib.domain.coupons.quote import Quote
 from chalicelib.errors import Forbidden, ValidationFailed
-from chalicelib.services import checkout
+from chalicelib.services.coupons import checkout
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -12,10 +12,18 @@ from chalicelib.api.http import Api, Ctx, Status
 from chalicelib.domain.coupons.template import TEMPLATE_ID_RE, TemplateBody, TemplateView
 from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import NotFound
-from chalicelib.services import coupon_codes, coupon_templates, coupons
-from chalicelib.services.coupon_codes import BindRequest, CodeBatchRequest, CodeBatchView
-from chalicelib.services.coupon_records import CouponView
-from chalicelib.services.coupons import CenterEntry, Funnel
+from chalicelib.services.coupons import (
+    codes as coupon_codes,
+)
+from chalicelib.services.coupons import (
+    coupons,
+)
+from chalicelib.services.coupons import (
+    templates as coupon_templates,
+)
+from chalicelib.services.coupons.codes import BindRequest, CodeBatchRequest, CodeBatchView
+from chalicelib.services.coupons.coupons import CenterEntry, Funnel
+from chalicelib.services.coupons.records import CouponView
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -19,6 +19,7 @@ from chalice import Blueprint, Response
 
 from chalicelib.adapters.dynamo import translate
 from chalicelib.api.auth import Caller, Role, caller_of, jwt_auth
+from chalicelib.api.errors import status_of
 from chalicelib.errors import Forbidden, PerksError, ValidationFailed
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -94,7 +95,7 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
 
 
 def error_response(e: PerksError) -> Response:
-    return Response(body=error_body(e.code, e.message, e.details), status_code=e.status,
+    return Response(body=error_body(e.code, e.message, e.details), status_code=status_of(e),
                     headers={"Content-Type": "application/json", **e.headers})
 
 

@@ -26,7 +26,7 @@ def _limit(ctx: Ctx) -> int:
            errors=(400,))
 def my_inbox(ctx: Ctx) -> InboxPage:
     """The calling member's messages, newest first, with the unread count."""
-    from chalicelib.services import inbox
+    from chalicelib.services.delivery import inbox
 
     return inbox.page(ctx.sub, ctx.query.get("cursor") or None, _limit(ctx))
 
@@ -34,7 +34,7 @@ def my_inbox(ctx: Ctx) -> InboxPage:
 @api.route("GET", "/me/inbox/unread", roles=(Role.member,), response=UnreadCount)
 def my_unread(ctx: Ctx) -> UnreadCount:
     """How many of the calling member's messages are unread."""
-    from chalicelib.services import inbox
+    from chalicelib.services.delivery import inbox
 
     return inbox.unread(ctx.sub)
 
@@ -43,7 +43,7 @@ def my_unread(ctx: Ctx) -> UnreadCount:
            errors=(400, 404))
 def read_message(ctx: Ctx, message_id: str) -> InboxMessage:
     """Mark one of the calling member's messages read."""
-    from chalicelib.services import inbox
+    from chalicelib.services.delivery import inbox
 
     return inbox.mark_read(ctx.sub, message_id)
 
@@ -53,6 +53,6 @@ def read_message(ctx: Ctx, message_id: str) -> InboxMessage:
 def campaign_stats(ctx: Ctx, campaign_id: str) -> CampaignStats:
     """Delivery counters per occurrence and in total: targeted, held out, suppressed by
     reason, deferred, sent per channel, coupons, points, cost, attributed orders, lift."""
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     return delivery.campaign_stats(campaign_id)

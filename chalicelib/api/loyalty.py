@@ -19,8 +19,8 @@ from chalicelib.domain.loyalty.views import (
     TierView,
 )
 from chalicelib.errors import ValidationFailed
-from chalicelib.services import loyalty
-from chalicelib.services import program as programs
+from chalicelib.services.loyalty import loyalty
+from chalicelib.services.loyalty import program as programs
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import Role
 from chalicelib.api.http import Api, Ctx
-from chalicelib.domain.members import (
+from chalicelib.domain.members.model import (
     Device,
     DeviceView,
     MemberPatch,
@@ -15,8 +15,8 @@ from chalicelib.domain.members import (
     SegmentationPatch,
     SegmentationView,
 )
-from chalicelib.services import members, support
-from chalicelib.services.support import SupportView
+from chalicelib.services.members import members, support
+from chalicelib.services.members.support import SupportView
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -9,7 +9,7 @@ from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.loyalty.orders import NewOrder
 from chalicelib.domain.loyalty.refunds import NewRefund
 from chalicelib.domain.loyalty.views import OrderResult, OrderView, RefundResult
-from chalicelib.services import orders
+from chalicelib.services.loyalty import orders
 
 bp = Blueprint(__name__)
 api = Api(bp)

@@ -46,7 +46,7 @@ def campaign_results(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
     """Per day and in total: targeted, delivered, suppressed by reason, sent per channel,
     coupons issued and redeemed, points, cost; per variant; lift over the holdout (95 % CI,
     verdict in zh and en). One key Query for the range, never a Scan."""
-    from chalicelib.services import campaign_results as svc
+    from chalicelib.services.campaigns import results as svc
 
     return svc.results(campaign_id, ctx.query.get("from"), ctx.query.get("to"))
 
@@ -55,7 +55,7 @@ def campaign_results(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
            query=RANGE, errors=(400, 404), content_type="text/csv")
 def campaign_results_csv(ctx: Ctx, campaign_id: str) -> Response:
     """The daily counters as a CSV download (counters only, no member data)."""
-    from chalicelib.services import campaign_results as svc
+    from chalicelib.services.campaigns import results as svc
 
     name, text = svc.results_csv(campaign_id, ctx.query.get("from"), ctx.query.get("to"))
     return Response(body=text, status_code=200, headers={

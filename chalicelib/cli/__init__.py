@@ -11,6 +11,10 @@ import importlib
 import pkgutil
 import sys
 
+from chalicelib.cli._shared import use_stage
+
+__all__ = ["build_parser", "main", "use_stage"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perks", description="Perks command line")
@@ -29,24 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def use_stage(stage: str) -> None:
-    """Load a stage's environment variables from .chalice/config.json (like chalice local)."""
-    import json
-    import os
-    from pathlib import Path
-
-    from chalicelib import config
-
-    cfg = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
-    env = {**cfg.get("environment_variables", {}),
-           **cfg["stages"][stage].get("environment_variables", {})}
-    for k, v in env.items():
-        os.environ.setdefault(k, v)
-    config.reset()
-
-
 def main(argv: list[str] | None = None) -> int:
+    from chalicelib import bootstrap
+
     args = build_parser().parse_args(argv)
+    bootstrap.reset()  # services wired afresh for this command's stage and stack
     if args.stage:
         use_stage(args.stage)
     try:

@@ -107,12 +107,26 @@ def require_stack(origin: str | None = None) -> None:
                 "--ddb-url/--sqs-url") from None
 
 
+def use_stage(stage: str) -> None:
+    """Load a stage's environment variables from .chalice/config.json (like chalice local)."""
+    import json
+    import os
+    from pathlib import Path
+
+    from chalicelib import config
+
+    cfg = json.loads((Path(__file__).resolve().parents[2] / ".chalice" / "config.json").read_text())
+    env = {**cfg.get("environment_variables", {}),
+           **cfg["stages"][stage].get("environment_variables", {})}
+    for k, v in env.items():
+        os.environ.setdefault(k, v)
+    config.reset()
+
+
 def target_stage(args: argparse.Namespace) -> None:
     """Point the command at a stack: `--stage` of the subcommand, else the global one, else dev
     (the local stack: `make run`'s, found through .local/stack.json, or --stack-dir /
     --ddb-url / --sqs-url). Exits with one line when that stack does not answer."""
-    from chalicelib.cli import use_stage
-
     stage = getattr(args, "target_stage", None) or args.stage or "dev"
     stage = "dev" if stage == "local" else stage
     origin = _point_at_stack(args, local=stage == "dev")

@@ -158,7 +158,7 @@ def preview_cmd(args: argparse.Namespace) -> int:
         _report([r], console, with_lint=False)
         return 1
     _stage(args)
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     with console.status(f"reading up to {args.scan_limit:,} members from the stack..."):
         try:

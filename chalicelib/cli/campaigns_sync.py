@@ -21,7 +21,7 @@ def _program(directory: Path, who: str, dry_run: bool) -> str | None:
     if path is None:
         return None
     from chalicelib.domain.loyalty.program import parse_program
-    from chalicelib.services import program as program_service
+    from chalicelib.services.loyalty import program as program_service
 
     program = parse_program(json.loads(path.read_text(encoding="utf-8")))
     live = program_service.get()
@@ -39,8 +39,8 @@ def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str]
     dry run asks the service what the upsert would do instead."""
     try:
         from chalicelib.domain.coupons.template import parse_template
-        from chalicelib.services import coupon_templates
-        from chalicelib.services import coupons as coupon_service
+        from chalicelib.services.coupons import coupons as coupon_service
+        from chalicelib.services.coupons import templates as coupon_templates
     except ImportError:
         return None
 
@@ -59,7 +59,7 @@ def sync(console: Any, directory: Path, results: list[files.FileResult], *, who:
     from rich.progress import Progress
     from rich.table import Table
 
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     table = Table(title="sync" + (" (dry run)" if dry_run else ""), title_justify="left")
     for col in ("kind", "id", "result"):

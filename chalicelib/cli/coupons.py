@@ -111,7 +111,7 @@ def sync_cmd(args: argparse.Namespace) -> int:
 def sync(templates: dict[str, Any], actor: str) -> int:
     """Write each template through the coupon service; print what happened to each."""
     from chalicelib.errors import NotFound, PerksError
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
     failed = 0
     for tid, t in templates.items():
@@ -132,7 +132,7 @@ def sync(templates: dict[str, Any], actor: str) -> int:
 
 def codes_cmd(args: argparse.Namespace) -> int:
     from chalicelib.errors import PerksError
-    from chalicelib.services import coupon_codes
+    from chalicelib.services.coupons import codes as coupon_codes
 
     target_stage(args)
     try:

@@ -122,7 +122,7 @@ def run_cmd(args: argparse.Namespace) -> int:
         return 2
     _stage(args)
     from chalicelib.errors import PerksError
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     try:
         if args.at is not None:
@@ -166,7 +166,8 @@ def tick_cmd(args: argparse.Namespace) -> int:
     _stage(args)
     from datetime import timedelta
 
-    from chalicelib.services import clock, delivery
+    from chalicelib.services import clock
+    from chalicelib.services.delivery import delivery
 
     at = _at(args.at)
     if at > clock.now() + timedelta(minutes=1):
@@ -203,7 +204,7 @@ def redrive(dlq_name: str, queue_name: str) -> int:
 def dlq_cmd(args: argparse.Namespace) -> int:
     _stage(args)
     from chalicelib.config import get_settings
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     print(json.dumps({"dead_letters": delivery.dead_letters()}))
     if args.redrive:
@@ -221,7 +222,7 @@ def stats_cmd(args: argparse.Namespace) -> int:
 
 def _print_stats(campaign_id: str, as_json: bool) -> int:
     from chalicelib.errors import NotFound
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     try:
         stats = delivery.campaign_stats(campaign_id)

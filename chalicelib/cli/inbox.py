@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def backfill_unread(args: argparse.Namespace) -> int:
     target_stage(args)  # the global --stage, else the local stack (dev)
-    from chalicelib.services import inbox
+    from chalicelib.services.delivery import inbox
 
     report = inbox.backfill_unread(max(1, args.segments))
     print(json.dumps(report))

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def reindex(args: argparse.Namespace) -> int:
     target_stage(args)
-    from chalicelib.services import member_index
+    from chalicelib.services.members import index as member_index
 
     out = member_index.reindex()
     print(f"reindexed {out['members']:,} members ({out['items']:,} items)")

@@ -95,7 +95,7 @@ def sync(args: argparse.Namespace) -> int:
         return 1
     _stage(args)
     from chalicelib.errors import PerksError
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import program as programs
 
     live = programs.get()
     if live.version and programs.parse_stored(live.program).document() == program.document():
@@ -115,7 +115,7 @@ def sync(args: argparse.Namespace) -> int:
 def show(args: argparse.Namespace) -> int:
     _stage(args)
     from chalicelib.errors import PerksError
-    from chalicelib.services import program as programs
+    from chalicelib.services.loyalty import program as programs
 
     try:
         v = programs.get(args.version)

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from chalicelib.config import get_settings
 
     if args.stage is None:
-        from chalicelib.cli import use_stage
+        from chalicelib.cli._shared import use_stage
 
         use_stage("dev")
     if not get_settings().jwt_secret:

@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "list":  # the app's own registrations: no stack needed
-        from chalicelib.cli import use_stage
+        from chalicelib.cli._shared import use_stage
 
         use_stage(args.stage)
     else:  # dev: `make run`'s stack.json, or --stack-dir / --ddb-url / --sqs-url

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.services import campaigns
+from chalicelib.services.campaigns import campaigns
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     campaign,

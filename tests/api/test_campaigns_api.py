@@ -163,7 +163,7 @@ def test_preview_of_an_unsaved_edit_and_of_a_missing_campaign(api: Any) -> None:
 
 def test_put_lints_against_the_coupon_templates_on_the_stack(api: Any) -> None:
     from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
     coupons.put_template("birthday-20", parse_template({
         "name": "¥20 birthday coupon", "benefit": {"type": "fixed", "amount": 2000},
@@ -177,7 +177,7 @@ def test_put_lints_against_the_coupon_templates_on_the_stack(api: Any) -> None:
 
 def test_the_audit_log_also_shows_other_marketer_changes_in_one_shape(api: Any) -> None:
     from chalicelib.domain.loyalty.program import DEFAULT_PROGRAM, parse_program
-    from chalicelib.services import program
+    from chalicelib.services.loyalty import program
 
     program.publish(parse_program(DEFAULT_PROGRAM), "dana")
     items = api.get("/admin/audit", role="admin").json["items"]

@@ -63,7 +63,7 @@ def test_sync_creates_then_reports_unchanged_then_prunes(moto_stack: str, tmp_pa
     from rich.console import Console
 
     from chalicelib.cli.campaigns_sync import sync
-    from chalicelib.services import campaigns
+    from chalicelib.services.campaigns import campaigns
 
     for name in ("welcome", "mid-autumn"):
         shutil.copy(ROOT / f"campaigns/{name}.json", tmp_path / f"{name}.json")
@@ -98,8 +98,8 @@ def test_preview_prints_audience_occurrences_and_cost(moto_stack: str,
                                                       capsys: pytest.CaptureFixture[str]
                                                       ) -> None:
     from chalicelib.cli import campaigns as cli
-    from chalicelib.domain.members import NewMember
-    from chalicelib.services import members
+    from chalicelib.domain.members.model import NewMember
+    from chalicelib.services.members import members
 
     monkeypatch.setattr(cli, "_stage", lambda args: None)  # already on the moto stack
     members.register(NewMember.model_validate_json(json.dumps(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import errors
+from chalicelib.api import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = r"[A-Z][A-Z0-9_]{3,}"
@@ -37,7 +37,7 @@ def test_every_reason_the_sources_can_emit_is_registered() -> None:
     assert {"CLAIM_ENDED", "CLAIM_NOT_STARTED", "NOT_CLAIMABLE", "AUDIENCE",
             "NOT_ACTIVE"} <= set(emitted)  # the scan sees the claim refusals
     unregistered = {c: p for c, p in emitted.items() if c not in errors.REASONS}
-    assert not unregistered, f"register these in chalicelib/errors.py REASONS: {unregistered}"
+    assert not unregistered, f"register these in chalicelib/api/errors.py REASONS: {unregistered}"
 
 
 def test_a_detail_whose_message_is_a_code_also_carries_it_as_reason() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.adapters import aws
-from chalicelib.adapters.inbox_repo import InboxRepository
+from chalicelib.adapters.delivery.inbox import InboxRepository
 from chalicelib.services import clock
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,

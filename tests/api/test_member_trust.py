@@ -140,7 +140,7 @@ def test_operator_profile_changes_are_audited_without_values(api_on: Any) -> Non
 def test_the_member_patch_and_its_audit_entry_commit_together(api_on: Any) -> None:
     """A lost race (the profile changed meanwhile) writes neither the change nor its entry."""
     from chalicelib.errors import Conflict
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     _register(api_on)
     before = members.repo().require("m-1")
@@ -155,7 +155,7 @@ def test_the_member_patch_and_its_audit_entry_commit_together(api_on: Any) -> No
 
 
 def test_birthday_provenance_is_recorded(api_on: Any) -> None:
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     _register(api_on, member_id="m-reg", birthday="1990-05-01")
     _register(api_on, member_id="m-self")
@@ -174,8 +174,8 @@ def test_birthday_provenance_is_recorded(api_on: Any) -> None:
 
 
 def test_a_device_token_moves_to_the_member_who_registers_it_last(api_on: Any) -> None:
-    from chalicelib.adapters.channels import PushChannel, Rendered
-    from chalicelib.adapters.delivery_repo import DeliveryRepository
+    from chalicelib.adapters.delivery.channels import PushChannel, Rendered
+    from chalicelib.adapters.delivery.repository import DeliveryRepository
 
     _register(api_on, "m-a")
     _register(api_on, "m-b")

@@ -84,7 +84,7 @@ def test_checkout_flow_keeps_stock_and_coupons_consistent_under_faults(api_on, e
 
 
 # Found by this suite: a claim retried after its commit's answer was lost claimed a second
-# coupon; fixed by deriving the coupon id from the Idempotency-Key (services/coupons.py).
+# coupon; fixed by deriving the coupon id from the Idempotency-Key (services/coupons/coupons.py).
 def test_a_claim_retried_after_an_ambiguous_commit_issues_one_coupon(api):
     members(api, ["m-fc-r"])
     template(api, "fault-one", stock=5, per_member_claim=5)

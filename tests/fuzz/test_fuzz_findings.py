@@ -19,7 +19,7 @@ def _template() -> dict:
 
 
 # Found by the fuzzer (a PUT under a percent-encoded id poisoned GET /coupons/center with
-# 500s for every member); fixed in chalicelib/services/coupon_templates.py.
+# 500s for every member); fixed in chalicelib/services/coupons/templates.py.
 def test_a_template_id_outside_the_pattern_is_refused_and_cannot_break_the_center(api):
     put = api.put(f"/admin/coupon-templates/{ODD_ID}", role="marketer", sub="mk-1",
                   body=_template())

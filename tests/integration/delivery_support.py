@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from chalicelib import bootstrap
 from chalicelib.adapters import aws, keys
 from chalicelib.adapters.dynamo import plain, query_all
-from chalicelib.adapters.members_repo import MemberRepository
+from chalicelib.adapters.members.repository import MemberRepository
 from chalicelib.config import get_settings
 from chalicelib.domain.campaigns.validate import parse_campaign
-from chalicelib.services import clock, delivery
-from chalicelib.services.delivery_campaigns import StaticCampaigns
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
+from chalicelib.services.delivery.campaigns import StaticCampaigns
 
 INBOX_MSG = {"type": "message", "channels": ["inbox"],
              "content": {"zh-CN": {"title": "生日快乐 {{ name }}", "body": "送你一张券"},
@@ -45,7 +47,8 @@ def campaign(trigger: dict[str, Any], actions: list[dict[str, Any]] | None = Non
 def install(*campaigns: Any, channels: dict[str, Any] | None = None, effects: Any = None,
             segments: int = 2) -> StaticCampaigns:
     source = StaticCampaigns(campaigns)
-    delivery.use(campaigns=source, channels=channels, effects=effects, segments=segments)
+    bootstrap.bootstrap(campaign_source=source, channels=channels, effects=effects,
+                        scan_segments=segments)
     return source
 
 
@@ -130,7 +133,7 @@ def item(key: dict[str, str]) -> dict[str, Any] | None:
 def coupon_template(tid: str, amount: int = 2000) -> None:
     """An active fixed-amount coupon template valid 2020-2030."""
     from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.services import coupons as coupon_service
+    from chalicelib.services.coupons import coupons as coupon_service
 
     t = parse_template({"template_id": tid, "name": f"¥{amount // 100} gift",
                         "validity": {"starts_at": "2020-01-01T00:00:00+08:00",

@@ -13,11 +13,14 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.member_index import MemberIndex
+from chalicelib.adapters.members.index import MemberIndex
 from chalicelib.domain.campaigns.model import Status
 from chalicelib.domain.campaigns.validate import parse_campaign
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.services import campaign_preview, campaigns, delivery, members
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.campaigns import preview as campaign_preview
+from chalicelib.services.delivery import delivery
+from chalicelib.services.members import members
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "campaigns" / "win-back.json").read_text())
@@ -71,7 +74,7 @@ def drain_delivery_queue() -> int:
 
 def test_profiles_and_loyalty_enter_the_member_index_and_erasure_takes_them_out(
         engine: str) -> None:
-    from chalicelib.domain.members import NewMember
+    from chalicelib.domain.members.model import NewMember
 
     members.register(NewMember.model_validate_json(json.dumps(
         {"member_id": "m-1", "city": "Shanghai", "timezone": "Asia/Shanghai"})))
@@ -87,7 +90,7 @@ def test_profiles_and_loyalty_enter_the_member_index_and_erasure_takes_them_out(
 
 
 def test_loyalty_writes_carry_the_index_key(engine: str) -> None:
-    from chalicelib.adapters.loyalty_items import loyalty_write
+    from chalicelib.adapters.loyalty.items import loyalty_write
     from chalicelib.domain.loyalty.state import LoyaltyState
 
     state = LoyaltyState.from_item("m-2", None)

@@ -6,7 +6,10 @@ import math
 
 from chalicelib.adapters import aws, keys
 from chalicelib.domain.delivery.work import Task
-from chalicelib.services import campaign_results, campaigns, clock, delivery, events
+from chalicelib.services import clock
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.campaigns import results as campaign_results
+from chalicelib.services.delivery import delivery, events
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,

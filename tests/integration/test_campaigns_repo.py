@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.campaigns_repo import CampaignRepository
+from chalicelib.adapters.campaigns.repository import CampaignRepository
 from chalicelib.domain.campaigns.model import Status
 from chalicelib.domain.campaigns.validate import parse_campaign
 from chalicelib.errors import Conflict
-from chalicelib.services import campaigns, members
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.members import members
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = json.loads((ROOT / "campaigns" / "win-back.json").read_text())
@@ -101,8 +102,8 @@ def test_a_null_quiet_hours_survives_storage(engine: str) -> None:
 
 @pytest.mark.parametrize("limit", [1000, 7])
 def test_member_sample_counts_matches_and_stops_at_its_limit(engine: str, limit: int) -> None:
-    from chalicelib.domain.members import NewMember
-    from chalicelib.services.campaign_preview import WAVE
+    from chalicelib.domain.members.model import NewMember
+    from chalicelib.services.campaigns.preview import WAVE
 
     for i in range(20 if limit >= 20 else 60):
         members.register(NewMember.model_validate_json(json.dumps(

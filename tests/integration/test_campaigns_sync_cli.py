@@ -36,7 +36,10 @@ def _run(tmp_path: Path, dry_run: bool = False) -> str:
 def _state() -> tuple[int, int, int, int]:
     """Program version, template version, campaign version, audit entries this month."""
     from chalicelib.errors import NotFound
-    from chalicelib.services import campaigns, clock, coupons, program
+    from chalicelib.services import clock
+    from chalicelib.services.campaigns import campaigns
+    from chalicelib.services.coupons import coupons
+    from chalicelib.services.loyalty import program
 
     program.invalidate()
     try:

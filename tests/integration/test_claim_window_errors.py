@@ -17,7 +17,7 @@ LATER = {"starts_at": "2098-01-01T00:00:00+08:00", "ends_at": "2099-01-01T00:00:
     (LATER, "CLAIM_NOT_STARTED", "claiming opens at 2098-01-01T00:00:00+08:00")])
 def test_a_closed_claim_window_names_its_dates(engine: str, validity: dict[str, str],
                                                code: str, words: str) -> None:
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
 
     save_template("closed", {**template(), "validity": validity})
     register("m-closed")
@@ -30,7 +30,7 @@ def test_a_closed_claim_window_names_its_dates(engine: str, validity: dict[str, 
 
 
 def test_a_code_of_an_ended_template_names_the_dates(engine: str) -> None:
-    from chalicelib.services import coupon_codes
+    from chalicelib.services.coupons import codes as coupon_codes
 
     save_template("gone", template(validity=ENDED, limits={"stock": 10}))
     register("m-code")

@@ -18,8 +18,8 @@ from tests.coupon_support import save_template, template
 
 def test_code_batches_run_one_at_a_time_on_a_local_engine(engine: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib.adapters.coupons_repo import CouponRepository
-    from chalicelib.services import coupon_codes
+    from chalicelib.adapters.coupons.repository import CouponRepository
+    from chalicelib.services.coupons import codes as coupon_codes
 
     save_template("codes-local", template(limits={"stock": 1000}))
     lock = threading.Lock()

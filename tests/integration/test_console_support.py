@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.domain.coupons.checkout import ReservationRequest
-from chalicelib.services import checkout, coupons
+from chalicelib.services.coupons import checkout, coupons
 from tests.coupon_support import cart, register, save_template, template
 from tests.loyalty_support import place, publish
 

@@ -9,7 +9,8 @@ import pytest
 from chalicelib.adapters import keys
 from chalicelib.domain.coupons.checkout import QuoteRequest, ReservationRequest
 from chalicelib.errors import Conflict, LimitReached, SoldOut, Unprocessable
-from chalicelib.services import checkout, clock, coupons
+from chalicelib.services import clock
+from chalicelib.services.coupons import checkout, coupons
 from tests.coupon_support import cart, register, save_template, set_tier, template
 from tests.loyalty_support import place, publish, refund
 
@@ -80,7 +81,7 @@ def test_a_reward_redemption_issues_a_full_coupon_the_quote_can_use(engine):
     save_template("tpl-20-off", template("¥20 off", {"type": "fixed", "amount": 2000},
                                          claimable=False))
     place("o-9", "m-1", amount=100000)
-    from chalicelib.services import loyalty
+    from chalicelib.services.loyalty import loyalty
 
     r = loyalty.redeem("m-1", "coupon-20")
     q = checkout.quote_for("m-1", QuoteRequest.model_validate({"cart": CART}))

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from chalicelib.cli import coupons as cli
-from chalicelib.services import coupons
+from chalicelib.services.coupons import coupons
 
 
 def test_sync_creates_every_sample_template_then_finds_nothing_to_change(moto_stack, capsys):

@@ -13,7 +13,8 @@ import pytest
 from chalicelib.adapters import aws, keys
 from chalicelib.domain.coupons.checkout import ReservationRequest
 from chalicelib.errors import Conflict, LimitReached, SoldOut
-from chalicelib.services import checkout, clock, coupons
+from chalicelib.services import clock
+from chalicelib.services.coupons import checkout, coupons
 from tests.coupon_support import cart, fast_moto_transactions, save_template, template
 from tests.loyalty_support import serialise_moto
 

@@ -5,8 +5,10 @@ the birthday. Through the delivery path (planner and worker), on both engines.""
 from __future__ import annotations
 
 from chalicelib.domain.delivery.work import Task
-from chalicelib.domain.members import MemberPatch, NewMember
-from chalicelib.services import clock, delivery, members
+from chalicelib.domain.members.model import MemberPatch, NewMember
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
+from chalicelib.services.members import members
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     campaign,

@@ -4,7 +4,7 @@ event triggers (inactive, points expiring)."""
 from __future__ import annotations
 
 from chalicelib.adapters import aws, keys
-from chalicelib.services import delivery
+from chalicelib.services.delivery import delivery
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,

@@ -11,10 +11,16 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.channels import PushChannel, Rendered, SmsChannel, WebhookChannel, sign
-from chalicelib.adapters.delivery_repo import DeliveryRepository
-from chalicelib.domain.members import Device
-from chalicelib.services import members
+from chalicelib.adapters.delivery.channels import (
+    PushChannel,
+    Rendered,
+    SmsChannel,
+    WebhookChannel,
+    sign,
+)
+from chalicelib.adapters.delivery.repository import DeliveryRepository
+from chalicelib.domain.members.model import Device
+from chalicelib.services.members import members
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     fast_moto_transactions,

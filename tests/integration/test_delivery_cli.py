@@ -6,8 +6,9 @@ import json
 
 from chalicelib.cli import main
 from chalicelib.cli.delivery import mask, outbox_entries
-from chalicelib.domain.members import Device
-from chalicelib.services import campaigns, members
+from chalicelib.domain.members.model import Device
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.members import members
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,
@@ -90,7 +91,7 @@ def test_a_message_that_keeps_failing_lands_in_the_dlq_and_is_counted_by_the_pla
     from chalicelib.adapters import aws
     from chalicelib.config import get_settings
     from chalicelib.local.runner import Runner
-    from chalicelib.services import delivery
+    from chalicelib.services.delivery import delivery
 
     s = get_settings()
     aws.client("sqs").send_message(QueueUrl=aws.queue_url(s.delivery_queue_name),

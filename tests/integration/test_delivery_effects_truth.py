@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain.delivery.work import Task
-from chalicelib.services import clock, delivery
-from chalicelib.services.delivery_effects import Effect, Effects
+from chalicelib.services import clock
+from chalicelib.services.coupons import coupons as coupon_service
+from chalicelib.services.delivery import delivery
+from chalicelib.services.delivery.effects import Effect, Effects
+from chalicelib.services.loyalty.hooks import coupon_issue_items
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     campaign,
@@ -25,7 +28,8 @@ class PointsRecorder(Effects):
     """Real coupons; points recorded instead of awarded (no loyalty program needed)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(issue_coupon=coupon_issue_items,
+                         template_facts=coupon_service.template_facts)
         self.awarded: list[int] = []
 
     def points(self, member_id: str, points: int, *a: Any) -> Effect:
@@ -67,7 +71,7 @@ class PushRecorder:
         return []
 
     def send(self, member: dict[str, Any], msg: Any, delivery_id: str) -> Any:
-        from chalicelib.adapters.channels import Result
+        from chalicelib.adapters.delivery.channels import Result
 
         self.sent.append(member["member_id"])
         return Result(True)
@@ -89,7 +93,7 @@ def welcome(channels: list[str], **delivery_options: Any) -> Any:
 
 
 def test_a_member_without_push_consent_still_gets_the_welcome_inbox_message(engine):
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel
 
     push = PushRecorder()
     install(welcome(["push", "inbox"]), channels={"push": push, "inbox": InboxChannel()})
@@ -107,7 +111,7 @@ def test_a_member_without_push_consent_still_gets_the_welcome_inbox_message(engi
 
 
 def test_push_only_message_without_consent_still_issues_the_coupon(engine):
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel
 
     push = PushRecorder()
     install(welcome(["push"]), channels={"push": push, "inbox": InboxChannel()})
@@ -130,7 +134,7 @@ def test_push_only_message_and_nothing_else_is_suppressed_for_consent(engine):
 
 
 def test_require_consent_gives_nothing_to_members_without_marketing_consent(engine):
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel
 
     install(welcome(["inbox"], require_consent=True), channels={"inbox": InboxChannel()})
     coupon_template("w5", amount=500)
@@ -148,7 +152,7 @@ def test_require_consent_gives_nothing_to_members_without_marketing_consent(engi
 def template_valid_for(tid: str, days: int) -> None:
     """A coupon template that runs until 2031 whose coupons are valid ``days`` days."""
     from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.services import coupons as coupon_service
+    from chalicelib.services.coupons import coupons as coupon_service
 
     t = parse_template({"template_id": tid, "name": "生日券",
                         "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
@@ -159,7 +163,7 @@ def template_valid_for(tid: str, days: int) -> None:
 
 
 def test_messages_promise_the_issued_coupons_own_expiry_in_member_time_and_locale(engine):
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel
 
     install(campaign({"type": "event", "event": "signup"},
                      [{"type": "issue_coupon", "template": "bday-14"},

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.config import get_settings
-from chalicelib.domain.members import NewMember
-from chalicelib.services import delivery, members
+from chalicelib.domain.members.model import NewMember
+from chalicelib.services.delivery import delivery
+from chalicelib.services.members import members
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     campaign,
@@ -60,7 +61,7 @@ def test_signup_gets_the_welcome_coupon_within_one_pass(runner):
     [msg] = inbox("new-1")
     assert msg["body"] == "¥5 gift"
     # the stream and the queue are at least once: processing the event again sends nothing
-    from chalicelib.services import events
+    from chalicelib.services.delivery import events
 
     events.handle({"id": "signup", "type": "signup", "member_id": "new-1"})
     assert len(coupons("new-1")) == 1 and len(inbox("new-1")) == 1
@@ -99,7 +100,7 @@ def test_first_order_over_the_minimum_earns_bonus_points_and_is_attributed(runne
     [rec] = [s for s in sends("big") if s["campaign_id"] == "first-bonus"]
     assert rec["state"] == "delivered" and rec["occurrence"] == "first-order-o-big"
     assert [s for s in sends("small") if s["campaign_id"] == "first-bonus"] == []
-    from chalicelib.services import loyalty
+    from chalicelib.services.loyalty import loyalty
 
     assert loyalty.points("big").available == 600 + 200
     s = stats("first-bonus")["totals"]
@@ -108,7 +109,7 @@ def test_first_order_over_the_minimum_earns_bonus_points_and_is_attributed(runne
     assert w["orders_treated"] == 2 and w["revenue_treated"] == 70000
     assert w["converters_treated"] == 2 and w["order_rate_treated"] == 1.0
     # replaying the order event attributes nothing twice
-    from chalicelib.services import events
+    from chalicelib.services.delivery import events
 
     events.handle({"id": "order-o-big", "type": "order", "member_id": "big",
                    "order": {"id": "o-big", "total": 60000,
@@ -119,7 +120,7 @@ def test_first_order_over_the_minimum_earns_bonus_points_and_is_attributed(runne
 
 def test_redeemed_campaign_coupons_are_counted_once_with_their_discount(engine):
     from chalicelib.adapters import aws, keys
-    from chalicelib.services import events
+    from chalicelib.services.delivery import events
 
     install(campaign({"type": "birthday"}))
     aws.table().put_item(Item={**keys.reservation("o-7"), "order_id": "o-7", "coupons": [

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters import aws
 from chalicelib.local import events as lambda_events
-from chalicelib.services import clock, delivery
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
 from tests.faults import FaultInjector
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
@@ -144,10 +145,10 @@ class Spy:
 
 
 def outbox_setup(channels_used=("push", "sms")):
-    from chalicelib.adapters.channels import InboxChannel, PushChannel, SmsChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel, PushChannel, SmsChannel
     from chalicelib.domain.delivery.work import Task
-    from chalicelib.domain.members import Device
-    from chalicelib.services import members
+    from chalicelib.domain.members.model import Device
+    from chalicelib.services.members import members
 
     spies = {"push": Spy(PushChannel()), "sms": Spy(SmsChannel())}
     msg = {**GREETING, "channels": [*channels_used, "inbox"]}
@@ -243,7 +244,7 @@ def test_a_lost_mark_sent_is_resent_with_the_same_message_id(engine):
 
 @pytest.mark.parametrize("engine", ["moto", "dynamodb-local"], indirect=True)
 def test_a_provider_that_keeps_failing_is_retried_with_backoff_then_dead_lettered(engine):
-    from chalicelib.services import delivery_outbox
+    from chalicelib.services.delivery import outbox as delivery_outbox
 
     spies, task, t0 = outbox_setup(("sms",))
     calls: list[str] = []

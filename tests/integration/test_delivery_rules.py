@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.adapters import aws
-from chalicelib.services import clock, delivery, members
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
+from chalicelib.services.members import members
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,
@@ -45,14 +47,14 @@ class Recorder:
         return []
 
     def send(self, member, msg, delivery_id):
-        from chalicelib.adapters.channels import Result
+        from chalicelib.adapters.delivery.channels import Result
 
         self.sent.append((member["member_id"], clock.iso()))
         return Result(True)
 
 
 def channels(push: Recorder) -> dict:
-    from chalicelib.adapters.channels import InboxChannel
+    from chalicelib.adapters.delivery.channels import InboxChannel
 
     return {"push": push, "inbox": InboxChannel()}
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.domain.delivery.windows import floor_quarter
-from chalicelib.services import delivery
+from chalicelib.services.delivery import delivery
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,

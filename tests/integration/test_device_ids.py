@@ -9,9 +9,9 @@ import hashlib
 import pytest
 
 from chalicelib.adapters import keys
-from chalicelib.adapters.members_repo import MemberRepository
-from chalicelib.domain.members import Device, NewMember
-from chalicelib.services import members
+from chalicelib.adapters.members.repository import MemberRepository
+from chalicelib.domain.members.model import Device, NewMember
+from chalicelib.services.members import members
 
 TOKEN = "fcm-token-0123456789-abcdefghij"
 

@@ -121,7 +121,7 @@ def _forget_program() -> None:
     from boto3.dynamodb.conditions import Key
 
     from chalicelib.adapters import aws, keys
-    from chalicelib.services import program
+    from chalicelib.services.loyalty import program
 
     table = aws.table()
     for item in table.query(KeyConditionExpression=Key("PK").eq(keys.PROGRAM))["Items"]:
@@ -187,7 +187,7 @@ def test_campaigns_read_back_as_written(api_on, doc):
 # --- members ------------------------------------------------------------------------------------
 
 def _members() -> st.SearchStrategy[dict[str, Any]]:
-    from chalicelib.domain.members import NewMember
+    from chalicelib.domain.members.model import NewMember
 
     return Builder(NewMember.model_json_schema(), overrides={
         "member_id": st.none(),
@@ -204,7 +204,7 @@ def _members() -> st.SearchStrategy[dict[str, Any]]:
 def test_members_read_back_as_written(api_on, doc):
     from pydantic import ValidationError
 
-    from chalicelib.domain.members import NewMember
+    from chalicelib.domain.members.model import NewMember
 
     mid = f"rt-{next(_ids)}"
     try:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.inbox_repo import TTL_DAYS
-from chalicelib.services import clock, inbox
+from chalicelib.adapters.delivery.inbox import TTL_DAYS
+from chalicelib.services import clock
+from chalicelib.services.delivery import inbox
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     add_member,
     fast_moto_transactions,

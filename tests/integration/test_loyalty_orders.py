@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chalicelib.errors import AlreadyExists, NotFound, Unprocessable
-from chalicelib.services import clock, loyalty, orders
+from chalicelib.services import clock
+from chalicelib.services.loyalty import loyalty, orders
 from tests.loyalty_support import books, join, place, publish, refund, serialise_moto
 
 T0 = datetime(2026, 3, 10, 4, tzinfo=UTC)

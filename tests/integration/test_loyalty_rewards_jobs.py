@@ -10,7 +10,9 @@ import pytest
 
 from chalicelib.adapters import aws, keys
 from chalicelib.errors import InsufficientFunds, LimitReached, SoldOut, Unprocessable
-from chalicelib.services import clock, loyalty, loyalty_jobs
+from chalicelib.services import clock
+from chalicelib.services.loyalty import jobs as loyalty_jobs
+from chalicelib.services.loyalty import loyalty
 from tests.loyalty_support import PROGRAM, books, join, place, publish, refund, serialise_moto
 
 T0 = datetime(2026, 3, 10, 4, tzinfo=UTC)  # 12:00 in Shanghai
@@ -81,7 +83,7 @@ def test_per_member_limits_hold_under_concurrency(ready):
 
 
 def test_a_coupon_reward_puts_the_coupon_in_the_wallet_in_the_same_transaction(ready):
-    from chalicelib.services import coupons
+    from chalicelib.services.coupons import coupons
     from tests.coupon_support import save_template, template
 
     join("m-1")
@@ -182,8 +184,8 @@ def test_program_rewards_list_shows_remaining_stock(ready):
 
 
 def test_expiry_packs_members_per_transaction_and_redoes_a_batch_whose_lot_changed(ready):
-    from chalicelib.adapters import loyalty_items as li
-    from chalicelib.services import loyalty_jobs as jobs
+    from chalicelib.adapters.loyalty import items as li
+    from chalicelib.services.loyalty import jobs
 
     members = [f"m-{i:02d}" for i in range(20)]
     join(*members)

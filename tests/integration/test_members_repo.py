@@ -5,10 +5,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.members_repo import MemberRepository
-from chalicelib.domain.members import MemberPatch, NewMember
+from chalicelib.adapters.members.repository import MemberRepository
+from chalicelib.domain.members.model import MemberPatch, NewMember
 from chalicelib.errors import AlreadyExists, Conflict
-from chalicelib.services import members
+from chalicelib.services.members import members
 
 
 def test_create_is_conditional_on_the_id_being_free(engine):
@@ -73,7 +73,7 @@ def test_erasure_keeps_ledger_items_but_drops_devices_and_indexes(engine):
 
 
 def test_concurrent_registrations_of_one_token_leave_exactly_one_holder(engine):
-    from chalicelib.domain.members import Device
+    from chalicelib.domain.members.model import Device
 
     ids = [f"m-{i}" for i in range(6)]
     for m in ids:

@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.adapters import keys
 from chalicelib.errors import Conflict
-from chalicelib.services import checkout, coupons
+from chalicelib.services.coupons import checkout, coupons
 from tests.integration.test_order_reservations import SPLIT, _order, _place, _reserve, shop
 
 __all__ = ["shop"]  # the fixture, imported for these tests

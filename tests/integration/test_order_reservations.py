@@ -13,7 +13,8 @@ import pytest
 from chalicelib.adapters import keys
 from chalicelib.domain.coupons.checkout import ReservationRequest
 from chalicelib.errors import Conflict
-from chalicelib.services import checkout, clock, coupons
+from chalicelib.services import clock
+from chalicelib.services.coupons import checkout, coupons
 from tests.coupon_support import cart, register, save_template, template
 from tests.loyalty_support import PROGRAM, books, publish, serialise_moto
 
@@ -33,7 +34,7 @@ def _order(order_id: str, body: dict[str, Any], member: str = "m-1", *,
 
 def _place(body: dict[str, Any]) -> Any:
     from chalicelib.domain.loyalty.orders import NewOrder
-    from chalicelib.services import orders
+    from chalicelib.services.loyalty import orders
 
     return orders.record(NewOrder.model_validate_json(json.dumps(body)))
 
@@ -75,7 +76,7 @@ def test_a_200_yuan_order_cannot_confirm_a_1000_minus_200_reservation(shop):
     # nothing happened: the hold stands, no order, no points
     assert checkout.get("o-1").status == "held" and _status(cid) == "reserved"
     assert books("m-1")["points"] == 0
-    from chalicelib.services import orders
+    from chalicelib.services.loyalty import orders
 
     assert orders.repo().get(keys.order("o-1")) is None
 
@@ -192,7 +193,7 @@ def test_an_order_racing_a_release_either_confirms_or_is_refused_never_both(shop
 
         got = _together(order=lambda b=body: _place(b), release=late_release)
         status = checkout.get(order_id).status
-        from chalicelib.services import orders
+        from chalicelib.services.loyalty import orders
 
         stored = orders.repo().get(keys.order(order_id))
         if isinstance(got["order"], Exception):
@@ -217,7 +218,8 @@ def test_an_order_racing_a_release_either_confirms_or_is_refused_never_both(shop
 def test_a_release_between_the_orders_check_and_its_commit_cancels_the_order(shop, monkeypatch):
     """The order's transaction names the reservation item: its version check fails, the
     order reads the reservation again and is refused as released (no points, no order)."""
-    from chalicelib.services import loyalty_hooks, orders
+    from chalicelib.services.loyalty import hooks as loyalty_hooks
+    from chalicelib.services.loyalty import orders
 
     cid = coupons.claim("m-1", "cny-1000-200").coupon_id
     _reserve("o-6", [cid], BIG)
@@ -244,7 +246,7 @@ def test_a_release_between_the_orders_check_and_its_commit_cancels_the_order(sho
 def test_a_coupon_taken_after_the_hold_lapsed_is_reported_by_name(shop, monkeypatch):
     from datetime import timedelta
 
-    from chalicelib.services import loyalty_hooks
+    from chalicelib.services.loyalty import hooks as loyalty_hooks
 
     register("m-2")
     cid = coupons.claim("m-1", "cny-1000-200").coupon_id

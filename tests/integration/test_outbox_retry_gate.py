@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.services import clock, delivery
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
 from tests.faults import FaultInjector
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     fast_moto_transactions,
@@ -51,8 +52,8 @@ def totals():
 
 @BOTH
 def test_a_retry_after_push_consent_was_withdrawn_is_stopped_and_counted(engine):
-    from chalicelib.domain.members import MemberPatch
-    from chalicelib.services import members
+    from chalicelib.domain.members.model import MemberPatch
+    from chalicelib.services.members import members
 
     spies, t0 = left_pending()
     members.update("m1", MemberPatch.model_validate(
@@ -87,7 +88,7 @@ def test_retries_of_a_paused_or_ended_campaign_stop(engine, status):
 @BOTH
 def test_a_retry_for_a_member_marked_erased_is_stopped(engine):
     from chalicelib.adapters import keys
-    from chalicelib.adapters.members_repo import MemberRepository
+    from chalicelib.adapters.members.repository import MemberRepository
 
     spies, t0 = left_pending(("push",))
     MemberRepository().table.update_item(  # erased flag only, as a half-done erasure leaves
@@ -120,7 +121,7 @@ def test_a_retry_in_quiet_hours_is_postponed_to_the_window_end_without_spending_
 
 @BOTH
 def test_erasure_stops_pending_sends_and_removes_every_rendered_outbox_message(engine):
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     spies, t0 = left_pending()
     assert outbox_item("push")["message"]["title"] == "生日快乐"
@@ -139,7 +140,7 @@ def test_erasure_stops_pending_sends_and_removes_every_rendered_outbox_message(e
 
 @BOTH
 def test_erasure_also_blanks_the_messages_of_sends_already_finished(engine):
-    from chalicelib.services import members
+    from chalicelib.services.members import members
 
     _spies, task, _ = outbox_setup(("push",))
     assert delivery.worker().run_tasks([task]) == {"delivered": 1}

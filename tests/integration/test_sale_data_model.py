@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters import aws, keys
-from chalicelib.adapters.delivery_repo import DeliveryRepository
+from chalicelib.adapters.delivery.repository import DeliveryRepository
 from chalicelib.errors import SoldOut
-from chalicelib.services import clock, delivery, loyalty, loyalty_jobs
+from chalicelib.services import clock
+from chalicelib.services.delivery import delivery
+from chalicelib.services.loyalty import jobs as loyalty_jobs
+from chalicelib.services.loyalty import loyalty
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,

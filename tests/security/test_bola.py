@@ -168,7 +168,7 @@ def seed_inbox(w: World) -> None:
     from datetime import UTC, datetime
 
     from chalicelib.adapters import aws
-    from chalicelib.adapters.inbox_repo import InboxRepository
+    from chalicelib.adapters.delivery.inbox import InboxRepository
 
     items = InboxRepository().message_items(B, {"title": "for B", "body": "secret"},
                                              datetime.now(UTC))

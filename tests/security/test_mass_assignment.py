@@ -107,7 +107,7 @@ SEGMENTATION = {"tags": ["vip"], "attributes": {"vip_level": 9}, "city": "Shangh
 @pytest.mark.parametrize("route", [r for r in BODY_ROUTES if "member" in r.roles],
                          ids=route_id)
 def test_member_endpoints_refuse_segmentation_fields_by_path(shared_api, route):
-    from chalicelib.domain.members import SEGMENTATION_FIELDS
+    from chalicelib.domain.members.model import SEGMENTATION_FIELDS
 
     assert set(SEGMENTATION) == set(SEGMENTATION_FIELDS)
     assert not set(route.body.model_fields) & set(SEGMENTATION_FIELDS)
@@ -119,7 +119,7 @@ def test_member_endpoints_refuse_segmentation_fields_by_path(shared_api, route):
 
 
 def test_segmentation_is_written_only_through_the_operator_endpoint():
-    from chalicelib.domain.members import SEGMENTATION_FIELDS
+    from chalicelib.domain.members.model import SEGMENTATION_FIELDS
 
     writers = sorted(route_id(r) for r in BODY_ROUTES
                      if set(r.body.model_fields) & set(SEGMENTATION_FIELDS))

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from chalicelib.domain.campaigns.profile import audience_profile
-from chalicelib.domain.members import (
+from chalicelib.domain.members.model import (
     BIRTHDAY_WAIT_DAYS,
     MemberPatch,
     apply_patch,

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.lint import coupon_facts
 from chalicelib.domain.campaigns.validate import parse_campaign
-from chalicelib.services.campaign_preview import sample_view
+from chalicelib.services.campaigns.preview import sample_view
 
 FOURTEEN_DAYS = {"name": "生日券", "benefit": {"type": "fixed", "amount": 2000},
                  "validity": {"starts_at": "2026-01-01T00:00:00+08:00",
@@ -126,7 +126,7 @@ def test_normal_templates_are_unaffected() -> None:
 
 
 def test_preview_samples_are_cut_to_a_small_size() -> None:
-    from chalicelib.services.campaign_preview import PREVIEW_CHARS
+    from chalicelib.services.campaigns.preview import PREVIEW_CHARS
 
     c = parse_campaign(doc(actions=[{"type": "message", "channels": ["inbox"], "content": {
         "zh-CN": {"title": "t", "body": "{% for i in range(900) %}0123456789{% endfor %}"}}}]))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib.services.events import from_stream
+from chalicelib.services.delivery.events import from_stream
 
 S = TypeSerializer()
 

@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.members import Locale, Timezone
+from chalicelib.domain.members.model import Locale, Timezone
 from chalicelib.domain.models import Strict, safe_text
 
 CAMPAIGN_ID_RE = r"^[a-z0-9][a-z0-9-]{1,63}$"

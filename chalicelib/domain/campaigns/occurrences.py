@@ -34,7 +34,7 @@ from chalicelib.domain.campaigns.model import (
     Once,
     Recurring,
 )
-from chalicelib.domain.members import celebrated_month_days, month_day
+from chalicelib.domain.members.model import celebrated_month_days, month_day
 
 Trigger = Once | Recurring | Birthday | Holiday | Event
 HORIZON_DAYS = 3 * 366 + 1

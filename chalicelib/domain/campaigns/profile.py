@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalicelib.domain.members import BIRTHDAY_RE, age_on, birthday_counts
+from chalicelib.domain.members.model import BIRTHDAY_RE, age_on, birthday_counts
 
 # City tiers (China's commonly used 1-5 grading; "new first-tier" counted as 2).
 CITY_TIERS: dict[str, int] = {

@@ -11,7 +11,7 @@ from pydantic import Field, StringConstraints
 
 from chalicelib.domain.coupons.cart import Cart
 from chalicelib.domain.coupons.quote import Stack
-from chalicelib.domain.members import MEMBER_ID_RE
+from chalicelib.domain.members.model import MEMBER_ID_RE
 from chalicelib.domain.models import Strict
 
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]

@@ -2,5 +2,5 @@
 window, quiet-hours deferral, frequency caps, holdout and variant hashing, work packing.
 
 Nothing here imports boto3, chalice or powertools; the planner and workers in
-``chalicelib/services/delivery.py`` feed it plain values.
+``chalicelib/services/delivery/`` feed it plain values.
 """

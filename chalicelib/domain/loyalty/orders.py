@@ -16,7 +16,7 @@ from chalicelib.domain.loyalty.earning import Earned, Line, earn
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import earn_split
-from chalicelib.domain.members import MEMBER_ID_RE
+from chalicelib.domain.members.model import MEMBER_ID_RE
 from chalicelib.domain.models import Strict
 from chalicelib.errors import Unprocessable
 

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.members import Timezone
+from chalicelib.domain.members.model import Timezone
 from chalicelib.domain.models import Strict, safe_text
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]

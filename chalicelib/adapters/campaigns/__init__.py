@@ -1,0 +1,1 @@
+"""Campaigns storage: the campaign repository and preview jobs."""

@@ -1,0 +1,1 @@
+"""Coupons storage: coupon items and the coupon repository."""

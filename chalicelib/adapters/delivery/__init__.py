@@ -1,0 +1,1 @@
+"""Delivery storage: the delivery repository and reads, the inbox, channels."""

@@ -1,0 +1,1 @@
+"""Loyalty storage: wallet items, the loyalty repository, program versions."""

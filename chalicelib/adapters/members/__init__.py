@@ -1,0 +1,1 @@
+"""Members storage: the member repository and the member index."""

@@ -1,0 +1,1 @@
+"""Members, the pure part: profile models, birthdays, masking."""

@@ -1,0 +1,1 @@
+"""Campaigns: authoring and versions, previews, results."""

@@ -1,0 +1,261 @@
+"""Preview a campaign against the running stack: who, when, what, at what cost.
+
+Audience size is answered at once from a uniform sample of the member index (GSI3: 64 fixed
+hash buckets, see adapters/members/index.py): up to ``SAMPLE_MEMBERS`` members read from random
+buckets in parallel, each from a random rank with one bounded page per bucket, so the time
+does not grow with the number of members. The size is ``matched / sampled share`` with its
+95 % margin (domain/campaigns/sampling.py). When the sample did not cover every member, a
+count job (``PREVIEWJOB#<job>``, on the delivery queue) reads all 64 buckets in parallel and
+records the exact size, which ``GET /admin/campaigns/{id}/preview/{job_id}`` returns; small
+programs are read whole at once and answered exactly (``audience.exact``). Never a Scan.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters.campaigns.preview_jobs import JOB_TTL_SECONDS, PreviewJobs, job_message
+from chalicelib.adapters.members.index import BUCKETS, RANKS, BucketSample, Member, MemberIndex
+from chalicelib.domain.campaigns import occurrences as occ
+from chalicelib.domain.campaigns import templates as tpl
+from chalicelib.domain.campaigns.lint import CouponFacts, coupon_facts, lint
+from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, Message
+from chalicelib.domain.campaigns.preview import project
+from chalicelib.domain.campaigns.profile import audience_profile
+from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
+from chalicelib.errors import NotFound
+from chalicelib.services.deps import deps
+
+TemplateLookup = Callable[[str], Mapping[str, Any] | None]
+NEXT = 5
+PREVIEW_CHARS = 500  # per rendered title/body/link in a preview sample
+SAMPLE_MEMBERS = 2_000  # members read inline at most (the margin shrinks as 1/sqrt of it)
+WAVE = 16  # buckets read in parallel per wave (one bounded page each)
+COUNT_THREADS = 8  # parallel readers of the 64 buckets in the exact count
+TIMEZONES = 3  # next occurrences shown for this many of the sample's largest timezones
+
+
+def index() -> MemberIndex:
+    return deps().member_index
+
+
+def jobs() -> PreviewJobs:
+    return deps().preview_jobs
+
+
+def next_fires(c: Campaign, at: datetime, tz: str | None = None,
+               birthday: str | None = None) -> list[str]:
+    """The next fires as ISO strings in ``tz`` (or UTC)."""
+    if isinstance(c.trigger, Event):
+        return []
+    if isinstance(c.trigger, Birthday) and birthday is None:
+        return []
+    found = occ.campaign_upcoming(c, at, NEXT, member_timezone=tz, birthday=birthday)
+    zone = occ.zone(tz) if tz and c.local_time else None
+    return [(o.at.astimezone(zone) if zone else o.local).isoformat() for o in found]
+
+
+def campaign_fires(c: Campaign, at: datetime) -> dict[str, Any]:
+    """The next fires in UTC (and the campaign timezone) for the campaign as a whole."""
+    t = c.trigger
+    if isinstance(t, Event):
+        return {"on_event": t.event.value, "utc": [], "note": "fires within seconds of each "
+                "event"}
+    if isinstance(t, Birthday):
+        start = max(at, c.starts_at)
+        days = occ.birthdays_due(t, start, start.replace(year=start.year + 1), c.zone)
+        shown = [(o, mds) for o, mds in days if c.in_window(o.at)][:NEXT]
+        return {"utc": [o.at.isoformat() for o, _ in shown],
+                c.timezone: [o.local.isoformat() for o, _ in shown],
+                "celebrating": [mds for _, mds in shown],
+                "note": "fires every day for that day's celebrants" + (
+                    ", at this wall-clock time in each member's timezone" if c.local_time
+                    else "")}
+    found = occ.campaign_upcoming(c, at, NEXT)
+    out: dict[str, Any] = {"utc": [o.at.isoformat() for o in found],
+                           c.timezone: [o.local.isoformat() for o in found]}
+    if c.local_time:
+        out["note"] = f"shown for {c.timezone}; each member gets it at this wall-clock time " \
+                      "in their own timezone"
+    return out
+
+
+def _mask(name: Any) -> str:
+    return (str(name)[0] + "*" * max(1, len(str(name)) - 1)) if name else ""
+
+
+def _clipped(rendered: dict[str, Any]) -> dict[str, Any]:
+    """A rendered sample with each text cut at PREVIEW_CHARS (marked ``truncated``), so a
+    preview of up to 50 samples stays small whatever the templates produce."""
+    out = dict(rendered)
+    for field in ("title", "body", "deep_link"):
+        text = out.get(field)
+        if isinstance(text, str) and len(text) > PREVIEW_CHARS:
+            out[field] = text[:PREVIEW_CHARS] + "…"
+            out["truncated"] = True
+    return out
+
+
+def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
+                loyalty: dict[str, Any] | None, facts: Callable[[str], CouponFacts | None]
+                ) -> dict[str, Any]:
+    """One sample member: no contact details; the name masked in rendered messages."""
+    tz = profile.get("timezone")
+    view: dict[str, Any] = {
+        "member_id": profile.get("member_id"), "tier": (loyalty or {}).get("tier"),
+        "points": (loyalty or {}).get("points"), "timezone": tz, "locale": profile.get("locale"),
+        "next": next_fires(c, at, tz, profile.get("birthday")),
+    }
+    coupon = None
+    for a in c.actions:
+        if a.type == "issue_coupon":
+            f = facts(a.template)
+            coupon = {"title": f.title if f else a.template,
+                      "expires_at": (f.valid_until(at) or "") if f else "",
+                      "value": f.value_minor if f else None}
+            break
+    masked = {**profile, "name": _mask(profile.get("name"))}
+    ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name,
+                          tz=tz or c.timezone)
+    messages = [_clipped(tpl.render_message(a, profile.get("locale"), ctx))
+                for a in c.actions if isinstance(a, Message)]
+    if messages:
+        view["messages"] = messages
+    return view
+
+
+def sample_members(budget: int, rng: random.Random | None = None
+                   ) -> tuple[list[Member], float]:
+    """A uniform sample of about ``budget`` members and its share of all members (1.0: every
+    member was read). Buckets are read in random order, ``WAVE`` at a time in parallel, each
+    from a random rank for at most ``budget / WAVE`` members; another wave runs only while
+    every bucket so far was read whole and the budget is not spent (small programs),
+    so at most ``budget + WAVE - 1`` members are read."""
+    rng = rng or random.SystemRandom()
+    order = list(range(BUCKETS))
+    rng.shuffle(order)
+    members: list[Member] = []
+    covered = 0.0
+    for first in range(0, len(order), WAVE):
+        # The rest of the budget spread over the wave: at most budget + WAVE - 1 are read.
+        quota = max(1, -(-(budget - len(members)) // WAVE))
+        wave = [(b, rng.randrange(RANKS), quota) for b in order[first:first + WAVE]]
+        with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+            parts: list[BucketSample] = list(pool.map(
+                lambda w: index().sample_bucket(*w), wave))
+        for p in parts:
+            members.extend(p.members)
+            covered += p.covered
+        if any(p.covered < 1.0 for p in parts) or len(members) >= budget:
+            break
+    return members, covered / BUCKETS
+
+
+def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int,
+                     templates: TemplateLookup | None) -> dict[str, Any]:
+    today = at.date()
+    match = c.matcher
+
+    def matches(m: Member) -> bool:
+        return bool(match(audience_profile(m[0], m[1], today=today)))
+
+    sampled, rate = sample_members(min(scan_limit, SAMPLE_MEMBERS))
+    hits = [m for m in sampled if matches(m)]
+    audience = estimate(len(hits), len(sampled), rate)
+    if not audience["exact"]:
+        audience.update(start_count(c, at, audience))
+    size: float = audience["size"]
+
+    def facts(template_id: str) -> CouponFacts | None:
+        doc = templates(template_id) if templates else None
+        return coupon_facts(template_id, doc) if doc is not None else None
+
+    shown = random.sample(hits, min(samples, len(hits)))
+    sample_views = [sample_view(c, at, p, lo, facts) for p, lo in shown]
+    biggest = largest_timezones(p.get("timezone") for p, _ in hits)
+    fires = campaign_fires(c, at)
+    if c.local_time and not isinstance(c.trigger, (Event, Birthday)):
+        fires["by_timezone"] = {z["timezone"]: next_fires(c, at, z["timezone"])
+                                for z in biggest[:TIMEZONES]}
+    return {
+        "campaign_id": c.id, "at": at.isoformat(), "status": c.status.value,
+        "audience": audience, "samples": sample_views, "occurrences": fires,
+        "timezones": biggest,
+        "projection": project(c, at=at, audience_size=size, coupons=facts),
+        "warnings": lint(c, templates),
+    }
+
+
+# --- the exact count, in the background --------------------------------------------------
+
+def start_count(c: Campaign, at: datetime, estimated: dict[str, Any]) -> dict[str, Any]:
+    """Record a count job for this exact document and queue it: {"job_id", "status"}."""
+    job_id = f"{at.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(6)}"
+    from chalicelib.services import clock
+
+    now = clock.now()
+    jobs().create(c.id, job_id, c.document(), at=now.isoformat(),
+                  ttl_epoch=int(now.timestamp()) + JOB_TTL_SECONDS,
+                  estimate={k: estimated[k] for k in ("size", "margin") if k in estimated})
+    jobs().enqueue(c.id, job_id)
+    return {"job_id": job_id, "count": "pending"}
+
+
+def count_exact(c: Campaign, at: datetime) -> dict[str, Any]:
+    """Every member of the 64 buckets, ``COUNT_THREADS`` readers in parallel (key Queries)."""
+    today = at.date()
+    match = c.matcher
+    buckets = list(range(BUCKETS))
+
+    def count(part: list[int]) -> tuple[int, int]:
+        read = hit = 0
+        for profile, loyalty in index().members(part):
+            read += 1
+            hit += bool(match(audience_profile(profile, loyalty, today=today)))
+        return read, hit
+
+    with ThreadPoolExecutor(max_workers=COUNT_THREADS) as pool:
+        parts = list(pool.map(count, [buckets[i::COUNT_THREADS]
+                                      for i in range(COUNT_THREADS)]))
+    return {"size": sum(h for _, h in parts), "exact": True,
+            "profiles_read": sum(r for r, _ in parts)}
+
+
+def run_job(campaign_id: str, job_id: str) -> dict[str, int]:
+    """The worker side: count once and record it (a redelivery finds the job finished)."""
+    from chalicelib.domain.campaigns.validate import parse_campaign
+    from chalicelib.services import clock
+
+    job = jobs().get(campaign_id, job_id)
+    if job is None or job.get("status") != "pending":
+        return {"preview_jobs": 0}
+    try:
+        c = parse_campaign(job["doc"])
+    except Exception as e:  # stored by preview, so valid; a schema change may break it
+        jobs().finish(campaign_id, job_id, "failed", {"error": type(e).__name__},
+                      clock.iso())
+        return {"preview_jobs": 0}
+    result = count_exact(c, clock.now())
+    jobs().finish(campaign_id, job_id, "done", result, clock.iso())
+    return {"preview_jobs": 1}
+
+
+def handle_message(body: str) -> dict[str, int] | None:
+    """A delivery-queue body that asks for a count job, run; None for any other body."""
+    job = job_message(body)
+    return run_job(job["campaign_id"], job["job_id"]) if job else None
+
+
+def job_status(campaign_id: str, job_id: str) -> dict[str, Any]:
+    """What the console polls: pending, then the exact audience (or failed)."""
+    job = jobs().get(campaign_id, job_id)
+    if job is None:
+        raise NotFound(f"preview job {job_id} of campaign {campaign_id} not found")
+    return {"campaign_id": campaign_id, "job_id": job_id, "status": job["status"],
+            "estimate": job.get("estimate") or {}, "audience": job.get("result"),
+            "created_at": job.get("created_at"), "finished_at": job.get("finished_at")}

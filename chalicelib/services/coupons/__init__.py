@@ -1,0 +1,1 @@
+"""Coupons: templates, claims and the wallet, codes, checkout reservations."""

@@ -1,0 +1,356 @@
+"""Coupon templates, the coupon center, claims and the wallet; hooks for loyalty/campaigns.
+
+A claim is one BatchGetItem (template, profile, loyalty, program when not cached) and one
+TransactWriteItems: [stock shard -1 if stocked, claim counter < limit, new coupon, audience
+check on LOYALTY when restricted]. A lost race on a shard retries on another shard; a shard
+found empty makes the claim read every shard (consistent) before it may answer SOLD_OUT.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib.adapters import keys
+from chalicelib.adapters.coupons import items as ci
+from chalicelib.adapters.coupons.repository import CouponRepository
+from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.config import get_settings
+from chalicelib.domain.coupons.eligibility import audience_problem
+from chalicelib.domain.coupons.rules import compile_template
+from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
+from chalicelib.domain.coupons.validity import (
+    claim_closed_message,
+    claim_detail,
+    claim_problem,
+    claim_window,
+)
+from chalicelib.domain.models import Out
+from chalicelib.errors import LimitReached, NotFound, SoldOut, Unavailable, Unprocessable
+from chalicelib.observability import logger, metrics_add
+from chalicelib.services import clock
+from chalicelib.services.coupons.records import (
+    CouponView,
+    coupon_record,
+    coupon_view,
+    new_coupon_id,
+    template_of,
+    template_view,
+)
+from chalicelib.services.deps import deps
+
+CLAIM_ATTEMPTS = 60
+
+
+def repo() -> CouponRepository:
+    return deps().coupons
+
+
+# --- program and member facts -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProgramFacts:
+    tz: ZoneInfo
+    tier_order: tuple[str, ...]
+    base_tier: str | None
+
+
+def want_program(wanted: dict[str, dict[str, str]]) -> Any:
+    """Add PROGRAM/CURRENT to a batch read unless the loyalty program is cached."""
+    from chalicelib.services.loyalty import program as programs
+
+    hit = programs.cached()
+    if hit is None:
+        wanted["program"] = keys.program_current()
+    return hit
+
+
+def program_facts(hit: Any, got: dict[str, Any]) -> ProgramFacts:
+    """Timezone (program's, else ``default_timezone``) and tier order, base first."""
+    from chalicelib.services.loyalty import program as programs
+
+    version, program = hit or programs.remember(got.get("program"))
+    tz = program.timezone if version else get_settings().default_timezone
+    return ProgramFacts(ZoneInfo(tz), tuple(t.id for t in program.tiers), program.base.id)
+
+
+def require_audience(t: Any, hit: Any, got: dict[str, Any], profile: dict[str, Any],
+                     path: str, message: str) -> tuple[ProgramFacts, Any]:
+    """422 at ``path`` when the member is outside the template's audience (tiers, new, tags);
+    otherwise the program facts and compiled rules the caller goes on with."""
+    facts = program_facts(hit, got)
+    rules = compile_template(t)
+    who = audience_problem(t.audience, rules, member_tier(got["loyalty"]), facts.tier_order,
+                           orders_count(got["loyalty"]), set(profile.get("tags") or ()))
+    if who:
+        raise Unprocessable(message, details=[
+            {**who[1], "path": path, "message": who[0], "reason": who[0]}])
+    return facts, rules
+
+
+def member_tier(loyalty: dict[str, Any] | None) -> str | None:
+    return (loyalty or {}).get("tier") or None
+
+
+def orders_count(loyalty: dict[str, Any] | None) -> int:
+    return int((loyalty or {}).get("orders_count") or 0)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+def put_template(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
+    """Create or replace a template (a new version); stock changes move the shards."""
+    from chalicelib.services.coupons import templates as coupon_templates
+
+    return coupon_templates.put(template_id, t, actor)
+
+
+def save_template(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView, bool]:
+    """``put_template`` and whether it created the template."""
+    from chalicelib.services.coupons import templates as coupon_templates
+
+    return coupon_templates.save(template_id, t, actor)
+
+
+def get_template(template_id: str) -> TemplateView:
+    """A template with its live stock figures; 404 when unknown."""
+    item = repo().get(keys.template_current(template_id), consistent=False)
+    if item is None:
+        raise NotFound(f"coupon template {template_id} not found")
+    shards = repo().shards(template_id) if item.get("stock") is not None else None
+    return template_view(item, shards)
+
+
+class Funnel(Out):
+    """Coupons of a template that were claimed (center or code), reserved for an order and
+    redeemed (the order confirmed), summed over the counter shards."""
+
+    template_id: str
+    claimed: int = 0
+    reserved: int = 0
+    redeemed: int = 0
+
+
+def funnel(template_id: str) -> Funnel:
+    """The claim → reserve → redeem funnel: one key Query on the counter shards, no Scan."""
+    get_template(template_id)  # 404 for an unknown template
+    sums = {stage: 0 for stage in ci.FUNNEL_STAGES}
+    for shard in repo().funnel(template_id):
+        for stage in sums:
+            sums[stage] += int(shard.get(stage, 0))
+    return Funnel(template_id=template_id, **sums)
+
+
+def list_templates() -> list[TemplateView]:
+    """Every template (admin), without stock figures."""
+    return [template_view(i) for i in sorted(repo().catalog(), key=lambda i: i["template_id"])]
+
+
+def template_facts(template_id: str) -> dict[str, Any] | None:
+    """Title, face value (fen), end of validity and ``days_after_claim`` (an issued coupon's
+    own expiry is ``validity.use_until`` of these), for campaign message placeholders."""
+    item = repo().get(keys.template_current(template_id), consistent=False)
+    if item is None:
+        return None
+    t = template_of(item)
+    b = t.benefit.model_dump()
+    value = b.get("amount") or b.get("value") or b.get("max_discount") or b.get(
+        "max_amount") or 0
+    return {"title": t.name, "value_minor": int(value),
+            "expires_at": clock.iso(t.validity.ends_at),
+            "days_after_claim": t.validity.days_after_claim, "benefit": b}
+
+
+# --- coupon center, claims, wallet ---------------------------------------------------------------
+
+class CenterEntry(Out):
+    template_id: str
+    name: str
+    description: str
+    benefit: dict[str, Any]
+    scope: dict[str, Any]
+    valid_from: str
+    valid_until: str
+    days_after_claim: int | None
+    claim_ends_at: str
+    remaining: int | None
+    claimed: int
+    per_member_claim: int | None
+
+
+class ClaimRequest(Out):
+    template_id: str
+
+
+def center(member_id: str) -> list[CenterEntry]:
+    """Templates the member can claim right now, with the stock left."""
+    now = clock.now()
+    candidates = []
+    for item in repo().catalog():
+        t = template_of(item)
+        if t.status == "active" and t.claimable and claim_problem(t.validity, now) is None:
+            candidates.append((item, t))
+    wanted: dict[str, dict[str, str]] = {"profile": keys.member_profile(member_id),
+                                         "loyalty": keys.member_loyalty(member_id)}
+    hit = want_program(wanted)
+    for item, t in candidates:
+        tid = t.template_id or ""
+        wanted[f"claims:{tid}"] = keys.member_claims(member_id, tid)
+        if t.limits.stock is not None:
+            for k in range(int(item.get("shards") or 1)):
+                wanted[f"stock:{tid}:{k}"] = keys.template_stock(tid, k)
+    got = repo().get_many(wanted, consistent=False)
+    facts = program_facts(hit, got)
+    profile, loyalty = got["profile"] or {}, got["loyalty"]
+    tags = set(profile.get("tags") or ())
+    out = []
+    for item, t in candidates:
+        tid = t.template_id or ""
+        if audience_problem(t.audience, compile_template(t), member_tier(loyalty),
+                            facts.tier_order, orders_count(loyalty), tags):
+            continue
+        claimed = int((got[f"claims:{tid}"] or {}).get("claims", 0))
+        if t.limits.per_member_claim is not None and claimed >= t.limits.per_member_claim:
+            continue
+        remaining = None
+        if t.limits.stock is not None:
+            remaining = sum(int((got[f"stock:{tid}:{k}"] or {}).get("remaining", 0))
+                            for k in range(int(item.get("shards") or 1)))
+            if remaining <= 0:
+                continue
+        v = t.validity
+        out.append(CenterEntry(
+            template_id=tid, name=t.name, description=t.description,
+            benefit=t.benefit.model_dump(mode="json"), scope=t.scope.model_dump(mode="json"),
+            valid_from=clock.iso(v.starts_at), valid_until=clock.iso(v.ends_at),
+            days_after_claim=v.days_after_claim, claim_ends_at=clock.iso(claim_window(v)[1]),
+            remaining=remaining, claimed=claimed, per_member_claim=t.limits.per_member_claim))
+    return out
+
+
+def claim(member_id: str, template_id: str, request_key: str | None = None) -> CouponView:
+    """Claim one coupon: stock, per-member limit, audience and window enforced atomically.
+
+    With ``request_key`` (the caller's Idempotency-Key) the coupon id is derived from it, so
+    a retry after an answer was lost finds the coupon the first attempt issued."""
+    now = clock.now()
+    wanted = {"template": keys.template_current(template_id),
+              "profile": keys.member_profile(member_id),
+              "loyalty": keys.member_loyalty(member_id)}
+    hit = want_program(wanted)
+    got = repo().get_many(wanted)
+    item = got["template"]
+    if item is None:
+        raise NotFound(f"coupon template {template_id} not found")
+    profile = got["profile"]
+    if profile is None or profile.get("erased"):
+        raise NotFound(f"member {member_id} not found")
+    t = template_of(item)
+    if t.status != "active" or not t.claimable:
+        raise Unprocessable("this coupon cannot be claimed", details=[
+            {"path": "/template_id", "message": "NOT_CLAIMABLE", "reason": "NOT_CLAIMABLE"}])
+    closed = claim_detail(t.validity, now, "/template_id")
+    if closed:
+        raise Unprocessable(claim_closed_message(closed, "claiming is not open"),
+                            details=[closed])
+    facts, rules = require_audience(t, hit, got, profile, "/template_id",
+                                    "this coupon is for other members")
+    coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
+        else new_coupon_id()
+    record = coupon_record(member_id, coupon_id, t, item, now, "claim")
+    tail = [ci.claim_count(member_id, template_id, t.limits.per_member_claim, clock.iso(now)),
+            ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
+    check = ci.member_check(member_id, rules.allowed_tiers(facts.tier_order), facts.base_tier,
+                            t.audience.new_members_only)
+    if check:
+        tail.append(check)
+    tail.append(ci.funnel_add(template_id, member_id, "claimed"))  # last: never fails a check
+    shards = int(item.get("shards") or 1) if t.limits.stock is not None else 0
+    earlier = _claim_transaction(template_id, shards, tail, coupon_id)
+    if earlier is not None:  # this request already issued it
+        return coupon_view(earlier, now)
+    metrics_add("CouponClaimed")
+    return coupon_view({**record, "coupon_id": coupon_id}, now)
+
+
+def keyed_coupon_id(member_id: str, template_id: str, request_key: str) -> str:
+    digest = hashlib.sha256(f"{member_id}|{template_id}|{request_key}".encode()).hexdigest()
+    return f"k{digest[:23]}"
+
+
+def _claim_transaction(template_id: str, shards: int, tail: list[dict[str, Any]],
+                       coupon_id: str) -> dict[str, Any] | None:
+    """Run the claim, moving to another shard on a lost race or an empty shard. Returns the
+    stored coupon when an earlier attempt of this same request already committed."""
+    open_shards = list(range(shards))
+    offset = 1 if shards else 0
+    for attempt in range(CLAIM_ATTEMPTS):
+        shard = random.choice(open_shards) if shards else None
+        items = ([ci.stock_take(template_id, shard)] if shard is not None else []) + tail
+        try:
+            repo().transact(items, uuid.uuid4().hex)
+            return None
+        except TransactionCancelled as e:
+            mine = e.items[offset + 1] if e.failed(offset + 1) and len(e.items) > offset + 1 \
+                else None
+            if mine and mine.get("coupon_id") == coupon_id:
+                return mine
+            if e.failed(offset):
+                raise LimitReached("you already claimed this coupon as often as allowed",
+                                   details=[{"path": "/template_id",
+                                             "message": "per-member claim limit reached"}],
+                                   ) from e
+            if any(e.failed(i) for i in range(offset + 1, len(items))):
+                raise Unprocessable("this coupon is for other members", details=[
+                    {"path": "/template_id", "message": "AUDIENCE", "reason": "AUDIENCE"}]
+                    ) from e
+            if shard is not None and e.failed(0):
+                open_shards = [int(s["SK"].rsplit("#", 1)[1]) for s in repo().shards(
+                    template_id) if int(s.get("remaining", 0)) > 0]
+                if not open_shards:
+                    metrics_add("CouponSoldOut")
+                    raise SoldOut("this coupon is sold out", details=[
+                        {"path": "/template_id", "message": "no stock left"}]) from e
+                continue
+            # a concurrent transaction on the same item: back off, try another shard
+            time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** min(attempt, 5))))
+    raise Unavailable("too many concurrent claims; retry")
+
+
+def wallet(member_id: str, status: str | None = None) -> list[CouponView]:
+    """The member's coupons, newest first, optionally one status only."""
+    now = clock.now()
+    items = sorted((i for i in repo().wallet(member_id) if i.get("rules")),
+                   key=lambda i: (i.get("claimed_at", ""), i["coupon_id"]), reverse=True)
+    views = [coupon_view(i, now) for i in items]
+    return [v for v in views if status is None or v.status == status]
+
+
+# --- issuing for loyalty rewards, tier grants and campaigns --------------------------------------
+
+def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str, ref: str,
+                now: str) -> list[dict[str, Any]]:
+    """TransactItems issuing one coupon (the caller's transaction writes it, exactly once:
+    the coupon id is deterministic, the Put conditional). Template stock and claim limits
+    are for the coupon center; rewards and campaigns have their own. A tier grant of a
+    missing or inactive template is skipped (logged); a reward or campaign one is 422."""
+    item = repo().get(keys.template_current(template_id), consistent=False)
+    at = datetime.fromisoformat(now)
+    t = template_of(item) if item else None
+    if t is None or t.status != "active" or at >= t.validity.ends_at:
+        if source == "tier":
+            logger().warning("tier coupon grant skipped", extra={"template_id": template_id})
+            return []
+        raise Unprocessable(f"coupon template {template_id} cannot be issued now", details=[
+            {"path": "/template_id", "message": "missing, not active or ended"}])
+    assert item is not None
+    record = coupon_record(member_id, coupon_id, t, item, at, source, ref)
+    return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
+
+

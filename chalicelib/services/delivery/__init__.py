@@ -1,0 +1,1 @@
+"""Delivery: planner, worker, outbox, effects, order events, the inbox."""

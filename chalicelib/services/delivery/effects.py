@@ -1,0 +1,128 @@
+"""Campaign effects as TransactItems, so they commit together with the send record.
+
+- coupons: ``issue_coupon`` (bootstrap wires ``loyalty_hooks.coupon_issue_items``, which
+  uses the coupons service's ``issue_items`` when wired) with a deterministic coupon id per
+  (campaign, occurrence, member, template, n): a replay collides instead of issuing twice.
+- points: ``award`` (bootstrap wires the loyalty service's ``award``: a lot, a ledger entry
+  and the balance, all conditional).
+
+The collaborators are passed at construction (``chalicelib/bootstrap.py``); a deployment
+without one of them gets ``EffectUnavailable`` for that effect.
+
+Each provider returns an ``Effect``: the items, the facts message placeholders may use
+(``coupon.title`` …), counters for campaign stats and budget spend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+TEMPLATE_TTL_SECONDS = 60.0
+IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
+
+
+class EffectUnavailable(Exception):
+    """The service that performs this effect is not available in this deployment."""
+
+
+@dataclass
+class Effect:
+    items: list[dict[str, Any]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    spend: dict[str, int] = field(default_factory=dict)  # budget dimensions
+    # Set when another service must run the transaction (points: the loyalty service reads
+    # the balance and writes it with a version check); our items go in at ``offset``.
+    executor: Callable[[list[dict[str, Any]]], None] | None = None
+    offset: int = 0
+
+
+def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
+    """The issued coupon's own ``valid_until`` (ISO), by the same rule the coupon record
+    uses: a coupon valid 14 days expires 14 days after issue, not at the template's end."""
+    from datetime import datetime
+
+    from chalicelib.domain.coupons.validity import use_until
+    from chalicelib.services import clock
+
+    ends = (template or {}).get("expires_at")
+    if not ends:
+        return ""
+    until = use_until(datetime.fromisoformat(str(ends).replace("Z", "+00:00")),
+                      (template or {}).get("days_after_claim"),
+                      datetime.fromisoformat(issued_at.replace("Z", "+00:00")))
+    return clock.iso(until)
+
+
+class Effects:
+    """The providers, over the services bootstrap passes in; tests swap in fakes with the
+    same two methods."""
+
+    def __init__(self, *, issue_coupon: IssueCoupon | None = None,
+                 template_facts: Callable[[str], dict[str, Any] | None] | None = None,
+                 award: Callable[..., Any] | None = None) -> None:
+        self._issue_coupon = issue_coupon
+        self._template_facts = template_facts
+        self._award = award
+        self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    def coupons(self, member_id: str, template_id: str, quantity: int, campaign_id: str,
+                occurrence: str, now: str) -> Effect:
+        if self._issue_coupon is None:
+            raise EffectUnavailable("no coupon issuer is wired here")
+        out = Effect(counters={"coupons_issued": quantity}, spend={"coupons": quantity})
+        ids = []
+        for n in range(quantity):
+            ref = f"{campaign_id}#{occurrence}#{member_id}#{n}"
+            coupon_id, items = self._issue_coupon(member_id, template_id, source="campaign",
+                                                  ref=ref, now=now)
+            ids.append(coupon_id)
+            out.items += items
+        template = self.template(template_id)
+        value = int(template.get("value_minor") or 0) if template else 0
+        if value:
+            out.spend["money_minor"] = value * quantity
+        out.facts = {"coupon": {"id": ids[0], "ids": ids, "template_id": template_id,
+                                "title": (template or {}).get("title", ""),
+                                "expires_at": issued_expiry(template, now),
+                                "value": value or None}}
+        return out
+
+    def template(self, template_id: str) -> dict[str, Any] | None:
+        """Coupon template facts for placeholders (title, face value), cached briefly."""
+        import time
+
+        hit = self._templates.get(template_id)
+        if hit and time.monotonic() - hit[0] < TEMPLATE_TTL_SECONDS:
+            return hit[1]
+        fn = self._template_facts
+        facts = fn(template_id) if fn else None
+        self._templates[template_id] = (time.monotonic(), facts)
+        return facts
+
+    def points(self, member_id: str, points: int, reason: str, campaign_id: str,
+               occurrence: str, now: str) -> Effect:
+        """The loyalty service's ``award`` runs the transaction: [LOYALTY, ledger, *ours, lot]
+        (our items at offset 2), retrying its own version conflicts."""
+        award = self._award
+        if award is None:
+            raise EffectUnavailable("the loyalty service cannot award points here")
+
+        def run(items: list[dict[str, Any]]) -> None:
+            from chalicelib.adapters.dynamo import TransactionCancelled
+            from chalicelib.errors import Conflict, NotFound, Unavailable
+
+            try:
+                award(member_id, points, reason=reason, campaign_id=campaign_id,
+                      ref=f"{campaign_id}#{occurrence}", extra=items)
+            except TransactionCancelled:
+                raise
+            except NotFound as e:  # no loyalty program published
+                raise EffectUnavailable(str(e)) from e
+            except Conflict as e:  # its optimistic loop gave up: try again later
+                raise Unavailable("points award conflicted; retry") from e
+
+        return Effect(counters={"points_awarded": points}, spend={"points": points},
+                      executor=run, offset=2)

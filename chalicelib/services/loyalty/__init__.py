@@ -1,0 +1,1 @@
+"""Loyalty: points and rewards, orders and refunds, the program, scheduled jobs."""

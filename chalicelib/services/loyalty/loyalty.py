@@ -1,0 +1,335 @@
+"""Member loyalty use cases: points, history, tier, rewards, adjustments and awards."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from chalicelib.adapters import keys
+from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.guards import guard_put, replayed
+from chalicelib.adapters.loyalty import items as li
+from chalicelib.adapters.loyalty.repository import LoyaltyRepository, StaleWrite
+from chalicelib.domain.loyalty import dates, tiers
+from chalicelib.domain.loyalty.program import Program, RewardKind
+from chalicelib.domain.loyalty.state import LoyaltyState
+from chalicelib.domain.loyalty.views import (
+    AdjustmentResult,
+    Expiring,
+    HistoryPage,
+    LedgerEntry,
+    PointsView,
+    Redemption,
+    RewardView,
+    TierView,
+)
+from chalicelib.domain.loyalty.wallet import Lot, Take, balance, earn_split, plan_spend
+from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unprocessable
+from chalicelib.observability import metrics_add
+from chalicelib.services import clock
+from chalicelib.services.deps import deps
+from chalicelib.services.loyalty import hooks as loyalty_hooks
+from chalicelib.services.loyalty import program as programs
+
+T = TypeVar("T")
+ATTEMPTS = 60
+
+
+def repo() -> LoyaltyRepository:
+    return deps().loyalty
+
+
+def optimistic(attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
+    """Run ``attempt`` (which re-reads) until it commits; back off on StaleWrite."""
+    for i in range(attempts):
+        try:
+            return attempt()
+        except StaleWrite:
+            if i == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, min(0.2, 0.01 * 2 ** min(i, 5))))
+    raise AssertionError("unreachable")
+
+
+def token() -> str:
+    """ClientRequestToken for one attempt: an SDK retry of that request cannot apply twice.
+
+    Fresh per attempt on purpose: a token reused with other parameters inside DynamoDB's
+    10-minute window fails with IdempotentParameterMismatch (each attempt has new ids).
+    """
+    return uuid.uuid4().hex
+
+
+def today_and_now(program: Program, now: datetime) -> tuple[str, str]:
+    return dates.local_date(now, program.timezone).isoformat(), dates.iso(now)
+
+
+def new_lot(program: Program, now: datetime, points: int, available_on: str, source: str
+            ) -> tuple[Lot, str]:
+    """A lot for ``points`` earned now, and the local date it expires on."""
+    expires, day = dates.expiry(now, program.timezone, program.points.expiry_months)
+    lot = Lot(f"l{secrets.token_hex(8)}", points, points, dates.iso(expires), available_on,
+              source)
+    return lot, day.isoformat()
+
+
+def entry(kind: str, points: int, reason: str, at: str, **refs: Any) -> dict[str, Any]:
+    return {"entry_id": f"e{secrets.token_hex(8)}", "kind": kind, "points": points,
+            "reason": reason, "created_at": at, **{k: v for k, v in refs.items() if v is not None}}
+
+
+# --- reads ------------------------------------------------------------------------------
+def points(member_id: str) -> PointsView:
+    """Available, pending, lifetime earned and the next expiries: ≤ 2 read requests."""
+    hit = programs.cached()
+    item, lots = repo().member_points(member_id)
+    _, program = hit or programs.current()
+    state = LoyaltyState.from_item(member_id, item)
+    today, now = today_and_now(program, clock.now())
+    b = balance(lots, state.debt, today, now)
+    return PointsView(member_id=member_id, available=b.available, pending=b.pending,
+                      lifetime_earned=state.lifetime_earned,
+                      expiring=[Expiring(points=p, expires_at=e) for e, p in b.expiring])
+
+
+def history(member_id: str, limit: int, cursor: str | None) -> HistoryPage:
+    """Ledger entries newest first, ``limit`` per page, with an opaque cursor."""
+    items, nxt = repo().history(member_id, limit, cursor)
+    return HistoryPage(entries=[LedgerEntry.model_validate(i) for i in items], next_cursor=nxt)
+
+
+def tier(member_id: str) -> TierView:
+    """Tier, review date, window totals and what the next tier needs."""
+    _, program = programs.current()
+    state = LoyaltyState.from_item(member_id, repo().get(keys.member_loyalty(member_id),
+                                                         consistent=False))
+    now = clock.now()
+    spend, orders = tiers.totals(state.window, now, program.timezone)
+    idx = program.tier_index(state.tier)
+    t = program.tiers[idx]
+    nxt = tiers.progress(program, idx, spend, orders)
+    return TierView(member_id=member_id, tier=t.id, tier_name=t.name, since=state.tier_since,
+                    review_at=state.review_at if idx > 0 else None, qualifying_spend=spend,
+                    qualifying_orders=orders, next_tier=nxt.next_tier,
+                    spend_to_next=nxt.spend_to_next, orders_to_next=nxt.orders_to_next,
+                    benefits=t.benefits.model_dump(mode="json"))
+
+
+def rewards() -> list[RewardView]:
+    """The rewards catalogue with remaining stock."""
+    _, program = programs.current()
+    counts = programs.repo().redeemed([r.id for r in program.rewards if r.stock is not None])
+    out = []
+    for r in program.rewards:
+        data = r.model_dump(mode="json")
+        if r.stock is not None:
+            data["remaining"] = max(0, r.stock - counts.get(r.id, 0))
+        out.append(RewardView.model_validate(data))
+    return out
+
+
+# --- writes -----------------------------------------------------------------------------
+def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Redemption:
+    """Spend points on a reward and issue it (coupon or gift record) in one transaction.
+
+    With a ``request_key`` (a keyed request), a guard item commits with the redemption, so a
+    retry after an ambiguous commit returns the first redemption instead of redeeming again.
+    """
+    _, program = programs.current()
+    reward = program.reward(reward_id)
+    if reward is None:
+        raise NotFound(f"reward {reward_id} does not exist")
+    now = clock.now()
+    if not reward.open_at(now):
+        raise Unprocessable("this reward is not available now")
+    today, now_iso = today_and_now(program, now)
+    # The member's stock counter shard; when it is full, another with room (never oversold).
+    shards = [li.reward_home_shard(member_id)]
+
+    def attempt() -> Redemption:
+        item, lots = repo().member_points(member_id, consistent=True)
+        state = LoyaltyState.from_item(member_id, item)
+        if reward.min_tier and program.tier_index(state.tier) < program.tier_index(
+                reward.min_tier):
+            raise Unprocessable(f"this reward needs tier {reward.min_tier} or above")
+        used = state.rewards.get(reward.id, 0)
+        if reward.per_member_limit is not None and used >= reward.per_member_limit:
+            raise LimitReached(f"you have redeemed this reward {used} time(s), the limit")
+        takes = plan_spend(lots, state.debt, reward.cost_points, today, now_iso)
+        new = replace(state, points=state.points - reward.cost_points,
+                      lifetime_spent=state.lifetime_spent + reward.cost_points,
+                      rewards={**state.rewards, reward.id: used + 1})
+        rid = f"r{secrets.token_hex(8)}"
+        coupon_id, extra = None, []
+        if reward.kind == RewardKind.coupon:
+            assert reward.coupon_template_id
+            coupon_id, extra = loyalty_hooks.coupon_issue_items(
+                member_id, reward.coupon_template_id, source="reward", ref=rid, now=now_iso)
+        record = {"redemption_id": rid, "reward_id": reward.id, "kind": reward.kind.value,
+                  "points_spent": reward.cost_points, "coupon_id": coupon_id,
+                  "gift_sku": reward.gift_sku, "created_at": now_iso,
+                  "status": "issued" if coupon_id else "to_fulfil"}
+        items = [li.loyalty_write(new, state.version, program.base.id),
+                 *(li.lot_take(member_id, t) for t in takes),
+                 li.ledger_put(member_id, entry("spend", -reward.cost_points,
+                                                f"reward {reward.id}", now_iso,
+                                                reward_id=reward.id, redemption_id=rid,
+                                                lots=li.takes_summary(takes))),
+                 li.reward_stock_take(reward.id, reward.stock, shards[-1]),
+                 li.put({**keys.member_redemption(member_id, now_iso, rid),
+                         "entity": "redemption", "member_id": member_id, **record}),
+                 *extra]
+        stock_at = 2 + len(takes)
+        if request_key:
+            items.append(guard_put(request_key, record))
+        try:
+            repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
+        except TransactionCancelled as e:
+            first = replayed(e, request_key)
+            if first is not None:
+                return Redemption.model_validate(
+                    {**first, "available": points(member_id).available})
+            if e.failed(stock_at):
+                room = [k for k in reward_room(reward.id, reward.stock) if k not in shards]
+                if not room:
+                    raise SoldOut(f"reward {reward.id} is out of stock") from e
+                shards.append(room[0])
+                raise StaleWrite(e) from e  # again, on a shard with room
+            raise Conflict("the reward could not be issued; retry") from e
+        after = balance([_after(lt, takes) for lt in lots], new.debt, today, now_iso)
+        metrics_add("RewardRedeemed")
+        metrics_add("PointsSpent", reward.cost_points)
+        return Redemption.model_validate({**record, "available": after.available})
+
+    return optimistic(attempt)
+
+
+def reward_room(reward_id: str, stock: int | None) -> list[int]:
+    """Stock counter shards still under their share, the emptiest first."""
+    if stock is None:
+        return []
+    counts = programs.repo().reward_counts([reward_id], consistent=True)[reward_id]
+    left = [(li.reward_share(stock, k) - counts.get(k, 0), k) for k in li.reward_shards()]
+    return [k for n, k in sorted(left, key=lambda x: (-x[0], x[1])) if n > 0]
+
+
+def _after(lot: Lot, takes: Sequence[Take]) -> Lot:
+    taken = sum(t.points for t in takes if t.lot.lot_id == lot.lot_id)
+    return replace(lot, remaining=lot.remaining - taken)
+
+
+def credit(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
+           source: str, extra: Sequence[dict[str, Any]] = (), refs: dict[str, Any] | None = None,
+           ) -> tuple[dict[str, Any], LoyaltyState]:
+    """Add available points now (a new lot, repaying debt first): adjustments and awards.
+
+    ``extra`` items ride in the same transaction (an audit record, a campaign's
+    exactly-once send record); a failed condition in them raises TransactionCancelled.
+    """
+    def attempt() -> tuple[dict[str, Any], LoyaltyState]:
+        now = clock.now()
+        today, now_iso = today_and_now(program, now)
+        item, _ = repo().member_points(member_id, consistent=True)
+        state = LoyaltyState.from_item(member_id, item)
+        kept, repaid = earn_split(points_, state.debt)
+        lot, expiry_day = new_lot(program, now, kept, today, source)
+        new = replace(state, points=state.points + points_, debt=state.debt - repaid,
+                      tier=state.tier or program.base.id,
+                      lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
+        e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
+                  if kept else [], debt_repaid=repaid or None, **(refs or {}))
+        items = [li.loyalty_write(new, state.version, program.base.id),
+                 li.ledger_put(member_id, e), *extra]
+        if kept:
+            items.append(li.lot_put(member_id, lot, expiry_day, now_iso))
+        repo().transact(items, token(), guarded=(0,))
+        return e, new
+
+    return optimistic(attempt)
+
+
+def debit(member_id: str, program: Program, points_: int, *, reason: str,
+          extra: Sequence[dict[str, Any]] = (), refs: dict[str, Any] | None = None,
+          ) -> tuple[dict[str, Any], LoyaltyState]:
+    """Take available points (earliest-expiring first); 409 when there are not enough."""
+    def attempt() -> tuple[dict[str, Any], LoyaltyState]:
+        today, now_iso = today_and_now(program, clock.now())
+        item, lots = repo().member_points(member_id, consistent=True)
+        state = LoyaltyState.from_item(member_id, item)
+        takes = plan_spend(lots, state.debt, points_, today, now_iso)
+        new = replace(state, points=state.points - points_)
+        e = entry("adjust", -points_, reason, now_iso, lots=li.takes_summary(takes),
+                  **(refs or {}))
+        items = [li.loyalty_write(new, state.version, program.base.id),
+                 *(li.lot_take(member_id, t) for t in takes), li.ledger_put(member_id, e),
+                 *extra]
+        repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
+        return e, new
+
+    return optimistic(attempt)
+
+
+def adjust(member_id: str, delta: int, reason: str, actor: str,
+           request_key: str | None = None) -> AdjustmentResult:
+    """Goodwill or correction by an admin: a ledger entry plus an audit record, atomically.
+
+    With a ``request_key``, a guard item commits with the entry: a retry of the same keyed
+    request after an ambiguous commit returns the first adjustment instead of applying twice.
+    """
+    if delta == 0:
+        raise Unprocessable("delta must not be zero",
+                            details=[{"path": "/delta", "message": "non-zero"}])
+    profile = repo().get(keys.member_profile(member_id), consistent=False)
+    if profile is None or profile.get("erased"):
+        raise NotFound(f"member {member_id} not found")
+    _, program = programs.current()
+    at = clock.iso()
+    audit = li.put({**keys.audit(at[:7], f"{at}#member#{member_id}#{secrets.token_hex(4)}"),
+                    "entity": "audit", "action": "points.adjust", "actor": actor, "at": at,
+                    "member_id": member_id, "delta": delta, "reason": reason})
+    refs: dict[str, Any] = {"actor": actor}
+    extra = [audit]
+    if request_key:  # a deterministic entry id, known to the guard before the commit
+        refs["entry_id"] = f"e{request_key[:16]}"
+        extra.append(guard_put(request_key, {"entry_id": refs["entry_id"], "audited_at": at}))
+    try:
+        if delta > 0:
+            e, _ = credit(member_id, program, delta, kind="adjust", reason=reason,
+                          source="adjust", extra=extra, refs=refs)
+        else:
+            e, _ = debit(member_id, program, -delta, reason=reason, extra=extra, refs=refs)
+    except TransactionCancelled as err:
+        first = replayed(err, request_key)
+        if first is None:
+            raise
+        return AdjustmentResult(member_id=member_id, entry_id=first["entry_id"], delta=delta,
+                                available=points(member_id).available,
+                                audited_at=first["audited_at"], actor=actor)
+    metrics_add("PointsAdjusted")
+    return AdjustmentResult(member_id=member_id, entry_id=e["entry_id"], delta=delta,
+                            available=points(member_id).available, audited_at=at, actor=actor)
+
+
+
+def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None = None,
+          ref: str | None = None, extra: Sequence[dict[str, Any]] = ()) -> str:
+    """Award points for an activity or campaign (for the campaign/delivery workers).
+
+    Put your exactly-once record (e.g. the send record, ``attribute_not_exists``) in
+    ``extra``: it commits with the points or not at all; a duplicate raises
+    TransactionCancelled with your item's condition failed. Returns the ledger entry id.
+    """
+    if points_ <= 0:
+        raise ValueError("points must be positive")
+    _, program = programs.current()
+    e, _ = credit(member_id, program, points_, kind="earn", reason=reason,
+                  source=f"campaign:{campaign_id}" if campaign_id else "award", extra=extra,
+                  refs={"campaign_id": campaign_id, "ref": ref})
+    metrics_add("PointsEarned", points_)
+    return str(e["entry_id"])

@@ -1,0 +1,1 @@
+"""Members: profiles and devices, the support view, the member index rebuild."""

@@ -1,0 +1,76 @@
+"""Member support (marketer/admin console): one member's masked picture, every lookup audited.
+
+The view is assembled from the services members already use (profile, loyalty, coupons,
+inbox); contact details are masked here, and the audit entry is written before anything is
+read, so a lookup that shows data is always on record (GET /admin/audit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.members import model as domain
+from chalicelib.domain.models import Out
+from chalicelib.services import clock
+from chalicelib.services.coupons import coupons
+from chalicelib.services.delivery import inbox
+from chalicelib.services.loyalty import loyalty
+from chalicelib.services.members import members
+
+LEDGER_ENTRIES = 20
+INBOX_MESSAGES = 20
+WALLET_COUPONS = 50
+
+
+class SupportView(Out):
+    """What support sees of a member: masked profile, consent, tier, points, wallet, inbox."""
+
+    member_id: str
+    looked_up_at: str
+    looked_up_by: str
+    profile: dict[str, Any]
+    consent: dict[str, bool]
+    tier: dict[str, Any]
+    points: dict[str, Any]
+    ledger: list[dict[str, Any]]
+    wallet: list[dict[str, Any]]
+    inbox: list[dict[str, Any]]
+    unread: int
+
+
+def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile with name, phone, email and birthday masked (tags and city are the
+    operator's own segmentation, shown as stored)."""
+    return {"name": domain.mask_name(profile.get("name")),
+            "phone": domain.mask_phone(profile.get("phone")),
+            "email": domain.mask_email(profile.get("email")),
+            "birthday": domain.mask_birthday(profile.get("birthday")),
+            **{k: profile.get(k) for k in ("timezone", "locale", "city", "city_tier", "tags",
+                                           "signup_at", "created_at")}}
+
+
+def _unnamed(text: Any, name: str | None, masked: str | None) -> Any:
+    """Rendered messages may greet the member by name: show the masked name there too."""
+    if isinstance(text, str) and name and masked and len(name) > 1:
+        return text.replace(name, masked)
+    return text
+
+
+def lookup(member_id: str, actor: str) -> SupportView:
+    """The support view of ``member_id`` (404 when unknown or erased), audited first."""
+    profile = members.repo().require(member_id)
+    now = clock.iso()
+    members.repo().record_lookup(member_id, actor, now, "support")
+    masked = masked_profile(profile)
+    page = inbox.page(member_id, None, INBOX_MESSAGES)
+    messages = [{k: _unnamed(v, profile.get("name"), masked["name"]) for k, v in
+                 m.model_dump(mode="json").items()} for m in page.messages]
+    return SupportView(
+        member_id=member_id, looked_up_at=now, looked_up_by=actor, profile=masked,
+        consent=dict(profile.get("consent") or {"push": False, "sms": False, "email": False}),
+        tier=loyalty.tier(member_id).model_dump(mode="json"),
+        points=loyalty.points(member_id).model_dump(mode="json"),
+        ledger=[e.model_dump(mode="json") for e in
+                loyalty.history(member_id, LEDGER_ENTRIES, None).entries],
+        wallet=[c.model_dump(mode="json") for c in coupons.wallet(member_id)[:WALLET_COUPONS]],
+        inbox=messages, unread=page.unread)

@@ -1,0 +1,197 @@
+"""Layers that mean what they say, checked on the source (ast, nothing imported).
+
+The import graph counts every import: module level, inside functions, and under
+``TYPE_CHECKING`` (a type-only import still ties two modules together for a reader).
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PKG = ROOT / "chalicelib"
+DEV_ONLY = ("chalicelib.local", "chalicelib.cli")
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+@cache
+def modules() -> dict[str, ast.Module]:
+    return {_name(p): ast.parse(p.read_text(encoding="utf-8"), str(p))
+            for p in sorted(PKG.rglob("*.py"))}
+
+
+def imports(tree: ast.Module) -> list[tuple[str, str | None, int]]:
+    """(module, imported name or None, line) for every absolute import in ``tree``."""
+    out: list[tuple[str, str | None, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(a.name, None, node.lineno) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out += [(node.module, a.name, node.lineno) for a in node.names]
+    return out
+
+
+def graph(mods: dict[str, ast.Module]) -> dict[str, set[str]]:
+    """Edges between chalicelib modules; ``from pkg import mod`` points at the module."""
+    edges: dict[str, set[str]] = {m: set() for m in mods}
+    for m, tree in mods.items():
+        for target, name, _ in imports(tree):
+            if name and f"{target}.{name}" in mods:
+                edges[m].add(f"{target}.{name}")
+            elif target in mods:
+                edges[m].add(target)
+    return edges
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(edges[w]))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    found.append(sorted(comp))
+    return found
+
+
+# --- the checks themselves are checked on small made-up graphs -------------------------------
+
+def test_the_cycle_finder_sees_function_level_and_long_cycles() -> None:
+    mods = {
+        "chalicelib.a": ast.parse("def f():\n    from chalicelib import b\n"),
+        "chalicelib.b": ast.parse("from chalicelib.c import x\n"),
+        "chalicelib.c": ast.parse("import chalicelib.a\n"),
+        "chalicelib.d": ast.parse("from chalicelib import a\n"),
+    }
+    assert cycles(graph(mods)) == [["chalicelib.a", "chalicelib.b", "chalicelib.c"]]
+    mods["chalicelib.c"] = ast.parse("x = 1\n")
+    assert cycles(graph(mods)) == []
+
+
+def test_no_import_cycles_inside_chalicelib() -> None:
+    found = cycles(graph(modules()))
+    assert found == [], f"import cycles (module or function level): {found}"
+
+
+def test_no_private_name_is_imported_from_another_module() -> None:
+    bad = [f"{m}:{line} imports {name} from {target}"
+           for m, tree in modules().items()
+           for target, name, line in imports(tree)
+           if name and name.startswith("_") and not name.startswith("__")
+           and target.startswith("chalicelib") and target != m]
+    assert bad == []
+
+
+def test_importlib_and_pkgutil_only_in_the_developer_tools() -> None:
+    bad = [f"{m}:{line} uses {target}" for m, tree in modules().items()
+           if not m.startswith(DEV_ONLY)
+           for target, _, line in imports(tree)
+           if target.split(".")[0] in ("importlib", "pkgutil")]
+    bad += [f"app.py:{line} uses {target}"
+            for target, _, line in imports(ast.parse((ROOT / "app.py").read_text()))
+            if target.split(".")[0] in ("importlib", "pkgutil")]
+    assert bad == []
+
+
+PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_extensions"}
+# Pure computation libraries the rules are written in (no I/O, no clients): the sandboxed
+# template engine marketers' messages render with, and the public-holiday calendar.
+PURE_LIBRARIES = {"jinja2": "sandboxed message templates", "holidays": "holiday calendar"}
+
+
+def _outside(tree: ast.Module, allowed: tuple[str, ...]) -> list[tuple[str, int]]:
+    import sys
+
+    return [(target, line) for target, _, line in imports(tree)
+            if not target.startswith(allowed)
+            and target.split(".")[0] not in {*sys.stdlib_module_names, *PYDANTIC,
+                                              *PURE_LIBRARIES}]
+
+
+def test_the_domain_imports_only_the_domain_the_standard_library_and_pydantic() -> None:
+    """chalicelib.errors is the domain's vocabulary of failures (plain classes with a code;
+    checked below to import nothing but the standard library)."""
+    bad = [f"{m}:{line} imports {target}" for m, tree in modules().items()
+           if m.startswith("chalicelib.domain")
+           for target, line in _outside(tree, ("chalicelib.domain", "chalicelib.errors"))]
+    assert bad == []
+    assert _outside(modules()["chalicelib.errors"], ()) == []
+
+
+def service_adapter_internals() -> list[str]:
+    """Services importing boto3/botocore or the key layout (repositories own every key)."""
+    return sorted(
+        f"{m}:{line} imports {target}{'.' + name if name else ''}"
+        for m, tree in modules().items() if m.startswith("chalicelib.services")
+        for target, name, line in imports(tree)
+        if target.split(".")[0] in ("boto3", "botocore")
+        or target == "chalicelib.adapters.keys"
+        or (target == "chalicelib.adapters" and name == "keys"))
+
+
+@pytest.mark.xfail(strict=True, reason="phase B: repositories take over every key the "
+                   "services still build (see the list in the assertion message)")
+def test_no_service_imports_boto3_botocore_or_the_key_module() -> None:
+    found = service_adapter_internals()
+    assert found == [], "services still reaching into adapter internals:\n" + "\n".join(found)
+
+
+def test_services_are_wired_in_bootstrap_not_by_setters_or_singletons() -> None:
+    """No ``use()`` setters and no module-global repository singletons in services: the
+    composition root (chalicelib/bootstrap.py) builds the graph, services read it."""
+    bad = []
+    for m, tree in modules().items():
+        if not m.startswith("chalicelib.services"):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and node.name == "use":
+                bad.append(f"{m}: def use()")
+            if isinstance(node, ast.AnnAssign | ast.Assign):
+                targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if any(n in ("_repo", "_state") for n in names):
+                    bad.append(f"{m}: module-global {names}")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Global):
+                bad.append(f"{m}:{node.lineno} global {node.names}")
+    # clock is the one shared, deliberately process-wide helper (tests freeze time)
+    assert [b for b in bad if not b.startswith("chalicelib.services.clock")] == []
