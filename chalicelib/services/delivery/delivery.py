@@ -1,6 +1,6 @@
 """Delivery use cases: the scheduled planner tick, the delivery queue worker, demo runs of
-one campaign occurrence, and campaign stats. Wiring lives here; logic in the planner, the
-worker and ``domain/delivery``."""
+one campaign occurrence, and campaign stats, over the planner and worker that
+``chalicelib/bootstrap.py`` wires; logic in the planner, the worker and ``domain/delivery``."""
 
 from __future__ import annotations
 
