@@ -39,9 +39,9 @@ Z95 = 1.959963984540054   # the standard normal's 97.5th percentile
 MIN_GROUP = 30            # fewer members in a group: "not enough data", whatever the interval
 MAX_RANGE_DAYS = 366
 RECENT_DAYS = 7           # the campaign list's sparkline
-VARIANT_COUNTERS = ("targeted", "assigned", "delivered", "suppressed", "coupons_issued", "coupons_redeemed",
-                    "points_awarded", "cost_minor", "orders_treated", "revenue_treated",
-                    "converters_treated")
+VARIANT_COUNTERS = ("targeted", "assigned", "delivered", "suppressed", "coupons_issued",
+                    "coupons_redeemed", "points_awarded", "cost_minor", "orders_treated",
+                    "revenue_treated", "converters_treated")
 SPARK_COUNTERS = ("delivered", "coupons_redeemed")  # what the list's sparkline draws
 
 VERDICTS = {
