@@ -127,14 +127,14 @@ class Handler(BaseHTTPRequestHandler):
         connection never starts the next request inside this one's body; None when the
         framing is refused (answered, connection closing)."""
         if self.headers.get_all("Transfer-Encoding"):
-            return self._refuse(400, "BAD_REQUEST", "Transfer-Encoding is not supported; "
-                                                    "send Content-Length")
+            return self._refuse(400, "VALIDATION_ERROR", "Transfer-Encoding is not "
+                                                         "supported; send Content-Length")
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
         raw = lengths[0].strip()
         if len(lengths) > 1 or not raw.isdigit() or not raw.isascii():
-            return self._refuse(400, "BAD_REQUEST", "invalid Content-Length")
+            return self._refuse(400, "VALIDATION_ERROR", "invalid Content-Length")
         length = int(raw)
         if length > MAX_BODY:
             return self._refuse(413, "TOO_LARGE", f"at most {MAX_BODY} bytes")
@@ -178,7 +178,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
         ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
         if ctype != "application/json":  # a form or text/plain post needs no preflight
-            return self._json(415, {"error": {"code": "UNSUPPORTED_MEDIA_TYPE", "message":
+            # 415; the code is the registered one for a bad header (README error table)
+            return self._json(415, {"error": {"code": "VALIDATION_ERROR", "message":
                                               "Content-Type must be application/json"}})
         if self.headers.get("Origin") != f"http://{self.headers.get('Host')}":
             return self._json(403, {"error": {"code": "FORBIDDEN", "message":
