@@ -72,6 +72,14 @@ def deliver(event: Any) -> dict:
     return delivery.handle_batch(event.to_dict(), event.context)
 
 
+# Preview exact counts read every member: their own queue, one per invocation, a longer
+# timeout (.chalice/config.json), so they never hold up real sends in a delivery batch.
+@app.on_sqs_message(queue=_settings.preview_queue_name, batch_size=1, name="count-previews")
+def count_previews(event: Any) -> dict:
+    from chalicelib.services.campaigns import preview as campaign_preview
+    return campaign_preview.handle_batch(event.to_dict(), event.context)
+
+
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="handle-events")
 def handle_events(event: Any) -> dict:
     from chalicelib.services.delivery import events

@@ -54,6 +54,8 @@ class Settings:
     # Prod: access tokens granted this resource-server scope (the console's Cognito client)
     # are accepted besides the app client's audience; empty accepts the audience only.
     jwt_console_scope: str = ""
+    # Preview count jobs (each reads every member): their own queue and function
+    preview_queue_name: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +76,7 @@ def load_settings() -> Settings:
         events_dlq_name=_str("EVENTS_DLQ_NAME", f"perks-{stage}-events-dlq"),
         delivery_queue_name=_str("DELIVERY_QUEUE_NAME", f"perks-{stage}-delivery"),
         delivery_dlq_name=_str("DELIVERY_DLQ_NAME", f"perks-{stage}-delivery-dlq"),
+        preview_queue_name=_str("PREVIEW_QUEUE_NAME", f"perks-{stage}-preview"),
         sms_topic_name=_str("SMS_TOPIC_NAME", f"perks-{stage}-sms"),
         alarm_topic_name=_str("ALARM_TOPIC_NAME", f"perks-{stage}-alarms"),
         dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT_URL") or None,

@@ -32,6 +32,7 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
+    CAMPAIGN#<id>              PREVIEWSLOT#<n>   (an open count job's slot; lease, TTL)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -613,3 +614,9 @@ def member_index_id(gsi3sk: str) -> tuple[int, str]:
 def preview_job(campaign_id: str, job_id: str) -> dict[str, str]:
     """The background exact count of a preview (its campaign document, then its result)."""
     return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWJOB#{job_id}"}
+
+
+def preview_slot(campaign_id: str, slot: int) -> dict[str, str]:
+    """One of a campaign's few open preview count slots (held by a job until it finishes or
+    its lease lapses): bounds the count jobs a campaign can have running at once."""
+    return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWSLOT#{slot}"}

@@ -154,9 +154,10 @@ def validate_campaign(ctx: Ctx, campaign_id: str, body: Any) -> dict[str, Any]:
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/preview", roles=MARKETING,
-           body=PreviewRequest, response=PreviewOut, errors=(400, 404))
+           body=PreviewRequest, response=PreviewOut, errors=(400, 404, 429))
 def preview_campaign(ctx: Ctx, campaign_id: str, body: PreviewRequest) -> dict[str, Any]:
-    """Audience size, sample members, next fires and projected cost against the budget."""
+    """Audience size, sample members, next fires and projected cost against the budget;
+    429 (Retry-After) when the campaign already has 3 exact counts open."""
     kw: dict[str, Any] = {"at": body.at, "samples": body.samples, "scan_limit": body.scan_limit}
     if body.campaign is not None:
         c = parse_campaign(body.campaign)

@@ -8,6 +8,13 @@
 - ``POST /dev/token {"role": "marketer"|"admin", "sub": ...}`` mints an HS256 token with the
   stage's secret. It exists only in this local server, never in the Lambda package or the
   API routes, so no deployed stage can offer it; members' tokens cannot be minted here.
+  It needs ``Content-Type: application/json`` (415) and a same-origin ``Origin`` (403): a
+  page elsewhere cannot post it without a CORS preflight this server never answers.
+- Every request must name this server in ``Host`` (127.0.0.1, localhost, [::1] or the bound
+  host, with its port; 403 otherwise): a DNS-rebound name pointing at 127.0.0.1 is refused.
+- Request framing is strict (the proxy must not be smuggled through): ``Transfer-Encoding``
+  and a missing-when-needed, negative, repeated or non-numeric ``Content-Length`` are 400;
+  every error that could leave a body unread closes the connection.
 - ``GET /config.json`` tells the console which sign-in to offer: ``{"signin": "dev"}`` here
   (a deploy uploads the stack's ``ConsoleConfig`` output instead: the Cognito hosted UI).
 - Everything else is a file from ``console/dist`` (``make console``); unknown paths get
@@ -35,6 +42,7 @@ DIST = ROOT / "console" / "dist"
 DEV_ROLES = ("marketer", "admin")
 SUB_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 MAX_BODY = 1 << 20
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 # Request headers the API needs; hop-by-hop and cookie headers are not forwarded.
 FORWARD = ("authorization", "content-type", "idempotency-key", "accept", "accept-language")
 SECURITY_HEADERS = {
@@ -58,6 +66,14 @@ class ConsoleServer(ThreadingHTTPServer):
         self.api_host = parsed.hostname or "127.0.0.1"
         self.api_port = parsed.port or 80
         self.dist = dist.resolve()
+        port = self.server_address[1]
+        bound = str(addr[0])
+        wildcard = ("", "0.0.0.0", "::")  # noqa: S104  (not a bind: names to refuse)
+        names = {*LOOPBACK_NAMES, *([] if bound in wildcard else
+                                    [f"[{bound}]" if ":" in bound else bound])}
+        # Host values that name this server (DNS rebinding sends the attacker's name)
+        self.hosts = {f"{n}:{port}".lower() for n in names} | (
+            {n.lower() for n in names} if port == 80 else set())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -87,6 +103,13 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
+        self._request_body = self._read_body()
+        if self._request_body is None:
+            return  # answered (400/413) and the connection is closing
+        if (self.headers.get("Host") or "").strip().lower() not in self.server.hosts:
+            return self._json(403, {"error": {"code": "FORBIDDEN", "message":
+                                              "unknown Host: open the console at "
+                                              "http://127.0.0.1:<port>"}})
         path = self.path.split("?", 1)[0]
         if path == "/api" or path.startswith("/api/"):
             self._proxy()
@@ -99,17 +122,36 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(405, b'{"error": {"code": "METHOD_NOT_ALLOWED"}}', "application/json")
 
-    def _body(self) -> bytes | None:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The whole request body, read before anything is answered so a keep-alive
+        connection never starts the next request inside this one's body; None when the
+        framing is refused (answered, connection closing)."""
+        if self.headers.get_all("Transfer-Encoding"):
+            return self._refuse(400, "VALIDATION_ERROR", "Transfer-Encoding is not "
+                                                         "supported; send Content-Length")
+        lengths = self.headers.get_all("Content-Length") or []
+        if not lengths:
+            return b""
+        raw = lengths[0].strip()
+        if len(lengths) > 1 or not raw.isdigit() or not raw.isascii():
+            return self._refuse(400, "VALIDATION_ERROR", "invalid Content-Length")
+        length = int(raw)
         if length > MAX_BODY:
-            self._send(413, b'{"error": {"code": "TOO_LARGE"}}', "application/json")
-            return None
+            return self._refuse(413, "TOO_LARGE", f"at most {MAX_BODY} bytes")
         return self.rfile.read(length) if length else b""
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        """An error after which the connection cannot be trusted: answer and close."""
+        self.close_connection = True
+        self._send(status, json.dumps({"error": {"code": code, "message": message}}).encode(),
+                   "application/json", {"Connection": "close"})
+        return None
+
+    def _body(self) -> bytes:
+        return self._request_body or b""
 
     def _proxy(self) -> None:
         body = self._body()
-        if body is None:
-            return
         target = self.path[len("/api"):] or "/"
         headers = {k: v for k, v in self.headers.items() if k.lower() in FORWARD}
         conn = http.client.HTTPConnection(self.server.api_host, self.server.api_port, timeout=120)
@@ -132,10 +174,16 @@ class Handler(BaseHTTPRequestHandler):
         from chalicelib.config import get_settings
 
         body = self._body()
-        if body is None:
-            return
         if self.command != "POST":
             return self._json(405, {"error": {"code": "METHOD_NOT_ALLOWED"}})
+        ctype = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if ctype != "application/json":  # a form or text/plain post needs no preflight
+            # 415; the code is the registered one for a bad header (README error table)
+            return self._json(415, {"error": {"code": "VALIDATION_ERROR", "message":
+                                              "Content-Type must be application/json"}})
+        if self.headers.get("Origin") != f"http://{self.headers.get('Host')}":
+            return self._json(403, {"error": {"code": "FORBIDDEN", "message":
+                                              "sign in from the console's own page"}})
         try:
             req = json.loads(body or b"{}")
         except ValueError:

@@ -262,6 +262,8 @@ const zh: Dict = {
   "audit.a.segmentation": "分群修改",
   "audit.a.publish": "发布",
   "audit.a.adjust": "调整",
+  "audit.a.rollback": "回滚",
+  "audit.a.profile": "资料修改",
   "member.titleCol": "标题",
   // --- preview estimate and version history (pages/review.ts) ---
   "review.estimate": "样本估算（95% 置信区间 {low}–{high}，读取 {n} 份会员档案）",
@@ -548,6 +550,8 @@ const en: Dict = {
   "audit.a.segmentation": "segmentation changed",
   "audit.a.publish": "published",
   "audit.a.adjust": "adjusted",
+  "audit.a.rollback": "rolled back",
+  "audit.a.profile": "profile changed",
   "member.titleCol": "Title",
   // --- preview estimate and version history (pages/review.ts) ---
   "review.estimate": "estimated from a sample (95% range {low}–{high}; {n} profiles read)",

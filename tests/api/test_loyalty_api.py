@@ -134,10 +134,10 @@ def test_admin_adjustments_are_audited_with_who_when_and_why(club):
     audited_at = club.get("/me/points/history", role="member").json["entries"][0]["created_at"]
     items = aws.table().query(KeyConditionExpression=Key("PK").eq(
         keys.audit(audited_at[:7], "")["PK"]))["Items"]
-    adjust = [i for i in items if i.get("action") == "points.adjust"]
+    adjust = [i for i in items if (i.get("entity"), i.get("action")) == ("points", "adjust")]
     assert len(adjust) == 1
-    assert (adjust[0]["actor"], adjust[0]["reason"], adjust[0]["delta"]) == (
-        "adm-7", "parcel arrived damaged", 300)
+    assert (adjust[0]["who"], adjust[0]["entity_id"], adjust[0]["reason"],
+            adjust[0]["delta"]) == ("adm-7", "m-1", "parcel arrived damaged", 300)
 
 
 def test_service_reads_an_order_with_its_refunds(club):

@@ -1,6 +1,6 @@
 """Preview from the member index on moto and DynamoDB Local: index attributes on PROFILE and
 LOYALTY, bucket samples that cover exactly what they claim, the estimate within its margin,
-the exact count job through the delivery queue, no Scan, and version rollback."""
+the exact count job through the preview queue, no Scan, and version rollback."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from chalicelib.domain.campaigns.validate import parse_campaign
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.services.campaigns import campaigns
 from chalicelib.services.campaigns import preview as campaign_preview
-from chalicelib.services.delivery import delivery
 from chalicelib.services.members import members
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,19 +54,22 @@ def index_item(member_id: str, sk: str) -> dict[str, Any]:
     return aws.table().get_item(Key={"PK": keys.member_pk(member_id), "SK": sk})["Item"]
 
 
-def drain_delivery_queue() -> int:
-    """Run what the delivery queue holds through the worker's own entry point."""
+def drain_preview_queue() -> int:
+    """Run what the preview queue holds through the count function's own entry point (count
+    jobs never ride the delivery queue: that one must hold nothing)."""
     from chalicelib.config import get_settings
 
     sqs = aws.client("sqs")
-    url = aws.queue_url(get_settings().delivery_queue_name)
+    delivery_url = aws.queue_url(get_settings().delivery_queue_name)
+    assert not sqs.receive_message(QueueUrl=delivery_url).get("Messages")
+    url = aws.queue_url(get_settings().preview_queue_name)
     ran = 0
     while True:
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
         if not got:
             return ran
         for m in got:
-            delivery.handle_entry(m["Body"])
+            campaign_preview.handle_message(m["Body"])
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             ran += 1
 
@@ -134,7 +136,7 @@ def test_preview_estimates_at_once_and_the_job_counts_exactly_without_a_scan(
     assert [z["timezone"] for z in out["timezones"]] != []
     job = campaign_preview.job_status("win-back", a["job_id"])
     assert job["status"] == "pending" and job["estimate"]["size"] == a["size"]
-    assert drain_delivery_queue() == 1
+    assert drain_preview_queue() == 1
     done = campaign_preview.job_status("win-back", a["job_id"])
     assert done["status"] == "done"
     assert done["audience"] == {"size": truth, "exact": True, "profiles_read": 600}

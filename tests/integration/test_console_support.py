@@ -118,3 +118,27 @@ def test_support_lookup_is_masked_and_audited(api_on):
                       sub="m-7").status_code == 403
     assert api_on.get("/admin/members/m-7/support", role="service").status_code == 403
     assert api_on.get("/admin/members/nobody/support", role="admin").status_code == 404
+
+
+def test_support_inbox_is_titles_only_with_the_name_masked(api_on):
+    from datetime import timedelta
+
+    from chalicelib.adapters import aws
+    from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.services import clock
+
+    register("m-8", name="李")
+    register("m-9", name="Ada Lovelace")
+    at = clock.now().replace(microsecond=0) - timedelta(minutes=5)
+    for member, title in (("m-8", "李，生日快乐"), ("m-9", "Hi ADA, a gift")):  # noqa: RUF001
+        items = InboxRepository().message_items(member, {
+            "title": title, "body": "Ada Lovelace 李 上海路 1 号",
+            "deep_link": "app://coupon/1?who=ada", "campaign_id": "c"}, at)
+        aws.table().meta.client.transact_write_items(TransactItems=items)
+    one = api_on.get("/admin/members/m-8/support", role="marketer").json
+    assert one["profile"]["name"] == "*"
+    assert [m["title"] for m in one["inbox"]] == ["*，生日快乐"]  # noqa: RUF001
+    two = api_on.get("/admin/members/m-9/support", role="marketer").json
+    assert [m["title"] for m in two["inbox"]] == ["Hi ***, a gift"]
+    for view in (one, two):
+        assert all("body" not in m and "deep_link" not in m for m in view["inbox"])

@@ -262,3 +262,37 @@ def test_the_deploy_bundle_refuses_any_other_sign_in(tmp_path: Path, raw: str, w
     with pytest.raises(SystemExit, match=why):
         _bundle_module().bundle(tmp_path, tmp_path / "out", raw)
     assert not (tmp_path / "out").exists()
+
+
+def _default_domain(expr: object, stack_id: str) -> str:
+    """The Cognito domain prefix an empty CognitoDomainPrefix resolves to for ``stack_id``
+    (the few intrinsics the template uses there)."""
+    assert isinstance(expr, dict)
+    (fn, arg), = expr.items()
+    if fn == "Fn::If":
+        return _default_domain(arg[2], stack_id)
+    if fn == "Fn::Join":
+        return arg[0].join(_default_domain(p, stack_id) if isinstance(p, dict) else p
+                           for p in arg[1])
+    if fn == "Fn::Select":
+        return _default_domain(arg[1], stack_id).split("\0")[arg[0]]
+    if fn == "Fn::Split":
+        return _default_domain(arg[1], stack_id).replace(arg[0], "\0")
+    if fn == "Ref" and arg == "AWS::StackId":
+        return stack_id
+    raise AssertionError(f"the default domain must derive from the stack, not {expr}")
+
+
+def test_the_default_cognito_domain_is_unique_per_stack() -> None:
+    """Two stacks in one account (prod and staging) must not both claim perks-<account>."""
+    template = json.loads((ROOT / "infra" / "template.json").read_text())
+    domain = template["Resources"]["ConsoleUserPoolDomain"]["Properties"]["Domain"]
+    pattern = template["Parameters"]["CognitoDomainPrefix"]["AllowedPattern"]
+    arn = "arn:aws:cloudformation:us-east-1:123456789012:stack/{}/{}"
+    got = {_default_domain(domain, arn.format(name, uid)) for name, uid in (
+        ("Perks-Prod", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"),
+        ("Perks-Staging", "9a8b7c6d-5e4f-4031-9201-abcdefabcdef"))}
+    assert len(got) == 2
+    for prefix in got:
+        assert re.fullmatch(pattern, prefix) and len(prefix) <= 63, prefix
+        assert not re.search("aws|amazon|cognito", prefix), prefix  # Cognito refuses these

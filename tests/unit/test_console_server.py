@@ -62,14 +62,103 @@ def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[i
         return e.code, json.loads(e.read())
 
 
+def _same_origin(console: str) -> dict[str, str]:
+    return {"Origin": console}  # what a browser sends from the console's own page
+
+
 def test_dev_sign_in_mints_marketer_and_admin_tokens_only(console: str) -> None:
-    code, body = _post(f"{console}/dev/token", {"role": "marketer", "sub": "alice"})
+    code, body = _post(f"{console}/dev/token", {"role": "marketer", "sub": "alice"},
+                       _same_origin(console))
     assert code == 200
     claims = verify(body["token"])
     assert (claims["sub"], roles_of(claims)) == ("alice", ["marketer"])
     for bad in ({"role": "member", "sub": "m-1"}, {"role": "service", "sub": "x"},
                 {"role": "admin", "sub": "a b/../c"}, {"role": "admin"}):
-        assert _post(f"{console}/dev/token", bad)[0] == 400, bad
+        assert _post(f"{console}/dev/token", bad, _same_origin(console))[0] == 400, bad
+
+
+def _raw(console: str, request: bytes, *, read_all: bool = True) -> bytes:
+    """Send raw bytes on one connection; what came back until the server closed it (or a
+    short timeout)."""
+    import socket
+    from urllib.parse import urlparse
+
+    u = urlparse(console)
+    with socket.create_connection((u.hostname, u.port), timeout=3) as sock:
+        sock.sendall(request)
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except TimeoutError:
+            pass
+        return out
+
+
+def _host(console: str) -> str:
+    return console.removeprefix("http://")
+
+
+def test_dev_token_refuses_other_hosts_origins_and_content_types(console: str) -> None:
+    """DNS rebinding: an attacker's name resolving to 127.0.0.1 must not mint a token, and a
+    cross-site form (no preflight) must not either."""
+    admin = {"role": "admin", "sub": "eve"}
+    port = console.rsplit(":", 1)[1]
+    rebound = {"Host": f"evil.example:{port}", "Origin": f"http://evil.example:{port}"}
+    assert _post(f"{console}/dev/token", admin, rebound)[0] == 403
+    assert _post(f"{console}/dev/token", admin,
+                 {"Origin": "http://evil.example"})[0] == 403
+    assert _post(f"{console}/dev/token", admin)[0] == 403  # no Origin at all
+    req = urllib.request.Request(f"{console}/dev/token", data=json.dumps(admin).encode(),
+                                 method="POST", headers={"Content-Type": "text/plain",
+                                                         **_same_origin(console)})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=10)
+    assert e.value.code == 415
+    # every path checks Host, the proxy too; localhost and [::1] names are fine
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{console}/config.json", headers={"Host": f"evil.example:{port}"}), timeout=10)
+    assert e.value.code == 403
+    for name in ("localhost", "[::1]"):
+        got = _raw(console, f"GET /config.json HTTP/1.1\r\nHost: {name}:{port}\r\n"
+                            f"Connection: close\r\n\r\n".encode())
+        assert got.startswith(b"HTTP/1.1 200"), got[:80]
+
+
+@pytest.mark.parametrize("framing", [
+    b"Transfer-Encoding: chunked\r\n",
+    b"Content-Length: -5\r\n",
+    b"Content-Length: 5x\r\n",
+    b"Content-Length: 5\r\nContent-Length: 6\r\n",
+])
+def test_bad_framing_is_400_and_closes_so_nothing_is_smuggled(console: str,
+                                                               framing: bytes) -> None:
+    host = _host(console).encode()
+    smuggled = (b"GET /api/admin/smuggled HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    body = b"5\r\nhello\r\n0\r\n\r\n" + smuggled
+    got = _raw(console, b"POST /api/admin/x HTTP/1.1\r\nHost: " + host + b"\r\n" + framing
+               + b"Content-Type: application/json\r\n\r\n" + body)
+    assert got.startswith(b"HTTP/1.1 400"), got[:80]
+    assert b"Connection: close" in got and got.count(b"HTTP/1.1 ") == 1, got
+
+
+def test_a_refused_body_is_never_read_as_the_next_request(console: str) -> None:
+    """405 and 413 on keep-alive: the unread body must not become a second request."""
+    host = _host(console).encode()
+    inner = b"POST /api/admin/smuggled HTTP/1.1\r\nHost: " + host + \
+        b"\r\nContent-Length: 0\r\n\r\n"
+    got = _raw(console, b"PUT /index.html HTTP/1.1\r\nHost: " + host +
+               b"\r\nContent-Length: " + str(len(inner)).encode() + b"\r\n\r\n" + inner +
+               b"GET /config.json HTTP/1.1\r\nHost: " + host +
+               b"\r\nConnection: close\r\n\r\n")
+    # the 405, then the real next request; the body was drained, not parsed
+    assert got.startswith(b"HTTP/1.1 405") and b"smuggled" not in got
+    assert got.count(b"HTTP/1.1 ") == 2 and b'"signin"' in got, got
+    big = _raw(console, b"POST /api/admin/x HTTP/1.1\r\nHost: " + host +
+               b"\r\nContent-Length: 99999999\r\n\r\n" + inner)
+    assert big.startswith(b"HTTP/1.1 413") and b"Connection: close" in big
+    assert big.count(b"HTTP/1.1 ") == 1
 
 
 def test_api_is_proxied_with_the_prefix_stripped_and_no_cookies(console: str) -> None:

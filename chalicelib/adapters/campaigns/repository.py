@@ -22,6 +22,7 @@ import secrets
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.audit_log import LEGACY_ID_FIELDS, audit_item
 from chalicelib.adapters.dynamo import (
     TableRepository,
     TransactionCancelled,
@@ -35,6 +36,9 @@ from chalicelib.adapters.dynamo import (
 )
 from chalicelib.errors import Conflict, ValidationFailed
 
+# A filtered audit page reads at most AUDIT_READS Queries of AUDIT_READ_PAGE entries each.
+AUDIT_READS = 10
+AUDIT_READ_PAGE = 200
 SUMMARY_FIELDS = ("campaign_id", "name", "status", "version", "trigger_type", "priority",
                   "window_start", "window_end", "updated_at", "updated_by", "created_at",
                   "created_by")
@@ -188,27 +192,45 @@ class CampaignRepository(TableRepository):
     @staticmethod
     def audit_item(at: str, who: str, action: str, campaign_id: str, version: int | None,
                    changes: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**keys.audit_entry(at, "campaign", campaign_id, secrets.token_hex(4)),
-                "at": at, "who": who, "entity": "campaign", "entity_id": campaign_id,
-                "action": action, "version": version,
-                # text, like the document: a diff holds the document's own values
-                "changes": doc_text(changes)}
+        # changes as text, like the document: a diff holds the document's own values
+        return audit_item(at, who, "campaign", campaign_id, action, version=version,
+                          changes=doc_text(changes))
 
     def audit_page(self, month: str, *, limit: int = 50, cursor: str | None = None,
                    entity_id: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """Newest first, one month per partition."""
+        """Newest first, one month per partition. Filtered by entity id (older entries'
+        ``member_id``/``target`` too), it reads on until ``limit`` entries match or the
+        month ends, at most ``AUDIT_READS`` Queries: DynamoDB applies ``Limit`` before the
+        filter, so one Query could answer nothing and "more"."""
         from boto3.dynamodb.conditions import Attr, Key
 
         args: dict[str, Any] = {
             "KeyConditionExpression": Key("PK").eq(keys.audit_month_partition(month)),
             "ScanIndexForward": False, "Limit": limit}
         if entity_id:
-            args["FilterExpression"] = Attr("entity_id").eq(entity_id)
+            cond = Attr("entity_id").eq(entity_id)
+            for legacy in LEGACY_ID_FIELDS:
+                cond = cond | Attr(legacy).eq(entity_id)
+            args.update(FilterExpression=cond, Limit=max(limit, AUDIT_READ_PAGE))
         start = decode_cursor(cursor)
-        if start:
-            args["ExclusiveStartKey"] = start
-        with translated():
-            resp = self.table.query(**args)
-        items = [{k: doc_value(v) if k == "changes" else v for k, v in plain(i).items()
-                  if k not in ("PK", "SK")} for i in resp.get("Items", [])]
-        return items, encode_cursor(resp.get("LastEvaluatedKey"))
+        found: list[dict[str, Any]] = []
+        last: dict[str, Any] | None = None
+        for _ in range(AUDIT_READS if entity_id else 1):
+            if start:
+                args["ExclusiveStartKey"] = start
+            with translated():
+                resp = self.table.query(**args)
+            for raw in resp.get("Items", []):
+                if len(found) == limit:  # more matched than asked: resume after the last
+                    return self._audit_items(found), encode_cursor(last)
+                found.append(raw)
+                last = {"PK": raw["PK"], "SK": raw["SK"]}
+            start = resp.get("LastEvaluatedKey")
+            if not start or len(found) == limit:
+                break
+        return self._audit_items(found), encode_cursor(start)
+
+    @staticmethod
+    def _audit_items(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: doc_value(v) if k == "changes" else v for k, v in plain(i).items()
+                 if k not in ("PK", "SK")} for i in raw]

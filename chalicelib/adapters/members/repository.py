@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
     TableRepository,
@@ -64,9 +64,7 @@ class MemberRepository(TableRepository):
     def record_lookup(self, member_id: str, actor: str, at: str, purpose: str) -> None:
         """Audit one support lookup (who looked at whom, when): a create-only put, written
         before the profile is shown, so no lookup goes unrecorded."""
-        entry = {**keys.audit_entry(at, "member", member_id, secrets.token_hex(4)),
-                 "at": at, "who": actor, "entity": "member", "entity_id": member_id,
-                 "action": "lookup", "changes": [], "purpose": purpose}
+        entry = audit_item(at, actor, "member", member_id, "lookup", purpose=purpose)
         with translated():
             self.table.put_item(Item=storable(entry),
                                 ConditionExpression="attribute_not_exists(PK)")
@@ -89,7 +87,8 @@ class MemberRepository(TableRepository):
         """Profile at ``before``'s version → ``after``, with its audit entry (and the keyed
         request's guard) in one transaction: no change without its record."""
         member_id = before["member_id"]
-        entry = {**keys.audit_entry(now, "member", member_id, secrets.token_hex(4)), **audit}
+        entry = {**audit_item(now, str(audit.get("who")), "member", member_id,
+                              str(audit.get("action"))), **audit}
         named: dict[str, dict[str, Any]] = {
             "profile": {"Update": {"TableName": self.table.name,
                                    "Key": keys.member_profile(member_id),

@@ -6,8 +6,12 @@ Days are calendar days in the campaign's timezone (what a marketer in Shanghai c
 counted ``delivered`` on the day of the send and a ``converter`` on the day of the order, so
 a range's conversion rate is converters in the range over delivered in the range.
 
-Variant arms: a write tied to a delivered member's arm also adds ``<counter>@<arm>`` for the
-``VARIANT_COUNTERS``; the holdout is its own group (``held_out``, ``converters_holdout``).
+Variant arms: a write tied to a treated member's arm (delivered, suppressed or failed) also
+adds ``<counter>@<arm>`` for the ``VARIANT_COUNTERS`` (and ``suppressed@<arm>``, every
+reason); the holdout is its own group (``held_out``, ``converters_holdout``).
+
+Lift is intent to treat: the treated group is every member assigned to it (``assigned``),
+not only those delivered, since the holdout is drawn before consent, quiet hours and caps.
 
 The lift interval is Newcombe's hybrid score interval (method 10, Newcombe 1998) for the
 difference of two proportions, built from two Wilson score intervals: it behaves at small
@@ -24,15 +28,20 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.delivery.stats import CHANNELS, COUNTERS, SUPPRESS_REASONS
+from chalicelib.domain.delivery.stats import (
+    CHANNELS,
+    COUNTERS,
+    SUPPRESS_REASONS,
+    treated_members,
+)
 
 Z95 = 1.959963984540054   # the standard normal's 97.5th percentile
 MIN_GROUP = 30            # fewer members in a group: "not enough data", whatever the interval
 MAX_RANGE_DAYS = 366
 RECENT_DAYS = 7           # the campaign list's sparkline
-VARIANT_COUNTERS = ("targeted", "delivered", "coupons_issued", "coupons_redeemed",
-                    "points_awarded", "cost_minor", "orders_treated", "revenue_treated",
-                    "converters_treated")
+VARIANT_COUNTERS = ("targeted", "assigned", "delivered", "suppressed", "coupons_issued",
+                    "coupons_redeemed", "points_awarded", "cost_minor", "orders_treated",
+                    "revenue_treated", "converters_treated")
 SPARK_COUNTERS = ("delivered", "coupons_redeemed")  # what the list's sparkline draws
 
 VERDICTS = {
@@ -59,6 +68,10 @@ def daily_adds(counters: Mapping[str, int], variant: str | None) -> dict[str, in
     if variant:
         out.update({f"{k}@{variant}": int(v) for k, v in counters.items()
                     if v and k in VARIANT_COUNTERS})
+        # one per-arm suppression total (whatever the reason): the arm's reach
+        suppressed = sum(int(v) for k, v in counters.items() if k.startswith("suppressed_"))
+        if suppressed:
+            out[f"suppressed@{variant}"] = suppressed
     return out
 
 
@@ -181,7 +194,7 @@ def assemble(rows: Iterable[Mapping[str, Any]], first: str, last: str,
     for arm in arms:
         got = {k: total.get(f"{k}@{arm}", 0) for k in VARIANT_COUNTERS}
         per_variant.append({"variant": arm, **got, **compare(
-            got["converters_treated"], got["delivered"], held_conv, held)})
+            got["converters_treated"], treated_members(got), held_conv, held)})
     flat = _flat(total)
     return {
         "from": first, "to": last,
@@ -192,7 +205,7 @@ def assemble(rows: Iterable[Mapping[str, Any]], first: str, last: str,
         "variants": per_variant,
         "holdout": {"members": held, "converters": held_conv,
                     "conversion_rate": _r(held_conv / held) if held else None},
-        "lift": compare(flat["converters_treated"], flat["delivered"], held_conv, held),
+        "lift": compare(flat["converters_treated"], treated_members(flat), held_conv, held),
     }
 
 

@@ -10,6 +10,9 @@ CHANNELS = ("push", "sms", "inbox", "webhook")
 # Outbox retries finished as failed because they were no longer allowed when retried.
 OUTBOX_STOP_REASONS = ("erased", "consent_withdrawn", "campaign_paused", "campaign_ended")
 
+# ``assigned``: members in the treated group (intent to treat: drawn outside the holdout and
+# decided, delivered or not); the lift's treated denominator. Counted since results
+# compared delivered members only (older data falls back to ``delivered``).
 COUNTERS = (
     "targeted", "held_out", "deferred", "delivered", "failed", "dead_lettered",
     *(f"suppressed_{r}" for r in SUPPRESS_REASONS),
@@ -19,6 +22,7 @@ COUNTERS = (
     "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
     "orders_treated", "revenue_treated", "converters_treated",
     "orders_holdout", "revenue_holdout", "converters_holdout",
+    "assigned",  # last: CSV columns keep their positions
 )
 
 
@@ -33,10 +37,16 @@ def merge(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return out
 
 
+def treated_members(c: Mapping[str, int]) -> int:
+    """The treated group's size: every member assigned to it (intent to treat); data written
+    before ``assigned`` existed only knows ``delivered``."""
+    return int(c.get("assigned", 0) or c.get("delivered", 0))
+
+
 def derived(c: Mapping[str, int]) -> dict[str, Any]:
     """Rates and lift: the treated group's order rate minus the holdout's (None when either
     group is empty)."""
-    treated, held = c.get("delivered", 0), c.get("held_out", 0)
+    treated, held = treated_members(c), c.get("held_out", 0)
     t_rate = c.get("converters_treated", 0) / treated if treated else None
     h_rate = c.get("converters_holdout", 0) / held if held else None
     lift = None if t_rate is None or h_rate is None else round(t_rate - h_rate, 6)

@@ -34,6 +34,7 @@ class Counters(Out):
     """Raw counters plus derived rates; money in fen."""
 
     targeted: int = 0
+    assigned: int = 0  # the treated group: outside the holdout, delivered or not
     held_out: int = 0
     deferred: int = 0
     delivered: int = 0

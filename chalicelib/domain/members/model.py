@@ -305,12 +305,40 @@ def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch,
 # --- masking for support views (who reads a profile sees only enough to recognise it) -------
 
 def mask_name(name: str | None) -> str | None:
-    """'李小雷' → '李*雷', '李雷' → '李*', 'Ada Lovelace' → 'A***e' (at most three stars)."""
+    """'李小雷' → '李*雷', '李雷' → '李*', 'Ada Lovelace' → 'A***e' (at most three stars);
+    a one-character name is all star ('李' → '*': '李*' would show it whole)."""
     if not name:
         return None
-    if len(name) <= 2:
+    if len(name) == 1:
+        return "*"
+    if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * min(3, len(name) - 2) + name[-1]
+
+
+def _cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def mask_names_in(text: str, name: str | None) -> str:
+    """``text`` (a rendered message title) with the member's name masked wherever it
+    appears, case-insensitively: the whole name as ``mask_name`` shows it, and the given
+    name alone (a greeting uses it: '小雷 生日快乐', 'Hi Ada') as stars. Given name: a
+    Chinese name without its one-character surname, a Latin name's first word.
+
+    Limits: only the name on file now is known, so a former name, a nickname or a
+    compound surname's split (欧阳 + 娜娜 masks '阳娜娜', not '娜娜' alone) may stay;
+    support is shown titles only, never bodies or links, for that reason."""
+    name = (name or "").strip()
+    if not name or not text:
+        return text
+    parts = {name: mask_name(name) or "*"}
+    given = name[1:] if _cjk(name) and " " not in name else name.split()[0]
+    if given and given.casefold() != name.casefold():
+        parts.setdefault(given, "*" * len(given))
+    for part in sorted(parts, key=len, reverse=True):  # the whole name before its parts
+        text = re.sub(re.escape(part), parts[part], text, flags=re.IGNORECASE)
+    return text
 
 
 def mask_phone(phone: str | None) -> str | None:

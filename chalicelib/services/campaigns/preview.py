@@ -5,21 +5,34 @@ hash buckets, see adapters/members/index.py): up to ``SAMPLE_MEMBERS`` members r
 buckets in parallel, each from a random rank with one bounded page per bucket, so the time
 does not grow with the number of members. The size is ``matched / sampled share`` with its
 95 % margin (domain/campaigns/sampling.py). When the sample did not cover every member, a
-count job (``PREVIEWJOB#<job>``, on the delivery queue) reads all 64 buckets in parallel and
-records the exact size, which ``GET /admin/campaigns/{id}/preview/{job_id}`` returns; small
-programs are read whole at once and answered exactly (``audience.exact``). Never a Scan.
+count job (``PREVIEWJOB#<job>``, on its own preview queue) reads all 64 buckets in parallel
+and records the exact size, which ``GET /admin/campaigns/{id}/preview/{job_id}`` returns;
+small programs are read whole at once and answered exactly (``audience.exact``). Never a
+Scan.
+
+Count jobs are bounded: a job is named by (campaign, document hash, day counted at), so
+previews of the same edit on the same day share one job while it is open or finished less
+than ``REUSE_SECONDS`` ago; a campaign has at most ``MAX_OPEN`` open jobs (429 with
+``Retry-After`` beyond), and a job counts at the preview's instant, not when it runs.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-import secrets
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from chalicelib.adapters.campaigns.preview_jobs import JOB_TTL_SECONDS, PreviewJobs, job_message
+from chalicelib.adapters.campaigns.preview_jobs import (
+    JOB_TTL_SECONDS,
+    LEASE_SECONDS,
+    MAX_OPEN,
+    PreviewJobs,
+    job_message,
+)
 from chalicelib.adapters.members.index import BUCKETS, RANKS, BucketSample, Member, MemberIndex
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
@@ -28,7 +41,7 @@ from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, Message
 from chalicelib.domain.campaigns.preview import project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
-from chalicelib.errors import NotFound
+from chalicelib.errors import NotFound, TooManyRequests, Unavailable
 from chalicelib.services.deps import deps
 
 TemplateLookup = Callable[[str], Mapping[str, Any] | None]
@@ -38,6 +51,7 @@ SAMPLE_MEMBERS = 2_000  # members read inline at most (the margin shrinks as 1/s
 WAVE = 16  # buckets read in parallel per wave (one bounded page each)
 COUNT_THREADS = 8  # parallel readers of the 64 buckets in the exact count
 TIMEZONES = 3  # next occurrences shown for this many of the sample's largest timezones
+REUSE_SECONDS = 600  # a finished count of the same document and day is answered again
 
 
 def index() -> MemberIndex:
@@ -193,15 +207,52 @@ def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int
 
 # --- the exact count, in the background --------------------------------------------------
 
+def job_id_for(c: Campaign, at: datetime) -> str:
+    """The job of (campaign, document, day counted at): the same edit previewed again the
+    same day names the same job."""
+    text = json.dumps(c.document(), sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:24]
+    return f"{at.date().isoformat()}-{digest}"
+
+
+def _reusable(job: Mapping[str, Any], now: datetime) -> bool:
+    """An open job not abandoned, or one finished recently enough to answer again."""
+    age = now - _parse(job.get("finished_at") or job.get("created_at"))
+    if job.get("status") in ("pending", "running"):
+        return age.total_seconds() < LEASE_SECONDS
+    return job.get("status") == "done" and age.total_seconds() < REUSE_SECONDS
+
+
+def _parse(at: Any) -> datetime:
+    return datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+
+
 def start_count(c: Campaign, at: datetime, estimated: dict[str, Any]) -> dict[str, Any]:
-    """Record a count job for this exact document and queue it: {"job_id", "status"}."""
-    job_id = f"{at.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(6)}"
+    """The count job for this exact document and day, reused when open or recent, else
+    recorded and queued: {"job_id", "count"}. TooManyRequests when the campaign already
+    has ``MAX_OPEN`` open jobs."""
     from chalicelib.services import clock
 
+    job_id = job_id_for(c, at)
     now = clock.now()
-    jobs().create(c.id, job_id, c.document(), at=now.isoformat(),
-                  ttl_epoch=int(now.timestamp()) + JOB_TTL_SECONDS,
-                  estimate={k: estimated[k] for k in ("size", "margin") if k in estimated})
+    existing = jobs().get(c.id, job_id)
+    if existing is not None and _reusable(existing, now):
+        return {"job_id": job_id, "count": existing["status"]}
+    epoch = int(now.timestamp())
+    slot = jobs().acquire_slot(c.id, job_id, epoch)
+    if slot is None:
+        wait = jobs().slot_retry_after(c.id, epoch)
+        raise TooManyRequests(f"{MAX_OPEN} exact counts of this campaign are already "
+                              "running; retry later (the estimate stands meanwhile)",
+                              retry_after=wait)
+    created = jobs().create(
+        c.id, job_id, c.document(), at=now.isoformat(), count_at=at.isoformat(),
+        ttl_epoch=epoch + JOB_TTL_SECONDS, slot=slot,
+        estimate={k: estimated[k] for k in ("size", "margin") if k in estimated},
+        replaces=existing.get("created_at") if existing is not None else None)
+    if not created:  # a concurrent preview of the same edit started it first
+        jobs().release_slot(c.id, slot, job_id)
+        return {"job_id": job_id, "count": "pending"}
     jobs().enqueue(c.id, job_id)
     return {"job_id": job_id, "count": "pending"}
 
@@ -226,23 +277,52 @@ def count_exact(c: Campaign, at: datetime) -> dict[str, Any]:
             "profiles_read": sum(r for r, _ in parts)}
 
 
+class CountBusy(Unavailable):
+    """Another worker holds this count's lease: the message is retried later (by then the
+    count is done, or its lease lapsed and this one takes it over)."""
+
+
 def run_job(campaign_id: str, job_id: str) -> dict[str, int]:
-    """The worker side: count once and record it (a redelivery finds the job finished)."""
+    """The worker side: claim, count at the preview's instant, record it once (a redelivery
+    finds the job running elsewhere, raises to be retried, or finds it finished)."""
     from chalicelib.domain.campaigns.validate import parse_campaign
     from chalicelib.services import clock
 
     job = jobs().get(campaign_id, job_id)
-    if job is None or job.get("status") != "pending":
+    if job is None or job.get("status") not in ("pending", "running"):
+        return {"preview_jobs": 0}
+    if not jobs().claim(campaign_id, job_id, int(clock.now().timestamp())):
+        again = jobs().get(campaign_id, job_id)
+        if again is not None and again.get("status") == "running":
+            raise CountBusy(f"preview count {job_id} is running elsewhere")
         return {"preview_jobs": 0}
     try:
-        c = parse_campaign(job["doc"])
-    except Exception as e:  # stored by preview, so valid; a schema change may break it
-        jobs().finish(campaign_id, job_id, "failed", {"error": type(e).__name__},
-                      clock.iso())
-        return {"preview_jobs": 0}
-    result = count_exact(c, clock.now())
-    jobs().finish(campaign_id, job_id, "done", result, clock.iso())
+        try:
+            c = parse_campaign(job["doc"])
+        except Exception as e:  # stored by preview, so valid; a schema change may break it
+            jobs().finish(campaign_id, job_id, "failed", {"error": type(e).__name__},
+                          clock.iso())
+            return {"preview_jobs": 0}
+        result = count_exact(c, _parse(job.get("at") or job["created_at"]))
+        jobs().finish(campaign_id, job_id, "done", result, clock.iso())
+    finally:
+        if job.get("slot") is not None:
+            jobs().release_slot(campaign_id, int(job["slot"]), job_id)
     return {"preview_jobs": 1}
+
+
+def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The preview queue's function: SQS batch → partial batch response."""
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(  # type: ignore[no-any-return]
+        event=event, processor=processor, context=context,
+        record_handler=lambda record: handle_message(record.body))
 
 
 def handle_message(body: str) -> dict[str, int] | None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import secrets
 import uuid
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.coupons import items as ci
 from chalicelib.adapters.coupons.repository import CouponRepository
 from chalicelib.adapters.dynamo import TransactionCancelled, doc_text, doc_value
@@ -83,12 +83,12 @@ def _audit(template_id: str, version: int, actor: str, now: str, cur: dict[str, 
            definition: dict[str, Any]) -> dict[str, Any]:
     """The audit entry saved with the version (same transaction): who, when, what changed."""
     before = doc_value(cur["definition"]) if cur else {}
-    return ci.put_new(keys.audit_entry(now, "coupon_template", template_id,
-                                       secrets.token_hex(4)), {
-        "at": now, "who": actor, "entity": "coupon_template", "entity_id": template_id,
-        "action": "update" if cur else "create", "version": version,
-        # text, like the definition: a diff holds the template's own values
-        "changes": doc_text(diff(before if isinstance(before, dict) else {}, definition))})
+    # changes as text, like the definition: a diff holds the template's own values
+    item = audit_item(now, actor, "coupon_template", template_id,
+                      "update" if cur else "create", version=version,
+                      changes=doc_text(diff(before if isinstance(before, dict) else {},
+                                            definition)))
+    return ci.put_new({"PK": item.pop("PK"), "SK": item.pop("SK")}, item)
 
 
 def check(template_id: str, raw: Any) -> dict[str, Any]:

@@ -184,7 +184,7 @@ def _parse(at: Any) -> datetime | None:
 
 def _attribute(e: dict[str, Any]) -> int:
     """Count an order once for every (campaign, occurrence) that targeted the member within
-    the attribution window before it: treated (delivered) or holdout (held out)."""
+    the attribution window before it: treated (assigned to treatment) or holdout."""
     from chalicelib.services.delivery import delivery
 
     order = e.get("order") or {}
@@ -196,7 +196,10 @@ def _attribute(e: dict[str, Any]) -> int:
     repo = delivery.repo()
     n = 0
     for rec in with_retries(lambda: repo.sends_of(member)):
-        group = {"delivered": "treated", "held_out": "holdout"}.get(rec.get("state", ""))
+        # The record's group (treated: assigned to treatment, delivered or not; holdout);
+        # records written before groups were recorded on suppressions: by state.
+        group = rec.get("group") or {"delivered": "treated", "held_out": "holdout"}.get(
+            rec.get("state", ""))
         decided = _parse(rec.get("decided_at"))
         if group is None or decided is None or not (decided <= placed <= decided + window):
             continue

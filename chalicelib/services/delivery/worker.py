@@ -135,7 +135,7 @@ class Worker:
         tz = profile.get("timezone") or c.timezone
         attempt = secrets.token_hex(8)
         if profile.get("erased"):
-            return self._final(t, c, "suppressed", "erased", now, attempt)
+            return self._final(t, c, "suppressed", "erased", now, attempt, treated=False)
         if isinstance(c.trigger, Birthday) and not birthday_counts(profile, t.occurrence):
             return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
         from chalicelib.domain.campaigns.profile import audience_profile
@@ -143,6 +143,12 @@ class Worker:
         local_today = now.astimezone(policy.zone(tz)).date()
         if not c.matcher(audience_profile(profile, loyalty, today=local_today)):
             return "not_in_audience"
+        # Intent to treat: the holdout is drawn from the audience alone, before consent,
+        # quiet hours, caps, limits and budget, and every member assigned to treatment
+        # counts in the treated group ("assigned") whatever happens next (delivered,
+        # suppressed or failed); orders are credited to both groups the same way. Comparing
+        # delivered members (reachable, consenting: the most engaged) with an unfiltered
+        # holdout reported lift where the campaign did nothing.
         exp = c.experiment
         if exp and policy.held_out(c.id, t.member, exp.holdout_percent):
             return self._final(t, c, "held_out", None, now, attempt)
@@ -159,7 +165,7 @@ class Worker:
             require_consent=c.delivery.require_consent,
             other_effects=any(not isinstance(a, Message) for a in actions))
         if allowed is None:
-            return self._final(t, c, "suppressed", "consent", now, attempt)
+            return self._final(t, c, "suppressed", "consent", now, attempt, arm)
         channels = allowed
         quiet = c.delivery.quiet_hours
         noisy = [ch for ch in channels if ch != "inbox"]
@@ -167,19 +173,29 @@ class Worker:
             until = policy.quiet_until(now, tz, quiet.start, quiet.end)
             if until is not None:
                 if t.deferred >= MAX_DEFERRALS:  # never loop: give up rather than wake them
-                    return self._final(t, c, "suppressed", "quiet", now, attempt)
+                    return self._final(t, c, "suppressed", "quiet", now, attempt, arm)
                 return self._defer(t, until, count=t.deferred == 0, day=_day(now, c))
         return self._deliver(t, c, profile, loyalty, actions, msg, channels, arm, tz, now,
                              attempt)
 
     def _final(self, t: Task, c: Campaign, state: str, reason: str | None, now: datetime,
-               attempt: str) -> str:
-        """Held out, suppressed or failed: a send record and counters, nothing else."""
+               attempt: str, arm: str | None = None, treated: bool = True) -> str:
+        """Held out, suppressed or failed: a send record and counters, nothing else.
+
+        A member decided after the holdout draw (``treated``; erased members are decided
+        before it) is in the treated group with its arm: ``assigned`` and the variant's
+        counters include it, and its orders are credited like a delivered member's."""
         counter = {"held_out": "held_out", "failed": "failed"}.get(state, f"suppressed_{reason}")
-        record = self._record(t, state, attempt, now, reason=reason,
-                              group="holdout" if state == "held_out" else None)
+        counters = {"targeted": 1, counter: 1}
+        group = None
+        if state == "held_out":
+            group = "holdout"
+        elif treated:
+            group = "treated"
+            counters["assigned"] = 1
+        record = self._record(t, state, attempt, now, reason=reason, group=group, variant=arm)
         out = with_retries(lambda: self.repo.commit(c.id, t.occurrence, t.member,
-                                                    Commit(record, {"targeted": 1, counter: 1},
+                                                    Commit(record, counters,
                                                            day=_day(now, c))))
         return state if out.status == "committed" else "duplicate"
 
@@ -223,9 +239,9 @@ class Worker:
         except EffectUnavailable as e:
             logger().warning("campaign effect unavailable", extra={"campaign": c.id,
                                                                    "error": str(e)})
-            return self._final(t, c, "failed", "effect_unavailable", now, attempt)
+            return self._final(t, c, "failed", "effect_unavailable", now, attempt, arm)
         facts: dict[str, Any] = {}
-        counters: dict[str, int] = {"targeted": 1, "delivered": 1}
+        counters: dict[str, int] = {"targeted": 1, "delivered": 1, "assigned": 1}
         spend: dict[str, int] = {}
         items: list[dict[str, Any]] = []
         executor, offset = None, 0
@@ -265,7 +281,7 @@ class Worker:
             over = [k for k, v in spend.items() if limits.get(k) is not None
                     and v > int(limits[k])]
             if over:
-                return self._final(t, c, "suppressed", "budget", now, attempt)
+                return self._final(t, c, "suppressed", "budget", now, attempt, arm)
             budgeted = {k: (v, int(limits[k])) for k, v in spend.items()
                         if limits.get(k) is not None and v}
             if budgeted:
@@ -287,13 +303,13 @@ class Worker:
         except EffectUnavailable as e:
             logger().warning("campaign effect unavailable", extra={"campaign": c.id,
                                                                    "error": str(e)})
-            return self._final(t, c, "failed", "effect_unavailable", now, attempt)
+            return self._final(t, c, "failed", "effect_unavailable", now, attempt, arm)
         if out.status == "duplicate":
             return "duplicate"
         if out.status == "suppressed":
-            return self._final(t, c, "suppressed", out.reason, now, attempt)
+            return self._final(t, c, "suppressed", out.reason, now, attempt, arm)
         if out.status == "effect_failed":
-            return self._final(t, c, "failed", "effect", now, attempt)
+            return self._final(t, c, "failed", "effect", now, attempt, arm)
         metrics_add("CampaignDelivered")
         if outbox:
             self._send_external(t, c, profile, outbox, _day(now, c))

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.guards import guard_put, replayed
 from chalicelib.adapters.loyalty import items as li
@@ -290,9 +291,8 @@ def adjust(member_id: str, delta: int, reason: str, actor: str,
         raise NotFound(f"member {member_id} not found")
     _, program = programs.current()
     at = clock.iso()
-    audit = li.put({**keys.audit(at[:7], f"{at}#member#{member_id}#{secrets.token_hex(4)}"),
-                    "entity": "audit", "action": "points.adjust", "actor": actor, "at": at,
-                    "member_id": member_id, "delta": delta, "reason": reason})
+    audit = li.put(audit_item(at, actor, "points", member_id, "adjust", delta=delta,
+                              reason=reason))
     refs: dict[str, Any] = {"actor": actor}
     extra = [audit]
     if request_key:  # a deterministic entry id, known to the guard before the commit

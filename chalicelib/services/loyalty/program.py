@@ -8,12 +8,11 @@ never adds a request. With nothing published, a built-in single-tier program app
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from typing import Any
 
-from chalicelib.adapters import keys
+from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import doc_value
 from chalicelib.adapters.loyalty.programs import ProgramRepository
 from chalicelib.config import get_settings
@@ -87,9 +86,7 @@ def publish(program: Program, actor: str) -> ProgramVersion:
     now = clock.iso()
     record = {"version": version, "published_at": now, "published_by": actor,
               "program": program.document()}
-    audit = {**keys.audit(now[:7], f"{now}#program#loyalty#{secrets.token_hex(4)}"),
-             "entity": "audit", "action": "program.publish", "actor": actor, "at": now,
-             "target": "loyalty-program", "version": version}
+    audit = audit_item(now, actor, "program", "loyalty-program", "publish", version=version)
     repo().publish(record, audit)
     invalidate()
     metrics_add("ProgramPublished")

@@ -34,7 +34,7 @@ class SupportView(Out):
     points: dict[str, Any]
     ledger: list[dict[str, Any]]
     wallet: list[dict[str, Any]]
-    inbox: list[dict[str, Any]]
+    inbox: list[dict[str, Any]]  # titles only, the name masked (no body, no link)
     unread: int
 
 
@@ -49,11 +49,15 @@ def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
                                            "signup_at", "created_at")}}
 
 
-def _unnamed(text: Any, name: str | None, masked: str | None) -> Any:
-    """Rendered messages may greet the member by name: show the masked name there too."""
-    if isinstance(text, str) and name and masked and len(name) > 1:
-        return text.replace(name, masked)
-    return text
+INBOX_FIELDS = ("message_id", "campaign_id", "created_at", "read", "read_at")
+
+
+def inbox_line(message: dict[str, Any], name: str | None) -> dict[str, Any]:
+    """One inbox message as support sees it: its title with the member's name masked
+    (domain.mask_names_in) and when/whether it was read; never the body or the link, which
+    may hold what masking cannot know (a nickname, an address, an order)."""
+    return {**{k: message.get(k) for k in INBOX_FIELDS},
+            "title": domain.mask_names_in(str(message.get("title") or ""), name)}
 
 
 def lookup(member_id: str, actor: str) -> SupportView:
@@ -63,8 +67,8 @@ def lookup(member_id: str, actor: str) -> SupportView:
     members.repo().record_lookup(member_id, actor, now, "support")
     masked = masked_profile(profile)
     page = inbox.page(member_id, None, INBOX_MESSAGES)
-    messages = [{k: _unnamed(v, profile.get("name"), masked["name"]) for k, v in
-                 m.model_dump(mode="json").items()} for m in page.messages]
+    messages = [inbox_line(m.model_dump(mode="json"), profile.get("name"))
+                for m in page.messages]
     return SupportView(
         member_id=member_id, looked_up_at=now, looked_up_by=actor, profile=masked,
         consent=dict(profile.get("consent") or {"push": False, "sms": False, "email": False}),

@@ -11,7 +11,22 @@ interface Entry { at: string; who: string; entity: string; entity_id?: string; a
 const show = (v: unknown): string => v === undefined ? "—"
   : typeof v === "string" ? v : JSON.stringify(v);
 
+/** What an entry says besides field changes (a points adjustment's delta and reason, a
+ * rollback's target version, a lookup's purpose). */
+function detailsView(e: Entry): Node | null {
+  const d = Object.entries(e.details ?? {});
+  if (!d.length) return null;
+  return h("dl", { class: "details" }, ...d.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, show(v))]));
+}
+
+/** The browser's local month (yyyy-mm): toISOString would give the UTC month. */
+function localMonth(d: Date): string {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+}
+
 function changesView(e: Entry): Node {
+  const details = detailsView(e);
+  if (!e.changes?.length && details) return details;
   if (!e.changes?.length) return tr("span", e.action === "lookup" ? "audit.lookup" : "audit.noChanges",
     { class: "muted" });
   const rows = e.changes.map((c) => h("tr", {}, h("td", {}, h("code", {}, String(c.path ?? ""))),
@@ -25,7 +40,7 @@ function changesView(e: Entry): Node {
 
 export async function auditPage(main: HTMLElement, id: string | null): Promise<void> {
   const m = messages();
-  const month = h("input", { id: "audit-month", type: "month", value: new Date().toISOString().slice(0, 7),
+  const month = h("input", { id: "audit-month", type: "month", value: localMonth(new Date()),
     required: true });
   const entity = h("input", { id: "audit-entity", value: id ?? "", maxlength: 64,
     autocomplete: "off" });
@@ -33,13 +48,16 @@ export async function auditPage(main: HTMLElement, id: string | null): Promise<v
   const count = h("p", { class: "muted", id: "count", "aria-live": "polite" });
   const more = tr("button", "audit.more", { type: "button", hidden: true });
   let cursor: string | null = null;
+  let seq = 0;  // an earlier, slower answer must not be appended to a newer search
   const load = async (reset: boolean): Promise<void> => {
+    const mine = ++seq;
     if (reset) { body.replaceChildren(); cursor = null; }
     const q = new URLSearchParams({ month: month.value, limit: "50" });
     if (entity.value.trim()) q.set("entity_id", entity.value.trim());
     if (cursor) q.set("cursor", cursor);
     try {
       const page: { items: Entry[]; next_cursor: string | null } = await call("GET", `/admin/audit?${q}`);
+      if (mine !== seq) return;
       body.append(...page.items.map((e) => h("tr", {},
         h("td", {}, when(e.at)), h("td", {}, e.who ?? ""),
         h("td", {}, tr("span", `audit.e.${e.entity}`), " ", h("code", {}, e.entity_id ?? "")),

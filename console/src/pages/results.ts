@@ -23,7 +23,6 @@ const pct = (x: number | null | undefined): string => x == null ? "—" :
   `${(x * 100).toFixed(1)}%`;
 const pts = (x: number | null | undefined): string => x == null ? "—" :
   `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}`;
-const isoDay = (d: Date): string => d.toISOString().slice(0, 10);
 
 function verdictBadge(v: Record<string, any>): HTMLElement {
   return h("span", { class: `badge verdict-${v.verdict}`, "data-verdict": v.verdict },
@@ -71,28 +70,35 @@ async function downloadCsv(id: string, from: string, to: string, alert: HTMLElem
 }
 
 export async function resultsPage(main: HTMLElement, id: string): Promise<void> {
-  const today = new Date();
-  const from = h("input", { id: "from", type: "date",
-    value: isoDay(new Date(today.getTime() - 29 * 86400e3)) });
-  const to = h("input", { id: "to", type: "date", value: isoDay(today) });
+  // Empty until the first answer: the server picks the default range in the campaign's
+  // timezone (the browser's UTC or local date may be another day) and the page shows it.
+  const from = h("input", { id: "from", type: "date" });
+  const to = h("input", { id: "to", type: "date" });
   const alert = h("p", { role: "alert", class: "alert" });
   const body = h("div", { id: "results-body", "aria-live": "polite" });
   const title = h("h1", {}, id);
   let seq = 0;  // a slower earlier answer must not overwrite a later range
+  let sent: [string, string] = ["", ""];
   const load = async (): Promise<void> => {
     const mine = ++seq;
     alert.textContent = "";
     body.replaceChildren(tr("p", "campaigns.loading", { class: "muted" }));
     let r: Results;
     try {
-      r = await call("GET", `/admin/campaigns/${encodeURIComponent(id)}/results?` +
-        new URLSearchParams({ from: from.value, to: to.value }));
+      const q = new URLSearchParams();
+      sent = [from.value, to.value];
+      if (from.value) q.set("from", from.value);
+      if (to.value) q.set("to", to.value);
+      r = await call("GET", `/admin/campaigns/${encodeURIComponent(id)}/results?${q}`);
     } catch (e) {
       if (mine === seq) { alert.textContent = errorText(e); body.replaceChildren(); }
       return;
     }
     if (mine !== seq) return;
     body.dataset.range = `${r.from}..${r.to}`;
+    // what the server answered (campaign timezone), unless typed over meanwhile
+    if (from.value === sent[0]) from.value = r.from;
+    if (to.value === sent[1]) to.value = r.to;
     title.textContent = `${r.name} · ${t("results.title")}`;
     render(body, r);
   };

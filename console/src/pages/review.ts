@@ -1,7 +1,7 @@
 // The editor's review panels: the preview (an estimate with its margin at once, then the exact
 // count when the background job finishes) and the version history (diff against the current
 // JSON, one-click rollback with confirmation). Mounted by editorPage.ts.
-import { call } from "../api";
+import { ApiError, call } from "../api";
 import { h, tr } from "../dom";
 import { bind, t } from "../i18n";
 import { hunks, lineDiff } from "../diff";
@@ -119,6 +119,18 @@ export function historyPanel(opts: {
     return pre;
   }
 
+  /** A failure with the server's details (JSON path and message), e.g. a rollback to a
+   * version that no longer validates. */
+  function failure(e: unknown): HTMLElement {
+    const box = h("div", { role: "alert", class: "alert", id: "history-error" }, h("p", {}, errorText(e)));
+    const details = e instanceof ApiError ? e.details : [];
+    if (details.length) {
+      box.append(h("ul", { class: "problems" }, ...details.map((d: any) =>
+        h("li", {}, h("code", {}, String(d.path ?? "/")), " ", String(d.message ?? "")))));
+    }
+    return box;
+  }
+
   async function rollback(v: number, current: number): Promise<void> {
     const id = opts.campaignId()!;
     try {
@@ -132,7 +144,7 @@ export function historyPanel(opts: {
       opts.onRolledBack(r);
       opts.say(r.result === "unchanged" ? "editor.unchanged" : "review.rolledBack", { v, n: r.version });
       await load();
-    } catch (e) { detail.replaceChildren(h("p", { role: "alert", class: "alert" }, errorText(e))); }
+    } catch (e) { detail.replaceChildren(failure(e)); }
   }
 
   async function load(): Promise<void> {
