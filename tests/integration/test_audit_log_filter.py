@@ -49,7 +49,7 @@ def test_entries_written_before_entity_id_still_match(api_on) -> None:
 
 
 def test_a_filtered_page_reads_past_other_entities_entries(api_on) -> None:
-    from chalicelib.adapters.campaigns_repo import CampaignRepository
+    from chalicelib.adapters.campaigns.repository import CampaignRepository
 
     repo = CampaignRepository()
     old = clock.iso()[:7] + "-01T00:00:00.000Z"  # the month's oldest entry

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import random
 
-from chalicelib.services import campaign_results, campaigns, delivery, events
+from chalicelib.services.campaigns import campaigns
+from chalicelib.services.campaigns import results as campaign_results
+from chalicelib.services.delivery import delivery, events
 from tests.integration.delivery_support import (  # noqa: F401  (autouse fixture)
     INBOX_MSG,
     add_member,

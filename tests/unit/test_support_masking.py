@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from chalicelib.services.support import inbox_line
 
-from chalicelib.domain.members import mask_name, mask_names_in
+from chalicelib.domain.members.model import mask_name, mask_names_in
+from chalicelib.services.members.support import inbox_line
 
 
 def test_a_one_character_name_is_masked_whole() -> None:
