@@ -35,7 +35,17 @@ class TransactionCancelled(Conflict):
         self.names: list[str] = []  # one per item when the request named its items
 
     def failed(self, index: int) -> bool:
+        """Positional check, for this module and the offset-free cases only: callers ask by
+        name (``failed_names``, ``failed_item``); tests/unit/test_architecture.py keeps it so."""
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+    def failed_item(self, name: str) -> bool:
+        """Did the condition of the item called ``name`` fail?"""
+        return name in self.failed_names
+
+    def failed_prefixed(self, prefix: str) -> list[str]:
+        """Names starting with ``prefix`` whose condition failed (e.g. ``"coupon:"``)."""
+        return [n for n in self.names if n.startswith(prefix) and n in self.failed_names]
 
     @property
     def failed_names(self) -> set[str]:
@@ -322,3 +332,25 @@ class TableRepository:
 
             self._table = aws.table()
         return self._table
+
+
+NamedItems = list[tuple[str, dict[str, Any]]]
+"""TransactWriteItems entries, each with a name unique in its transaction (``stock``,
+``limit``, ``budget``, ``coupon:<code>`` …): a cancellation is reported by these names."""
+
+
+def write_named(client: Any, named: NamedItems, token: str | None = None) -> None:
+    """One TransactWriteItems of named items. A cancellation raises TransactionCancelled
+    carrying the names (``failed_names``/``failed_item``/``old``), never positions only."""
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names):
+        raise ValueError(f"transaction item names must be unique: {names}")
+    args: dict[str, Any] = {"TransactItems": [item for _, item in named]}
+    if token:
+        args["ClientRequestToken"] = token
+    try:
+        with translated():
+            client.transact_write_items(**args)
+    except TransactionCancelled as e:
+        e.named(names)
+        raise

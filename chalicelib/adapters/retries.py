@@ -43,7 +43,7 @@ def retryable(e: BaseException) -> bool:
     return False
 
 
-def with_retries(fn: Callable[[], T], attempts: int = 8, base: float = 0.01,
+def with_retries[T](fn: Callable[[], T], attempts: int = 8, base: float = 0.01,
                  cap: float = 1.0) -> T:
     """Run ``fn`` until it does not raise a retryable error (at most ``attempts`` times)."""
     for attempt in range(attempts):

@@ -46,7 +46,7 @@ def repo() -> LoyaltyRepository:
     return deps().loyalty
 
 
-def optimistic(attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
+def optimistic[T](attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
     """Run ``attempt`` (which re-reads) until it commits; back off on StaleWrite."""
     for i in range(attempts):
         try:
