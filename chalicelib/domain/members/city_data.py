@@ -7,7 +7,9 @@ Institute, "2025 City Business Attractiveness Ranking", published May 2025). It 
 
 Each tier lists its cities in ranking order as (name, full official name, province, adcode,
 pinyin). Names and adcodes follow the Ministry of Civil Affairs division codes (GB/T 2260);
-pinyin is toneless, lowercase, without separators.
+pinyin is toneless, lowercase, without separators. The tier lists were transcribed from the
+published ranking as reproduced publicly (tiers 一线-三线 agree across two transcriptions);
+check them against the institute's own release when updating.
 
 Maintenance: replace ``YEAR`` and ``TIERS`` when the institute publishes its next ranking
 (usually in May); tests/unit/test_city_tiers.py checks the counts, that every city appears
