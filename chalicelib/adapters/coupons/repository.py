@@ -21,6 +21,24 @@ AMBIGUOUS_RETRIES = 3
 LOCAL_TRANSACTION_WORKERS = 1
 
 
+def _key_condition(pk: str, prefix: str | None = None, index: str | None = None
+                   ) -> dict[str, Any]:
+    """Query kwargs for one partition (optionally an SK prefix) as a plain expression:
+    boto3's condition builder is shared by the threads of one resource, so concurrent
+    claims built each other's placeholders ('Query condition missed key schema element')."""
+    pk_attr, sk_attr = ("GSI1PK", "GSI1SK") if index else ("PK", "SK")
+    args: dict[str, Any] = {"KeyConditionExpression": "#pk = :pk",
+                            "ExpressionAttributeNames": {"#pk": pk_attr},
+                            "ExpressionAttributeValues": {":pk": pk}}
+    if prefix is not None:
+        args["KeyConditionExpression"] += " AND begins_with(#sk, :sk)"
+        args["ExpressionAttributeNames"]["#sk"] = sk_attr
+        args["ExpressionAttributeValues"][":sk"] = prefix
+    if index:
+        args["IndexName"] = index
+    return args
+
+
 class CouponRepository(TableRepository):
     """Single-table access for coupons; the table is created lazily."""
 
@@ -54,10 +72,7 @@ class CouponRepository(TableRepository):
         return out
 
     def partition(self, pk: str, prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key as K
-
-        return query_all(self.table, KeyConditionExpression=K("PK").eq(pk)
-                         & K("SK").begins_with(prefix), ConsistentRead=consistent)
+        return query_all(self.table, ConsistentRead=consistent, **_key_condition(pk, prefix))
 
     def wallet(self, member_id: str) -> list[dict[str, Any]]:
         """Every coupon the member holds (one Query, strongly consistent)."""
@@ -77,17 +92,12 @@ class CouponRepository(TableRepository):
     def catalog(self) -> list[dict[str, Any]]:
         """Every template's CURRENT item (GSI1 keys, then the items: the index projects no
         template documents; eventually consistent)."""
-        from boto3.dynamodb.conditions import Key as K
-
         return hydrate(self.table, query_all(
-            self.table, IndexName=keys.GSI1,
-            KeyConditionExpression=K("GSI1PK").eq(keys.TEMPLATE_CATALOG)))
+            self.table, **_key_condition(keys.TEMPLATE_CATALOG, index=keys.GSI1)))
 
     def batch_codes(self, template_id: str, batch_id: str) -> list[dict[str, Any]]:
-        from boto3.dynamodb.conditions import Key as K
-
-        return query_all(self.table, IndexName=keys.GSI1, KeyConditionExpression=K(
-            "GSI1PK").eq(keys.code_batch_partition(template_id, batch_id)))
+        return query_all(self.table, **_key_condition(
+            keys.code_batch_partition(template_id, batch_id), index=keys.GSI1))
 
     # --- writes -----------------------------------------------------------------------------
     def transact(self, items: list[dict[str, Any]], token: str | None = None) -> None:
