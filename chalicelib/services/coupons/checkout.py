@@ -218,9 +218,10 @@ def _release_once(res: dict[str, Any]) -> bool:
             repo().release(res, coupons, clock.iso())
             return True
         except TransactionCancelled as e:
-            if e.failed_item("reservation") or e.throttled:
+            taken = {c for c in coupons if e.failed_item(f"coupon:{c}")}
+            if e.failed_item("reservation") or e.throttled or not taken:
                 return False
-            skip |= {c for c in coupons if e.failed_item(f"coupon:{c}")}
+            skip |= taken
 
 
 # --- hooks for loyalty's POST /orders and refunds --------------------------------------------
