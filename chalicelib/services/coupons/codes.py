@@ -172,12 +172,13 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
                                                              "message": "unknown code"}])
     if found.get("status") == "bound":
         return _already(member_id, found, hour, left)
-    item, t = _redeemable(found["template_id"], now)
+    template_id = found["template_id"]
+    item, t = _redeemable(template_id, now)
     facts, rules = require_audience(t, hit, got, profile, "/code",
                                     "this code is for other members")
     coupon_id = new_coupon_id()
     record = coupon_record(member_id, coupon_id, t, item, now, "code", code=code)
-    g = grant(member_id, t, coupon_id, record, clock.iso(now), facts, rules)
+    g = grant(member_id, template_id, t, coupon_id, record, clock.iso(now), facts, rules)
     earlier = _bind_transaction(g, code)
     if earlier is not None:  # bound meanwhile: by this member (a replay) or another
         return _already(member_id, earlier or found, hour, left)

@@ -262,7 +262,7 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
         else new_coupon_id()
     record = coupon_record(member_id, coupon_id, t, item, now, "claim")
-    g = grant(member_id, t, coupon_id, record, clock.iso(now), facts, rules)
+    g = grant(member_id, template_id, t, coupon_id, record, clock.iso(now), facts, rules)
     shards = int(item.get("shards") or 1) if t.limits.stock is not None else 0
     earlier = _claim_transaction(g, shards)
     if earlier is not None:  # this request already issued it
@@ -271,11 +271,11 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     return coupon_view({**record, "coupon_id": coupon_id}, now)
 
 
-def grant(member_id: str, t: CouponTemplate, coupon_id: str, record: dict[str, Any], at: str,
-          facts: ProgramFacts, rules: Rules) -> Grant:
+def grant(member_id: str, template_id: str, t: CouponTemplate, coupon_id: str,
+          record: dict[str, Any], at: str, facts: ProgramFacts, rules: Rules) -> Grant:
     """What issuing ``record`` writes: the claim counted against the template's per-member
     limit, the coupon, the audience re-checked on LOYALTY (tiers, new members)."""
-    return Grant(member_id=member_id, template_id=t.template_id or "", coupon_id=coupon_id,
+    return Grant(member_id=member_id, template_id=template_id, coupon_id=coupon_id,
                  record=record, per_member_claim=t.limits.per_member_claim, at=at,
                  allowed_tiers=rules.allowed_tiers(facts.tier_order),
                  base_tier=facts.base_tier, new_members_only=t.audience.new_members_only)
