@@ -253,12 +253,39 @@ TimeTrigger = Once | Recurring | Birthday | Holiday
 
 # --- actions -------------------------------------------------------------------------------
 
+class CouponChoice(Strict):
+    """The template of ``best_of`` that fits the member best (the coupon center's ranking:
+    category affinity, basket size against the threshold, tier; docs/coupons.md)."""
+
+    best_of: Annotated[list[Ident], Field(min_length=2, max_length=10)]
+
+    @model_validator(mode="after")
+    def _once_each(self) -> CouponChoice:
+        if len(set(self.best_of)) != len(self.best_of):
+            raise ValueError("list each template once")
+        return self
+
+
 class IssueCoupon(Strict):
-    """Issue ``quantity`` coupons of a coupon template to the member."""
+    """Issue ``quantity`` coupons of a coupon template to the member: ``template``, or the
+    best-fitting one of a list, ``coupon: {"best_of": [...]}``."""
 
     type: Literal["issue_coupon"]
-    template: Ident
+    template: Ident | None = None
+    coupon: CouponChoice | None = None
     quantity: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @model_validator(mode="after")
+    def _one_of(self) -> IssueCoupon:
+        if (self.template is None) == (self.coupon is None):
+            raise ValueError("give exactly one of template or coupon (best_of)")
+        return self
+
+    def candidates(self) -> tuple[str, ...]:
+        """The template, or the templates delivery chooses from."""
+        if self.coupon is not None:
+            return tuple(self.coupon.best_of)
+        return (self.template,) if self.template else ()
 
 
 class AwardPoints(Strict):
