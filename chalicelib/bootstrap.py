@@ -51,6 +51,7 @@ def build(**overrides: Any) -> Deps:
     from chalicelib.config import get_settings
     from chalicelib.services.campaigns import campaigns
     from chalicelib.services.coupons import checkout, coupons
+    from chalicelib.services.coupons import ranking as coupon_ranking
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
@@ -68,7 +69,8 @@ def build(**overrides: Any) -> Deps:
     channels = overrides.get("channels") or default_channels(delivery_repo)
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
-        award=loyalty.award)
+        award=loyalty.award, definition=coupon_ranking.template_definition,
+        tiers=coupon_ranking.tier_ladder)
     lookup: TemplateLookup | None = overrides.get("template_lookup", coupon_template_lookup)
     graph = Deps(
         members=overrides.get("members") or MemberRepository(),

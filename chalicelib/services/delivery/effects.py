@@ -5,6 +5,10 @@
   (campaign, occurrence, member, template, n): a replay collides instead of issuing twice.
 - points: ``award`` (bootstrap wires the loyalty service's ``award``: a lot, a ledger entry
   and the balance, all conditional).
+- best_of: ``chooser`` picks, per member, the template of a list that fits it best, with the
+  coupon center's pure ranking (``domain/coupons/ranking.py``) over the definitions
+  (``definition``, cached) and program tiers (``tiers``) bootstrap wires from the coupons
+  service; the picks go into the send record.
 
 The collaborators are passed at construction (``chalicelib/bootstrap.py``); a deployment
 without one of them gets ``EffectUnavailable`` for that effect.
@@ -15,9 +19,13 @@ Each provider returns an ``Effect``: the items, the facts message placeholders m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from chalicelib.domain.coupons.ranking import Tiers, for_member
+from chalicelib.domain.coupons.template import CouponTemplate
 
 TEMPLATE_TTL_SECONDS = 60.0
 IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
@@ -62,11 +70,16 @@ class Effects:
 
     def __init__(self, *, issue_coupon: IssueCoupon | None = None,
                  template_facts: Callable[[str], dict[str, Any] | None] | None = None,
-                 award: Callable[..., Any] | None = None) -> None:
+                 award: Callable[..., Any] | None = None,
+                 definition: Callable[[str], CouponTemplate | None] | None = None,
+                 tiers: Callable[[], Tiers] | None = None) -> None:
         self._issue_coupon = issue_coupon
         self._template_facts = template_facts
         self._award = award
+        self._definition = definition
+        self._tiers = tiers
         self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._definitions: dict[str, tuple[float, CouponTemplate | None]] = {}
 
     def coupons(self, member_id: str, template_id: str, quantity: int, campaign_id: str,
                 occurrence: str, now: str) -> Effect:
@@ -102,6 +115,30 @@ class Effects:
         self._templates[template_id] = (time.monotonic(), facts)
         return facts
 
+    def definition(self, template_id: str) -> CouponTemplate | None:
+        """A template's definition for best_of, cached briefly like ``template``."""
+        import time
+
+        hit = self._definitions.get(template_id)
+        if hit and time.monotonic() - hit[0] < TEMPLATE_TTL_SECONDS:
+            return hit[1]
+        fn = self._definition
+        found = fn(template_id) if fn else None
+        self._definitions[template_id] = (time.monotonic(), found)
+        return found
+
+    def tiers(self) -> Tiers:
+        """The program's tiers (EffectUnavailable when templates cannot be read here)."""
+        if self._definition is None:
+            raise EffectUnavailable("best_of needs the coupon templates; none are wired here")
+        return self._tiers() if self._tiers else Tiers()
+
+    def chooser(self, profile: Mapping[str, Any] | None, loyalty: Mapping[str, Any] | None,
+                now: datetime, default_tz: str) -> Chooser:
+        """Picks best_of templates for one member (a pick raises EffectUnavailable when
+        templates cannot be read here)."""
+        return Chooser(self, profile, loyalty, now, default_tz)
+
     def points(self, member_id: str, points: int, reason: str, campaign_id: str,
                occurrence: str, now: str) -> Effect:
         """The loyalty service's ``award`` runs the transaction: [LOYALTY, ledger, *ours, lot]
@@ -126,3 +163,28 @@ class Effects:
 
         return Effect(counters={"points_awarded": points}, spend={"points": points},
                       executor=run, offset=2)
+
+
+class Chooser:
+    """The best-fitting template of a best_of list for one member (``Effects.chooser``):
+    issuable ones only (active, not ended), ranked like the coupon center; ``made`` lists
+    each pick for the send record."""
+
+    def __init__(self, effects: Effects, profile: Mapping[str, Any] | None,
+                 loyalty: Mapping[str, Any] | None, now: datetime, default_tz: str) -> None:
+        self._effects, self._profile, self._loyalty = effects, profile, loyalty
+        self._now, self._tz = now, default_tz
+        self.made: list[dict[str, Any]] = []
+
+    def __call__(self, template_ids: tuple[str, ...]) -> str:
+        tiers = self._effects.tiers()
+        found = [t for t in map(self._effects.definition, template_ids)
+                 if t is not None and t.status == "active" and self._now < t.validity.ends_at]
+        ranked = for_member(found, self._profile, self._loyalty, tiers, self._now,
+                            self._tz) if found else []
+        # Nothing issuable: the first of the list, which then fails like a fixed template.
+        best = ranked[0] if ranked else None
+        chosen = best.template_id if best else template_ids[0]
+        self.made.append({"of": list(template_ids), "chosen": chosen,
+                          "reason": best.reason_code if best else "none"})
+        return chosen

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.adapters import keys
@@ -222,10 +223,11 @@ class Worker:
                  attempt: str) -> str:
         stamp = iso(now)
         effects: list[Effect] = []
+        chooser = self.effects.chooser(profile, loyalty, now, tz)  # best_of, ranked per member
         try:
-            for template, qty in coupon_actions(actions).items():
-                effects.append(with_retries(lambda template=template, qty=qty: (
-                    self.effects.coupons(t.member, template, qty, c.id, t.occurrence, stamp))))
+            for template, qty in coupon_actions(actions, chooser).items():
+                effects.append(with_retries(partial(self.effects.coupons, t.member, template,
+                                                    qty, c.id, t.occurrence, stamp)))
             pts = 0
             for a in actions:  # several awards become one (one balance write)
                 if isinstance(a, AwardPoints):  # multipliers: the earning rule's exact floor
@@ -245,14 +247,14 @@ class Worker:
         spend: dict[str, int] = {}
         items: list[dict[str, Any]] = []
         executor, offset = None, 0
-        for e in effects:
-            items += e.items
-            if e.executor is not None:
-                executor, offset = e.executor, e.offset
-            facts.update(e.facts)
-            for k, v in e.counters.items():
+        for eff in effects:
+            items += eff.items
+            if eff.executor is not None:
+                executor, offset = eff.executor, eff.offset
+            facts.update(eff.facts)
+            for k, v in eff.counters.items():
                 counters[k] = counters.get(k, 0) + v
-            for k, v in e.spend.items():
+            for k, v in eff.spend.items():
                 spend[k] = spend.get(k, 0) + v
         rendered = None
         if msg and channels:  # no consented channel: the coupon/points go without it
@@ -290,7 +292,8 @@ class Worker:
         record = self._record(t, "delivered", attempt, now, group="treated", variant=arm,
                               channels=channels,
                               **{f"ch_{ch}": "pending" for ch in external},
-                              coupon_ids=(facts.get("coupon") or {}).get("ids"))
+                              coupon_ids=(facts.get("coupon") or {}).get("ids"),
+                              coupon_choices=chooser.made or None)
         # The outbox entries ride in the commit: a crash after it cannot lose the sends.
         mid = message_id(c.id, t.occurrence, t.member)
         outbox = [OutboxEntry(ch, mid, rendered_fields(rendered), retry_at(1))
