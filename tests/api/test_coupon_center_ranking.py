@@ -29,7 +29,8 @@ def center(api: Any, member_id: str) -> list[dict[str, Any]]:
     return list(r.json)
 
 
-def test_the_center_puts_the_members_habit_first_and_says_why(api):
+def test_the_center_puts_the_members_habit_first_and_says_why(api_on):
+    api = api_on
     for tid, body in (("big-300", BIG), ("coffee-30", COFFEE), ("tea-30", TEA)):
         assert api.put(f"/admin/coupon-templates/{tid}", role="marketer",
                        body=body).status_code == 201
@@ -49,7 +50,8 @@ def test_the_center_puts_the_members_habit_first_and_says_why(api):
     assert got[0]["reason"] == "Because you often buy tea"
 
 
-def test_a_member_without_history_gets_an_order_and_a_reason_too(api):
+def test_a_member_without_history_gets_an_order_and_a_reason_too(api_on):
+    api = api_on
     for tid, body in (("coffee-30", COFFEE), ("big-300", BIG)):
         api.put(f"/admin/coupon-templates/{tid}", role="marketer", body=body)
     register("m-new")
