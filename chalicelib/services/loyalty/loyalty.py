@@ -234,25 +234,37 @@ def credit(member_id: str, program: Program, points_: int, *, kind: str, reason:
     exactly-once send record); a failed condition in them raises TransactionCancelled.
     """
     def attempt() -> tuple[dict[str, Any], LoyaltyState]:
-        now = clock.now()
-        today, now_iso = today_and_now(program, now)
-        item, _ = repo().member_points(member_id, consistent=True)
-        state = LoyaltyState.from_item(member_id, item)
-        kept, repaid = earn_split(points_, state.debt)
-        lot, expiry_day = new_lot(program, now, kept, today, source)
-        new = replace(state, points=state.points + points_, debt=state.debt - repaid,
-                      tier=state.tier or program.base.id,
-                      lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
-        e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
-                  if kept else [], debt_repaid=repaid or None, **(refs or {}))
-        items = [li.loyalty_write(new, state.version, program.base.id),
-                 li.ledger_put(member_id, e), *extra]
-        if kept:
-            items.append(li.lot_put(member_id, lot, expiry_day, now_iso))
-        repo().transact(items, token(), guarded=(0,))
+        e, new, named = credit_items(member_id, program, points_, kind=kind, reason=reason,
+                                     source=source, refs=refs)
+        extras = [(f"extra:{i}", x) for i, x in enumerate(extra)]
+        repo().transact_named([*named, *extras], token(), guarded={"loyalty"})
         return e, new
 
     return optimistic(attempt)
+
+
+def credit_items(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
+                 source: str, refs: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, Any], LoyaltyState, list[tuple[str, dict[str, Any]]]]:
+    """(ledger entry, new state, named items) crediting ``points_`` now, from a fresh read:
+    ``loyalty`` (conditional on the version read: when it fails, read again), ``ledger``
+    and ``lot`` (absent when everything repays debt)."""
+    now = clock.now()
+    today, now_iso = today_and_now(program, now)
+    item, _ = repo().member_points(member_id, consistent=True)
+    state = LoyaltyState.from_item(member_id, item)
+    kept, repaid = earn_split(points_, state.debt)
+    lot, expiry_day = new_lot(program, now, kept, today, source)
+    new = replace(state, points=state.points + points_, debt=state.debt - repaid,
+                  tier=state.tier or program.base.id,
+                  lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
+    e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
+              if kept else [], debt_repaid=repaid or None, **(refs or {}))
+    named = [("loyalty", li.loyalty_write(new, state.version, program.base.id)),
+             ("ledger", li.ledger_put(member_id, e))]
+    if kept:
+        named.append(("lot", li.lot_put(member_id, lot, expiry_day, now_iso)))
+    return e, new, named
 
 
 def debit(member_id: str, program: Program, points_: int, *, reason: str,
@@ -333,3 +345,18 @@ def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None 
                   refs={"campaign_id": campaign_id, "ref": ref})
     metrics_add("PointsEarned", points_)
     return str(e["entry_id"])
+
+
+def award_items(member_id: str, points_: int, *, reason: str, campaign_id: str,
+                ref: str) -> list[tuple[str, dict[str, Any]]]:
+    """A campaign's points award as named items for the caller's own transaction (the
+    delivery decision): ``loyalty`` carries the version check of a fresh read (when it fails,
+    call again for items built on a new read), ``ledger`` and ``lot``. NotFound when no
+    program is published."""
+    if points_ <= 0:
+        raise ValueError("points must be positive")
+    _, program = programs.current()
+    _, _, named = credit_items(member_id, program, points_, kind="earn", reason=reason,
+                               source=f"campaign:{campaign_id}",
+                               refs={"campaign_id": campaign_id, "ref": ref})
+    return named
