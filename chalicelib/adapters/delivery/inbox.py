@@ -1,7 +1,7 @@
 """The member inbox in DynamoDB: messages under the member's partition, and an unread
 marker per unread message.
 
-A message is written by the delivery transaction (``message_items``), so it exists exactly
+A message is written by the delivery transaction (``message_named``), so it exists exactly
 when its send record does; reading and marking read are member requests (key queries only).
 
 Why markers and not a counter: messages expire by TTL, and a counter is not told. Decrementing

@@ -15,11 +15,13 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
+    TransactionCancelled,
     storable,
     update_args,
     write_named,
 )
 from chalicelib.domain.delivery import results
+from chalicelib.errors import Unavailable
 
 
 def epoch(dt: datetime) -> int:
@@ -83,3 +85,14 @@ class DeliveryItems(TableRepository):
         """One TransactWriteItems of named items (a fresh ClientRequestToken, so an SDK
         retry of this request cannot apply twice); a cancellation carries the names."""
         write_named(self.table.meta.client, named, uuid.uuid4().hex)
+
+    def transact_unless(self, named: NamedItems, done: str, what: str) -> bool:
+        """``transact``; False when the item called ``done`` failed its condition (the change
+        was made already), Unavailable (retry) when anything else cancelled ``what``."""
+        try:
+            self.transact(named)
+        except TransactionCancelled as e:
+            if e.failed_item(done):
+                return False
+            raise Unavailable(f"{what} conflicted; retry") from e
+        return True

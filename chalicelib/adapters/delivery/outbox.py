@@ -16,12 +16,10 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.items import DeliveryItems, epoch, parse_iso
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
-    TransactionCancelled,
     plain,
     translated,
     update_args,
 )
-from chalicelib.errors import Unavailable
 
 TTL_DAYS_OUTBOX = 30  # far beyond the last retry; the send record keeps the final state
 
@@ -123,13 +121,7 @@ class OutboxStore(DeliveryItems):
                 keys.send_record(member_id, campaign_id, occurrence),
                 set_={f"ch_{channel}": "sent" if ok else "failed", **err})),
             *self.counter_items(campaign_id, occurrence, member_id, counters, day)]
-        try:
-            self.transact(named)
-        except TransactionCancelled as e:
-            if e.failed_item("outbox"):
-                return False
-            raise Unavailable("outbox update conflicted; retry") from e
-        return True
+        return self.transact_unless(named, "outbox", "outbox update")
 
     def outbox_note(self, entry: dict[str, Any], detail: str) -> None:
         """Remember the last error of a try that will be retried (no state change)."""

@@ -249,13 +249,7 @@ class DeliveryRepository(OutboxStore, ResultsStore):
         named: NamedItems = [("deferred", self.put_item(item))]
         if count:
             named += self.counter_items(campaign_id, occurrence, member_id, {"deferred": 1}, day)
-        try:
-            self.transact(named)
-        except TransactionCancelled as e:
-            if e.failed_item("deferred"):
-                return False
-            raise Unavailable("deferral conflicted; retry") from e
-        return True
+        return self.transact_unless(named, "deferred", "deferral")
 
     def park(self, parked: list[tuple[str, str, str, str, str, dict[str, Any]]]) -> None:
         """Deferred work for members whose local time comes later, in batches of 25:

@@ -7,8 +7,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.reads import DeliveryReads, query_all, strip_keys
-from chalicelib.adapters.dynamo import NamedItems, TransactionCancelled
-from chalicelib.errors import Unavailable
+from chalicelib.adapters.dynamo import NamedItems
 
 
 class ResultsStore(DeliveryReads):
@@ -35,13 +34,7 @@ class ResultsStore(DeliveryReads):
         named: NamedItems = [
             ("marker", self.put_item(marker)),
             *self.counter_items(campaign_id, occurrence, member_id, counters, day, variant)]
-        try:
-            self.transact(named)
-        except TransactionCancelled as e:
-            if e.failed_item("marker"):
-                return False
-            raise Unavailable("stats update conflicted; retry") from e
-        return True
+        return self.transact_unless(named, "marker", "stats update")
 
     def convert(self, member_id: str, campaign_id: str, occurrence: str, group: str,
                 at: str, day: str | None = None, variant: str | None = None) -> bool:
@@ -55,13 +48,7 @@ class ResultsStore(DeliveryReads):
                 names={"#c": "converted_at"})),
             *self.counter_items(campaign_id, occurrence, member_id, counters, day,
                                 variant if group == "treated" else None)]
-        try:
-            self.transact(named)
-        except TransactionCancelled as e:
-            if e.failed_item("send_record"):
-                return False
-            raise Unavailable("conversion update conflicted; retry") from e
-        return True
+        return self.transact_unless(named, "send_record", "conversion update")
 
     # --- reads ------------------------------------------------------------------------------
 
