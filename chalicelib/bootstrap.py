@@ -37,12 +37,12 @@ def build(**overrides: Any) -> Deps:
 
     Imports happen here, on first use, not when app.py loads: a cold Lambda that never
     touches delivery does not pay for importing it."""
-    from chalicelib.adapters import aws
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import default_channels
     from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -66,9 +66,10 @@ def build(**overrides: Any) -> Deps:
     source = overrides.get("campaign_source") or CampaignSource(
         active=campaigns.active_campaigns, get=campaigns.get_campaign)
     channels = overrides.get("channels") or default_channels(delivery_repo)
+    queues = overrides.get("delivery_queues") or DeliveryQueues()
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
-        award=loyalty.award)
+        award_items=loyalty.award_items)
     lookup: TemplateLookup | None = overrides.get("template_lookup", coupon_template_lookup)
     graph = Deps(
         members=overrides.get("members") or MemberRepository(),
@@ -80,11 +81,12 @@ def build(**overrides: Any) -> Deps:
         campaigns=overrides.get("campaigns") or CampaignRepository(),
         preview_jobs=overrides.get("preview_jobs") or PreviewJobs(),
         delivery=delivery_repo,
+        delivery_queues=queues,
         channels=channels,
         campaign_source=source,
         effects=effects,
         planner=overrides.get("planner") or Planner(
-            delivery_repo, source, lambda: aws.queue_url(get_settings().delivery_queue_name),
+            delivery_repo, source, queues,
             segments=overrides.get("scan_segments") or s.delivery_scan_segments,
             interval_minutes=s.schedule_minutes),
         worker=overrides.get("worker") or Worker(delivery_repo, source, channels, effects),

@@ -27,6 +27,7 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     CAMPAIGN#<id>              CURRENT | V#<n> | BUDGET    CATALOG#CAMPAIGN / <id>            CAMPAIGNSTATUS#<status> / <id>
     MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
+    MEMBER#<id>                REDEEMED#<coupon> (a campaign coupon's redemption, counted once)
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     MEMBER#<id>                OUTBOX#<campaign>#<occ>#<channel>  -                            OUTBOX#PENDING#<shard> / <retry-at>#<campaign>#<occ>#<id>#<channel> (while pending)
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
@@ -522,6 +523,14 @@ def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str
                 ) -> dict[str, str]:
     """An order counted once towards a (campaign, occurrence) the member was targeted by."""
     return {"PK": member_pk(member_id), "SK": f"ATTR#{order_id}#{campaign_id}#{occurrence}"}
+
+
+REDEEMED = "REDEEMED#"
+
+
+def redemption_marker(member_id: str, coupon_id: str) -> dict[str, str]:
+    """A campaign-issued coupon's redemption, counted once in its campaign's results."""
+    return {"PK": member_pk(member_id), "SK": f"{REDEEMED}{coupon_id}"}
 
 
 def due_partition(quarter_iso: str, shard: int) -> str:

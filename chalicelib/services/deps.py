@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import Channel
     from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -61,6 +62,7 @@ class Deps:
     campaigns: CampaignRepository
     preview_jobs: PreviewJobs
     delivery: DeliveryRepository
+    delivery_queues: DeliveryQueues
     channels: dict[str, Channel]
     campaign_source: CampaignSource
     effects: Effects

@@ -170,8 +170,6 @@ def service_adapter_internals() -> list[str]:
         or (target == "chalicelib.adapters" and name == "keys"))
 
 
-@pytest.mark.xfail(strict=True, reason="phase B: repositories take over every key the "
-                   "services still build (see the list in the assertion message)")
 def test_no_service_imports_boto3_botocore_or_the_key_module() -> None:
     found = service_adapter_internals()
     assert found == [], "services still reaching into adapter internals:\n" + "\n".join(found)

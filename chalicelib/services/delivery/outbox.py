@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.adapters.delivery.channels import Channel, Rendered
@@ -65,8 +66,6 @@ class SweepReport:
     skipped: int = 0
     stopped: int = 0     # no longer allowed (erased, consent, campaign paused or ended)
     postponed: int = 0   # in the member's quiet hours: moved to the window's end
-
-
 
 
 @dataclass
@@ -157,14 +156,13 @@ class Outbox:
             elif tries >= self.max_tries:  # the last try never reported back: give up
                 outcome = self._finish(entry, "dead", entry.get("error") or "no_answer")
             elif until is not None:
-                if with_retries(lambda entry=entry, until=until: self.repo.outbox_postpone(
-                        entry, clock.iso(until))):
+                if with_retries(partial(self.repo.outbox_postpone, entry, clock.iso(until))):
                     report.postponed += 1
                 else:
                     report.skipped += 1
                 continue
-            elif not with_retries(lambda entry=entry, tries=tries: self.repo.outbox_claim(
-                    entry, retry_at(tries + 1, now))):
+            elif not with_retries(partial(self.repo.outbox_claim, entry,
+                                          retry_at(tries + 1, now))):
                 report.skipped += 1  # finished or claimed by someone else meanwhile
                 continue
             else:
