@@ -324,7 +324,7 @@ class Worker:
                           campaign_name=c.name, tz=profile.get("timezone") or c.timezone)
         out = render_message(msg, profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
-                        out["locale"])
+                        out["locale"], out.get("email"))
 
     def _send_external(self, t: Task, c: Campaign, profile: dict[str, Any],
                        outbox: list[OutboxEntry], day: str | None = None) -> None:
