@@ -72,10 +72,10 @@ def mime(sender: str, to: str, msg: Rendered, delivery_id: str, url: str) -> byt
     m["From"] = sender
     m["To"] = to
     m["Subject"] = " ".join(str(parts["subject"]).split())
-    m["Content-Language"] = msg.locale
     m["X-Perks-Message-Id"] = delivery_id
     m.set_content(str(parts["text"]) + text_footer)
     m.add_alternative(with_footer(str(parts["html"]), html_footer), subtype="html")
+    m["Content-Language"] = msg.locale  # after the bodies: set_content drops Content-*
     # Written as they are, unfolded (RFC 5322 allows 998 characters a line): the generator
     # would RFC 2047-encode a URL too long to fold, and mail clients would not read it.
     head = (f"List-Unsubscribe: <{url}>\r\n"

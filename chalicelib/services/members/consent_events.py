@@ -133,3 +133,9 @@ def _each_sns_record(event: dict[str, Any], handle: Any) -> dict[str, int]:
     finally:
         flush_metrics()
     return total
+
+
+def index_phones(segments: int = 4) -> dict[str, int]:
+    """The one-off backfill of the phone index for profiles stored before it existed
+    (``perks channels index-phones``; a segmented Scan, never on a request path)."""
+    return deps().contacts.backfill_phone_index(max(1, segments))
