@@ -20,8 +20,9 @@ from chalicelib.services.delivery import unsubscribe as service
 
 bp = Blueprint(__name__)
 api = Api(bp)
-FORMS = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain",
-         "application/json")
+# Any body type: RFC 8058 clients send a form (urlencoded or multipart), others whatever they
+# like, and the body is never read; refusing one (415) would only keep a member subscribed.
+ANY_BODY = ("*/*",)
 HTML = "text/html; charset=utf-8"
 PAGE_HEADERS: dict[str, str | list[str]] = {"Content-Type": HTML, "Cache-Control": "no-store",
                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -54,7 +55,7 @@ def browser(ctx: Ctx) -> bool:
 
 
 @api.route("POST", "/unsubscribe/{ticket}", roles=None, response=UnsubscribeView,
-           accepts=FORMS, idempotent=False)
+           accepts=ANY_BODY, idempotent=False)
 def unsubscribe(ctx: Ctx, ticket: str) -> UnsubscribeView | Response:
     """One-click unsubscribe (RFC 8058): the ticket's channel consent off; always 200."""
     result = service.unsubscribe(ticket)
