@@ -23,22 +23,7 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
                         "read" + ("" if a.get("exact") else f"; {a.get('method', '')}"),
                         title="preview", expand=False))
 
-    occ = out["occurrences"]
-    fires = Table(title="next occurrences", title_justify="left")
-    zones = [k for k, v in occ.items() if isinstance(v, list) and k not in ("celebrating",)]
-    for z in zones:
-        fires.add_column(z.upper() if z == "utc" else z)
-    rows = max((len(occ[z]) for z in zones), default=0)
-    for i in range(rows):
-        fires.add_row(*[occ[z][i] if i < len(occ[z]) else "" for z in zones])
-    if rows:
-        console.print(fires)
-    for tz, times in (occ.get("by_timezone") or {}).items():
-        console.print(f"  {tz}: " + ", ".join(times))
-    if occ.get("note"):
-        console.print(f"[dim]{occ['note']}[/]")
-    if occ.get("on_event"):
-        console.print(f"fires on event [bold]{occ['on_event']}[/]")
+    _occurrences(console, out["occurrences"])
 
     samples = Table(title=f"sample members ({len(out['samples'])})", title_justify="left")
     for col in ("member", "tier", "points", "timezone", "locale", "next (member time)",
@@ -70,3 +55,40 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
         console.print(f"[yellow]note:[/] {note}")
     for w in out.get("warnings", []):
         console.print(f"[yellow]lint {w['code']}[/] {w['path']}: {w['message']}")
+
+
+def _holiday_dates(console: Any, holidays: dict[str, Any] | None) -> None:
+    """The dates each holiday resolves to in the window, and those not published yet."""
+    from rich.table import Table
+
+    if not holidays:
+        return
+    table = Table(title="holiday dates in the window", title_justify="left")
+    for col in ("holiday", "date", "fires at"):
+        table.add_column(col)
+    for d in holidays.get("dates", []):
+        table.add_row(d["holiday"], d["date"], d["fires_at"])
+    console.print(table)
+    for u in holidays.get("unresolved", []):
+        console.print(f"[yellow]{u['holiday']}: {u['reason']}[/] [dim]{u['hint']}[/]")
+
+
+def _occurrences(console: Any, occ: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    fires = Table(title="next occurrences", title_justify="left")
+    zones = [k for k, v in occ.items() if isinstance(v, list) and k not in ("celebrating",)]
+    for z in zones:
+        fires.add_column(z.upper() if z == "utc" else z)
+    rows = max((len(occ[z]) for z in zones), default=0)
+    for i in range(rows):
+        fires.add_row(*[occ[z][i] if i < len(occ[z]) else "" for z in zones])
+    if rows:
+        console.print(fires)
+    for tz, times in (occ.get("by_timezone") or {}).items():
+        console.print(f"  {tz}: " + ", ".join(times))
+    if occ.get("note"):
+        console.print(f"[dim]{occ['note']}[/]")
+    _holiday_dates(console, occ.get("holidays"))
+    if occ.get("on_event"):
+        console.print(f"fires on event [bold]{occ['on_event']}[/]")

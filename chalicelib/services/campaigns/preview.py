@@ -38,7 +38,7 @@ from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.lint import CouponFacts, coupon_facts, lint
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, Message
-from chalicelib.domain.campaigns.preview import project
+from chalicelib.domain.campaigns.preview import holiday_calendar, project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
 from chalicelib.errors import NotFound, TooManyRequests, Unavailable
@@ -93,6 +93,9 @@ def campaign_fires(c: Campaign, at: datetime) -> dict[str, Any]:
     found = occ.campaign_upcoming(c, at, NEXT)
     out: dict[str, Any] = {"utc": [o.at.isoformat() for o in found],
                            c.timezone: [o.local.isoformat() for o in found]}
+    holidays = holiday_calendar(c, at)
+    if holidays is not None:
+        out["holidays"] = holidays
     if c.local_time:
         out["note"] = f"shown for {c.timezone}; each member gets it at this wall-clock time " \
                       "in their own timezone"
@@ -320,9 +323,9 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     )
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(  # type: ignore[no-any-return]
+    return dict(process_partial_response(
         event=event, processor=processor, context=context,
-        record_handler=lambda record: handle_message(record.body))
+        record_handler=lambda record: handle_message(record.body)))
 
 
 def handle_message(body: str) -> dict[str, int] | None:
