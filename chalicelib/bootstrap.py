@@ -41,11 +41,13 @@ def build(**overrides: Any) -> Deps:
     from chalicelib.adapters.campaigns.repository import CampaignRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import default_channels
+    from chalicelib.adapters.delivery.email import EmailChannel
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+    from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
     from chalicelib.config import get_settings
@@ -65,7 +67,8 @@ def build(**overrides: Any) -> Deps:
     delivery_repo = overrides.get("delivery") or DeliveryRepository()
     source = overrides.get("campaign_source") or CampaignSource(
         active=campaigns.active_campaigns, get=campaigns.get_campaign)
-    channels = overrides.get("channels") or default_channels(delivery_repo)
+    channels = overrides.get("channels") or {**default_channels(delivery_repo),
+                                              "email": EmailChannel()}
     queues = overrides.get("delivery_queues") or DeliveryQueues()
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
@@ -94,6 +97,7 @@ def build(**overrides: Any) -> Deps:
             issue_items=coupons.issue_items, order_confirmation=checkout.order_confirmation,
             restore_items=checkout.restore_items),
         template_lookup=lookup,
+        contacts=overrides.get("contacts") or ContactIndex(),
     )
     return graph
 

@@ -38,6 +38,7 @@ class Rendered:
     campaign_id: str
     occurrence: str
     locale: str
+    email: dict[str, str] | None = None  # {subject, text, html} when email is a channel
 
 
 @dataclass

@@ -52,8 +52,9 @@ def message_id(campaign_id: str, occurrence: str, member_id: str) -> str:
 
 
 def rendered_fields(msg: Rendered) -> dict[str, Any]:
-    return {"title": msg.title, "body": msg.body, "deep_link": msg.deep_link,
-            "locale": msg.locale}
+    out = {"title": msg.title, "body": msg.body, "deep_link": msg.deep_link,
+           "locale": msg.locale}
+    return {**out, "email": msg.email} if msg.email else out
 
 
 @dataclass
@@ -89,7 +90,7 @@ class Outbox:
             return self._finish(entry, "failed", "erased", stopped=True)
         m = entry["message"]
         msg = Rendered(m["title"], m["body"], m.get("deep_link"), entry["campaign_id"],
-                       entry["occurrence"], m["locale"])
+                       entry["occurrence"], m["locale"], m.get("email"))
         try:
             res = with_retries(lambda: channel.send({**profile, "member_id": member}, msg,
                                                     entry["message_id"]),

@@ -397,7 +397,7 @@ class Worker:
                           campaign_name=c.name, tz=d.tz)
         out = render_message(msg, d.profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
-                        out["locale"])
+                        out["locale"], out.get("email"))
 
     def _send_external(self, d: Decision, outbox: list[OutboxEntry]) -> None:
         """After the commit: one try per channel through the outbox (its entry is pending;
