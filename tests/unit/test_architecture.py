@@ -10,8 +10,6 @@ import ast
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "chalicelib"
 DEV_ONLY = ("chalicelib.local", "chalicelib.cli")
