@@ -40,6 +40,10 @@ def params_of(path: str) -> list[str]:
 # member manages its own profile and devices; the console's roles (marketer, admin) author.
 GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/health"): (),  # public: load balancers and uptime checks
+    # public: a mail client's one-click unsubscribe (RFC 8058) carries no credentials; the
+    # signed ticket in the path is the authority (it names one member and one channel)
+    ("POST", "/unsubscribe/{ticket}"): (),
+    ("GET", "/unsubscribe/{ticket}"): (),
     # members: the commerce backend registers, a member manages itself
     ("POST", "/members"): ("service", "admin"),
     ("GET", "/members/{member_id}"): ("service", "marketer", "admin"),

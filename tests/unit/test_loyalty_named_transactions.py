@@ -62,17 +62,17 @@ SEND = {"Put": {"TableName": "t", "Item": {"PK": "MEMBER#m-1", "SK": "SEND#c-1#1
                 "ConditionExpression": "attribute_not_exists(PK)"}}
 
 
-def test_credit_keeps_the_order_a_caller_counting_positions_relies_on() -> None:
+def test_credit_reports_a_callers_failed_item_by_its_name() -> None:
     client = FakeClient(fails=lambda k: k["SK"].startswith("SEND#"))
     with pytest.raises(TransactionCancelled) as err:
         repo(client).credit(STATE, 3, "member", entry(50), lot=lot("l1"),
                             expiry_date="2027-04-01", now=NOW, extra=[("send_record", SEND)])
-    sks = [key_of(op)["SK"] for op in client.calls[0]]
-    assert sks[:3] == ["LOYALTY", f"LEDGER#{NOW}#e50", "SEND#c-1#1"]  # extra items from 2
-    assert sks[3].startswith("LOT#")
-    assert err.value.names == ["loyalty", "ledger", "send_record", "lot"]
+    named = dict(zip(err.value.names, (key_of(op)["SK"] for op in client.calls[0]), strict=True))
+    assert named["loyalty"] == "LOYALTY" and named["ledger"] == f"LEDGER#{NOW}#e50"
+    assert named["lot"].startswith("LOT#") and named["send_record"] == "SEND#c-1#1"
     assert err.value.failed_names == {"send_record"}
-    assert err.value.old("send_record") is None and err.value.reasons[2] == "ConditionalCheckFailed"
+    assert err.value.failed_item("send_record") and not err.value.failed_item("loyalty")
+    assert err.value.old("send_record") is None
 
 
 def test_a_lost_race_on_loyalty_or_a_lot_read_earlier_is_a_stale_write() -> None:

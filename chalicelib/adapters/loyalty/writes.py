@@ -93,15 +93,23 @@ class LoyaltyWrites(TableRepository):
     def credit(self, new: LoyaltyState, read_version: int, base_tier: str, entry: Item, *,
                lot: Lot | None, expiry_date: str, now: str, extra: Extra = (),
                token: str | None = None) -> None:
-        """Points in: LOYALTY at ``read_version`` → ``new``, the ledger entry, a new lot.
-        Items go in as [loyalty, ledger, *extra, lot]: callers that count positions (the
-        campaign worker's executor) find their items from index 2."""
+        """Points in: LOYALTY at ``read_version`` → ``new``, the ledger entry, a new lot,
+        with the caller's named ``extra`` items in the same transaction."""
+        named = [*self.credit_items(new, read_version, base_tier, entry, lot=lot,
+                                    expiry_date=expiry_date, now=now), *extra]
+        self.transact_named(named, token, guarded={"loyalty"})
+
+    def credit_items(self, new: LoyaltyState, read_version: int, base_tier: str, entry: Item,
+                     *, lot: Lot | None, expiry_date: str, now: str) -> NamedItems:
+        """The named items of a credit, for a caller's own transaction: ``loyalty``
+        (conditional on ``read_version``: when it fails, read again), ``ledger`` and ``lot``
+        (absent when everything repays debt)."""
         member = new.member_id
         named: NamedItems = [("loyalty", li.loyalty_write(new, read_version, base_tier)),
-                             ("ledger", li.ledger_put(member, entry)), *extra]
+                             ("ledger", li.ledger_put(member, entry))]
         if lot is not None:
             named.append(("lot", li.lot_put(member, lot, expiry_date, now)))
-        self.transact_named(named, token, guarded={"loyalty"})
+        return named
 
     def spend(self, new: LoyaltyState, read_version: int, base_tier: str,
               takes: Sequence[Take], entry: Item, *, extra: Extra = (),

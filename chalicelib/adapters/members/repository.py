@@ -113,6 +113,8 @@ class MemberRepository(TableRepository):
         removed = [k for k in before if k not in after and k not in SERVER_FIELDS]
         if not after.get("birthday"):
             removed += ["GSI1PK", "GSI1SK"]
+        if not after.get("phone"):  # the phone index (inbound SMS replies)
+            removed += ["GSI2PK", "GSI2SK"]
         return update_args(
             set_=sets,
             remove=removed,
@@ -267,6 +269,8 @@ class MemberRepository(TableRepository):
         md = month_day(profile.get("birthday"))
         if md is not None:
             out.update(keys.birthday_index(md, profile["timezone"], profile["member_id"]))
+        if profile.get("phone"):
+            out.update(keys.phone_index(str(profile["phone"]), profile["member_id"]))
         return out
 
 

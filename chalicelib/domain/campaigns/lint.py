@@ -200,10 +200,7 @@ def _placeholders(c: Campaign) -> list[Warning_]:
                           f"{', '.join(a.content)}"))
         has_coupon = prefix in coupon_arms
         for loc, content in a.content.items():
-            for field in ("title", "body", "deep_link"):
-                text = getattr(content, field)
-                if not text:
-                    continue
+            for field, text in content.texts():
                 path = f"{prefix}/{i}/content/{loc}/{field}"
                 for name in sorted(tpl.placeholders(text)):
                     if name not in tpl.PLACEHOLDERS:

@@ -45,10 +45,12 @@ if TYPE_CHECKING:  # safe_text builds an Annotated[str, ...] at run time
     Text = str
     ShortText = str
     LinkText = str
+    HtmlText = str
 else:
     Text = safe_text(1, 2000, multiline=True)
     ShortText = safe_text(1, 200)
     LinkText = safe_text(1, 500)
+    HtmlText = safe_text(1, 10_000, multiline=True)  # an email's html template
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -308,6 +310,17 @@ class Channel(StrEnum):
     sms = "sms"
     inbox = "inbox"
     webhook = "webhook"
+    email = "email"
+
+
+class EmailContent(Strict):
+    """The email channel's own texts for one locale: ``subject``, an ``html`` body (at most
+    10,000 characters: placeholders are HTML-escaped) and a plain ``text`` body. Without
+    them an email uses the message's title (subject) and body (text; html from the text)."""
+
+    subject: ShortText
+    html: HtmlText | None = None
+    text: Text | None = None
 
 
 class Content(Strict):
@@ -316,13 +329,22 @@ class Content(Strict):
     title: ShortText
     body: Text
     deep_link: LinkText | None = None
+    email: EmailContent | None = None
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(JSON path below the content, template text) of every text that is rendered."""
+        out = [(f, getattr(self, f)) for f in ("title", "body", "deep_link") if getattr(self, f)]
+        if self.email is not None:
+            out += [(f"email/{f}", getattr(self.email, f)) for f in ("subject", "html", "text")
+                    if getattr(self.email, f)]
+        return out
 
 
 class Message(Strict):
     """Send a message on ``channels``; content per locale, ``fallback`` locale otherwise."""
 
     type: Literal["message"]
-    channels: Annotated[list[Channel], Field(min_length=1, max_length=4)]
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=5)]
     content: Annotated[dict[Locale, Content], Field(min_length=1, max_length=20)]
     fallback: Locale = "zh-CN"
 

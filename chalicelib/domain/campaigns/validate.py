@@ -369,9 +369,8 @@ def _action_errors(c: Campaign) -> list[Error]:
                 errors.append(_e(f"{prefix}/{i}/channels", "a channel is listed twice",
                                  "list each channel once"))
             for loc, content in a.content.items():
-                for field in ("title", "body", "deep_link"):
-                    text = getattr(content, field)
-                    problem = template_problem(text) if text else None
+                for field, text in content.texts():
+                    problem = template_problem(text)
                     if problem:
                         errors.append(_e(f"{prefix}/{i}/content/{loc}/{field}", *problem))
     return errors

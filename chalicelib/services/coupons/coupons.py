@@ -181,10 +181,11 @@ class CenterEntry(Out):
     remaining: int | None
     claimed: int
     per_member_claim: int | None
-    rank: int = Field(1, description="1 = fits the member best (its category habits, basket "
-                      "size against the threshold, tier); the list is in this order")
-    reason: str = Field("", description="why, in one phrase in the member's language: "
-                        "因为你常买咖啡, 满减门槛贴近你的平均客单, 金卡专享, ...")
+    rank: int = Field(default=1, description="1 = fits the member best (its category "
+                      "habits, basket size against the threshold, tier); the list is in this "
+                      "order")
+    reason: str = Field(default="", description="why, in one phrase in the member's "
+                        "language: 因为你常买咖啡, 满减门槛贴近你的平均客单, 金卡专享, ...")
 
 
 class ClaimRequest(Out):

@@ -88,10 +88,10 @@ def _needs_loyalty(key: str, audience_json: str, texts: tuple[str, ...],
 
 
 def needs_contact(c: Campaign) -> bool:
-    """True when a message goes by SMS: the phone number is on the PROFILE item only (the
-    indexes never project contact data), so tasks planned from an index leave the profile
-    for the worker to read whole."""
-    return any(isinstance(a, Message) and "sms" in [str(ch) for ch in a.channels]
+    """True when a message goes by SMS or email: the phone number and email address are on
+    the PROFILE item only (the indexes never project contact data), so tasks planned from an
+    index leave the profile for the worker to read whole."""
+    return any(isinstance(a, Message) and {"sms", "email"} & {str(ch) for ch in a.channels}
                for _, _, a in c.all_actions())
 
 
@@ -107,7 +107,7 @@ def needs_loyalty(c: Campaign) -> bool:
             return True  # best_of ranks on the member's tier and facts
         if isinstance(a, Message):
             for content in a.content.values():
-                texts += [content.title, content.body, content.deep_link or ""]
+                texts += [text for _, text in content.texts()]
         if isinstance(a, AwardPoints) and a.multiplier is not None:
             multiplier = True
     return _needs_loyalty(f"{c.id}", json.dumps(c.audience, sort_keys=True, default=str),

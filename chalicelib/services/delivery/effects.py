@@ -1,10 +1,13 @@
-"""Campaign effects as TransactItems, so they commit together with the send record.
+"""Campaign effects as named TransactItems, so they commit together with the send record.
 
 - coupons: ``issue_coupon`` (bootstrap wires ``loyalty_hooks.coupon_issue_items``, which
   uses the coupons service's ``issue_items`` when wired) with a deterministic coupon id per
   (campaign, occurrence, member, template, n): a replay collides instead of issuing twice.
-- points: ``award`` (bootstrap wires the loyalty service's ``award``: a lot, a ledger entry
-  and the balance, all conditional).
+  Items are named ``coupon:<coupon id>``.
+- points: ``award_items`` (bootstrap wires the loyalty service's ``award_items``: the
+  balance with a version check, a ledger entry and a lot, built from a fresh read). Items
+  are named ``points:<loyalty's name>``; a failed ``points:loyalty`` means the balance moved
+  since the read, so the decision reads again and retries.
 - best_of: ``chooser`` picks, per member, the template of a list that fits it best, with the
   coupon center's pure ranking (``domain/coupons/ranking.py``) over the definitions
   (``definition``, cached) and program tiers (``tiers``) bootstrap wires from the coupons
@@ -24,11 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.dynamo import NamedItems
 from chalicelib.domain.coupons.ranking import Tiers, for_member
 from chalicelib.domain.coupons.template import CouponTemplate
+from chalicelib.errors import NotFound
 
 TEMPLATE_TTL_SECONDS = 60.0
 IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
+AwardItems = Callable[..., NamedItems]
 
 
 class EffectUnavailable(Exception):
@@ -37,14 +43,16 @@ class EffectUnavailable(Exception):
 
 @dataclass
 class Effect:
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: NamedItems = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     spend: dict[str, int] = field(default_factory=dict)  # budget dimensions
-    # Set when another service must run the transaction (points: the loyalty service reads
-    # the balance and writes it with a version check); our items go in at ``offset``.
-    executor: Callable[[list[dict[str, Any]]], None] | None = None
-    offset: int = 0
+    # Items built from a read (points: the member's balance and its version), built again
+    # on every try of the decision; a failed condition on a ``stale`` name means the read
+    # was old.
+    fresh: Callable[[], NamedItems] | None = None
+    stale: frozenset[str] = frozenset()
+    metrics: dict[str, int] = field(default_factory=dict)  # business metrics once committed
 
 
 def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
@@ -70,12 +78,12 @@ class Effects:
 
     def __init__(self, *, issue_coupon: IssueCoupon | None = None,
                  template_facts: Callable[[str], dict[str, Any] | None] | None = None,
-                 award: Callable[..., Any] | None = None,
+                 award_items: AwardItems | None = None,
                  definition: Callable[[str], CouponTemplate | None] | None = None,
                  tiers: Callable[[], Tiers] | None = None) -> None:
         self._issue_coupon = issue_coupon
         self._template_facts = template_facts
-        self._award = award
+        self._award_items = award_items
         self._definition = definition
         self._tiers = tiers
         self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
@@ -92,7 +100,7 @@ class Effects:
             coupon_id, items = self._issue_coupon(member_id, template_id, source="campaign",
                                                   ref=ref, now=now)
             ids.append(coupon_id)
-            out.items += items
+            out.items += named(f"coupon:{coupon_id}", items)
         template = self.template(template_id)
         value = int(template.get("value_minor") or 0) if template else 0
         if value:
@@ -141,28 +149,23 @@ class Effects:
 
     def points(self, member_id: str, points: int, reason: str, campaign_id: str,
                occurrence: str, now: str) -> Effect:
-        """The loyalty service's ``award`` runs the transaction: [LOYALTY, ledger, *ours, lot]
-        (our items at offset 2), retrying its own version conflicts."""
-        award = self._award
+        """The loyalty service's award as named items, built from a fresh read of the
+        member's balance on every try (``points:loyalty`` carries its version check)."""
+        award = self._award_items
         if award is None:
             raise EffectUnavailable("the loyalty service cannot award points here")
 
-        def run(items: list[dict[str, Any]]) -> None:
-            from chalicelib.adapters.dynamo import TransactionCancelled
-            from chalicelib.errors import Conflict, NotFound, Unavailable
-
+        def build() -> NamedItems:
             try:
-                award(member_id, points, reason=reason, campaign_id=campaign_id,
-                      ref=f"{campaign_id}#{occurrence}", extra=items)
-            except TransactionCancelled:
-                raise
+                got = award(member_id, points, reason=reason, campaign_id=campaign_id,
+                            ref=f"{campaign_id}#{occurrence}")
             except NotFound as e:  # no loyalty program published
                 raise EffectUnavailable(str(e)) from e
-            except Conflict as e:  # its optimistic loop gave up: try again later
-                raise Unavailable("points award conflicted; retry") from e
+            return [(f"points:{name}", item) for name, item in got]
 
         return Effect(counters={"points_awarded": points}, spend={"points": points},
-                      executor=run, offset=2)
+                      fresh=build, stale=frozenset({"points:loyalty"}),
+                      metrics={"PointsEarned": points})
 
 
 class Chooser:
@@ -188,3 +191,10 @@ class Chooser:
         self.made.append({"of": list(template_ids), "chosen": chosen,
                           "reason": best.reason_code if best else "none"})
         return chosen
+
+
+def named(prefix: str, items: list[dict[str, Any]]) -> NamedItems:
+    """Name another capability's items: ``prefix`` alone for one, ``prefix:<n>`` for more."""
+    if len(items) == 1:
+        return [(prefix, items[0])]
+    return [(f"{prefix}:{n}", item) for n, item in enumerate(items)]

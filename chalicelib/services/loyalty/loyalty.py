@@ -240,26 +240,36 @@ def credit(member_id: str, program: Program, points_: int, *, kind: str, reason:
     """Add available points now (a new lot, repaying debt first): adjustments and awards.
 
     ``extra`` items ride in the same transaction (an audit record, a campaign's
-    exactly-once send record); a failed condition in them raises TransactionCancelled.
-    The transaction's items are [loyalty, ledger, *extra, lot]: extra items start at 2.
+    exactly-once send record), named; a failed condition in them raises TransactionCancelled.
     """
     def attempt() -> tuple[dict[str, Any], LoyaltyState]:
-        now = clock.now()
-        today, now_iso = today_and_now(program, now)
-        state, _ = repo().member_points(member_id, consistent=True)
-        kept, repaid = earn_split(points_, state.debt)
-        lot, expiry_day = new_lot(program, now, kept, today, source)
-        new = replace(state, points=state.points + points_, debt=state.debt - repaid,
-                      tier=state.tier or program.base.id,
-                      lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
-        e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
-                  if kept else [], debt_repaid=repaid or None, **(refs or {}))
-        repo().credit(new, state.version, program.base.id, e, lot=lot if kept else None,
-                      expiry_date=expiry_day, now=now_iso, extra=named_extra(extra),
-                      token=token())
+        e, new, named = credit_items(member_id, program, points_, kind=kind, reason=reason,
+                                     source=source, refs=refs)
+        repo().transact_named([*named, *named_extra(extra)], token(), guarded={"loyalty"})
         return e, new
 
     return optimistic(attempt)
+
+
+def credit_items(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
+                 source: str, refs: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, Any], LoyaltyState, list[tuple[str, dict[str, Any]]]]:
+    """(ledger entry, new state, named items) crediting ``points_`` now, from a fresh read:
+    ``loyalty`` (conditional on the version read: when it fails, read again), ``ledger``
+    and ``lot`` (absent when everything repays debt)."""
+    now = clock.now()
+    today, now_iso = today_and_now(program, now)
+    state, _ = repo().member_points(member_id, consistent=True)
+    kept, repaid = earn_split(points_, state.debt)
+    lot, expiry_day = new_lot(program, now, kept, today, source)
+    new = replace(state, points=state.points + points_, debt=state.debt - repaid,
+                  tier=state.tier or program.base.id,
+                  lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
+    e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
+              if kept else [], debt_repaid=repaid or None, **(refs or {}))
+    named = repo().credit_items(new, state.version, program.base.id, e,
+                                lot=lot if kept else None, expiry_date=expiry_day, now=now_iso)
+    return e, new, named
 
 
 def debit(member_id: str, program: Program, points_: int, *, reason: str,
@@ -339,3 +349,18 @@ def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None 
                   refs={"campaign_id": campaign_id, "ref": ref})
     metrics_add("PointsEarned", points_)
     return str(e["entry_id"])
+
+
+def award_items(member_id: str, points_: int, *, reason: str, campaign_id: str,
+                ref: str) -> list[tuple[str, dict[str, Any]]]:
+    """A campaign's points award as named items for the caller's own transaction (the
+    delivery decision): ``loyalty`` carries the version check of a fresh read (when it fails,
+    call again for items built on a new read), ``ledger`` and ``lot``. NotFound when no
+    program is published."""
+    if points_ <= 0:
+        raise ValueError("points must be positive")
+    _, program = programs.current()
+    _, _, named = credit_items(member_id, program, points_, kind="earn", reason=reason,
+                               source=f"campaign:{campaign_id}",
+                               refs={"campaign_id": campaign_id, "ref": ref})
+    return named
