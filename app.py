@@ -15,6 +15,7 @@ from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
 from chalicelib.api import results as results_api
+from chalicelib.api import segments as segments_api
 from chalicelib.api import unsubscribe as unsubscribe_api
 from chalicelib.config import get_settings
 
@@ -28,6 +29,7 @@ app.register_blueprint(health.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(campaigns_api.bp)
 app.register_blueprint(campaign_review.bp)
+app.register_blueprint(segments_api.bp)
 app.register_blueprint(loyalty_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(inbox_api.bp)
@@ -48,6 +50,13 @@ def loyalty_expire_lots(event: Any) -> dict:
 def loyalty_review_tiers(event: Any) -> dict:
     from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.review_due(lambda_context=event.context)
+
+
+# Segments: every Monday 03:00 Asia/Shanghai, each segment's size estimate for the trend.
+@app.schedule("cron(0 19 ? * SUN *)", name="segment-sizes")
+def segment_sizes(event: Any) -> dict:
+    from chalicelib.services.campaigns import segments
+    return segments.snapshot_sizes()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;

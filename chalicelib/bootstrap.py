@@ -39,6 +39,7 @@ def build(**overrides: Any) -> Deps:
     touches delivery does not pay for importing it."""
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.campaigns.segments import SegmentRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import default_channels
     from chalicelib.adapters.delivery.email import EmailChannel
@@ -84,6 +85,7 @@ def build(**overrides: Any) -> Deps:
         programs=overrides.get("programs") or ProgramRepository(),
         coupons=overrides.get("coupons") or CouponRepository(),
         campaigns=overrides.get("campaigns") or CampaignRepository(),
+        segments=overrides.get("segments") or SegmentRepository(),
         preview_jobs=overrides.get("preview_jobs") or PreviewJobs(),
         delivery=delivery_repo,
         delivery_queues=queues,

@@ -34,6 +34,8 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     CAMPAIGN#<id>              PREVIEWSLOT#<n>   (an open count job's slot; lease, TTL)
+    SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
+    SEGMENT#<slug>             SIZE#<yyyy-Www>  (weekly size estimate snapshot)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -386,6 +388,33 @@ CAMPAIGN_VERSION = "V#"
 CAMPAIGN_CATALOG = "CATALOG#CAMPAIGN"
 CAMPAIGN_STATUS = "CAMPAIGNSTATUS#"
 AUDIT = "AUDIT#"
+
+
+SEGMENT = "SEGMENT#"
+SEGMENT_CATALOG = "CATALOG#SEGMENT"
+SEGMENT_SIZE = "SIZE#"
+
+
+def segment_pk(slug: str) -> str:
+    return f"{SEGMENT}{slug}"
+
+
+def segment_current(slug: str) -> dict[str, str]:
+    return {"PK": segment_pk(slug), "SK": "CURRENT"}
+
+
+def segment_version(slug: str, version: int) -> dict[str, str]:
+    return {"PK": segment_pk(slug), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+
+
+def segment_catalog(slug: str) -> dict[str, str]:
+    """GSI1 entry: every segment is listed with one Query on CATALOG#SEGMENT."""
+    return {"GSI1PK": SEGMENT_CATALOG, "GSI1SK": slug}
+
+
+def segment_size(slug: str, week: str) -> dict[str, str]:
+    """One weekly size estimate (``week`` ISO, e.g. 2026-W48)."""
+    return {"PK": segment_pk(slug), "SK": f"{SEGMENT_SIZE}{week}"}
 
 
 def campaign_pk(campaign_id: str) -> str:

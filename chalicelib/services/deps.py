@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # types only: the classes live in services that import this module
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.campaigns.segments import SegmentRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import Channel
     from chalicelib.adapters.delivery.inbox import InboxRepository
@@ -61,6 +62,7 @@ class Deps:
     programs: ProgramRepository
     coupons: CouponRepository
     campaigns: CampaignRepository
+    segments: SegmentRepository
     preview_jobs: PreviewJobs
     delivery: DeliveryRepository
     delivery_queues: DeliveryQueues
