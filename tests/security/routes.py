@@ -92,6 +92,11 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/coupon-templates/{template_id}/funnel"): ("marketer", "admin"),
     # campaigns (authoring, review, results: issue 11): marketers and admins, never members
     ("GET", "/admin/campaigns"): ("marketer", "admin"),
+    ("GET", "/admin/segments"): ("marketer", "admin"),
+    ("GET", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("PUT", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("DELETE", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("POST", "/admin/segments/{slug}/size"): ("marketer", "admin"),
     ("GET", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("PUT", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("DELETE", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
