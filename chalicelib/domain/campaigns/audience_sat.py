@@ -52,6 +52,8 @@ def _taut(node: dict[str, Any]) -> bool:
 
 
 def _flatten_all(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "segment" in node and "audience" in node:  # a resolved segment is its expression
+        return _flatten_all(node["audience"])
     if "all" in node:
         out: list[dict[str, Any]] = []
         for c in node["all"]:

@@ -101,12 +101,13 @@ def references(tree: Any) -> set[str]:
 
 
 def resolve(tree: Any, lookup: Lookup, known: Callable[[], Iterable[str]],
-            path: str = "/audience") -> Any:
+            path: str = "/audience", within: str | None = None) -> Any:
     """``tree`` with every segment reference pinned to its current version and expression
-    (recursively); ValidationFailed on an unknown slug (did-you-mean) or a cycle."""
+    (recursively); ValidationFailed on an unknown slug (did-you-mean) or a cycle.
+    ``within``: the slug of the segment ``tree`` defines (a reference back to it is a cycle)."""
     if tree is None:
         return None
-    out = _resolve(tree, lookup, known, path, ())
+    out = _resolve(tree, lookup, known, path, (within,) if within else ())
     problems = check_audience(out, path)
     if problems:
         raise ValidationFailed("the audience with its segments is invalid", details=problems)

@@ -32,9 +32,7 @@ def put(slug: str, segment: seg.Segment, who: str) -> dict[str, Any]:
         raise ValidationFailed("the segment slug does not match the URL", details=[
             {"path": "/slug", "message": f"must be '{slug}'",
              "hint": "slugs are fixed once created; copy the segment to rename it"}])
-    # resolved as if already stored: a reference back to ``slug`` is a cycle
-    seg.resolve(segment.audience, lambda s: segment if s == slug else repo().current(s),
-                lambda: [*repo().slugs(), slug])
+    seg.resolve(segment.audience, repo().current, repo().slugs, within=slug)
     before = repo().record(slug)
     doc = segment.document()
     if before is not None and before.get("doc") == doc:
