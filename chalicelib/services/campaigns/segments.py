@@ -64,12 +64,10 @@ def page(limit: int, cursor: str | None) -> dict[str, Any]:
 def users(slug: str) -> list[str]:
     """Campaigns and segments whose definition references ``slug`` (an admin-path read of
     both catalogs by key, page by page; no Scan)."""
-    from chalicelib.services.campaigns import campaigns
-
     found: list[str] = []
     cursor: str | None = None
     while True:
-        items, cursor = campaigns.repo().page(limit=100, cursor=cursor)
+        items, cursor = deps().campaigns.page(limit=100, cursor=cursor)
         found += [f"campaign:{i['campaign_id']}" for i in items
                   if slug in seg.pins((i.get("doc") or {}).get("audience"))
                   and i.get("status") != "ended"]
