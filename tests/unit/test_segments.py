@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.campaigns import segments as seg
-from chalicelib.domain.campaigns.audience import check_audience, compile_audience, leaves
-from chalicelib.domain.campaigns.audience import attribute
+from chalicelib.domain.campaigns.audience import attribute, check_audience, compile_audience, leaves
 from chalicelib.domain.campaigns.audience_sat import matches_nobody
 from chalicelib.errors import ValidationFailed
 
