@@ -235,3 +235,23 @@ def test_members_tiered_before_perks_are_indexed_by_the_backfill(engine, monkeyp
     perks.repo().save_cursor("2026-05-31T00:00:00.000Z")  # run June's start again
     assert perks.grant_monthly(zones=ZONES)["coupons"] == 2
     assert wallet("old").count("fs") == 4
+
+
+def test_a_review_that_finds_the_window_qualifying_higher_grants_the_perks(engine):
+    from chalicelib.services.loyalty import jobs
+
+    freeze(2026, 5, 20, 4, 0)
+    setup()
+    register("m-1")
+    assert place("o-1", "m-1", amount=25000).tier.after == "silver"
+    freeze(2027, 4, 10, 4, 0)
+    place("o-2", "m-1", amount=15000)  # the window now holds ¥150: silver by the old rules
+    lower = perks_program()
+    lower["tiers"][1]["thresholds"] = {"min_spend": 10000}
+    lower["tiers"][2]["thresholds"] = {"min_spend": 15000}
+    programs.publish(parse_program(lower), "tester")
+    freeze(2027, 5, 21, 4, 0)
+    assert jobs.review_due()["upgraded"] == 1
+    assert wallet("m-1") == ["fs", "fs", "fs", "gold-gift"]  # May 2026's one, May 2027's two
+    assert sorted(e["points"] for e in books("m-1")["ledger"]
+                  if e["reason"] == "upgrade gift") == [100, 500]
