@@ -59,6 +59,14 @@ def segment_sizes(event: Any) -> dict:
     return segments.snapshot_sizes()
 
 
+# Tier perks: hourly, grant the month's free-shipping coupons to the members whose local month
+# just began (each run covers every zone whose month started since the last run).
+@app.schedule("cron(1 * * * ? *)", name="grant-tier-perks")
+def grant_tier_perks(event: Any) -> dict:
+    from chalicelib.services.loyalty import perks
+    return perks.grant_monthly(lambda_context=event.context)
+
+
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;
 # the table's stream turns committed writes into domain events (see services/delivery/events.py).
 _settings = get_settings()

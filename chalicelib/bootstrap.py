@@ -46,12 +46,14 @@ def build(**overrides: Any) -> Deps:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
     from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
     from chalicelib.config import get_settings
+    from chalicelib.domain.delivery.policy import LiveCaps
     from chalicelib.services.campaigns import campaigns
     from chalicelib.services.coupons import checkout, coupons
     from chalicelib.services.coupons import ranking as coupon_ranking
@@ -60,7 +62,7 @@ def build(**overrides: Any) -> Deps:
     from chalicelib.services.delivery.planner import Planner
     from chalicelib.services.delivery.worker import Worker
     from chalicelib.services.loyalty import hooks as loyalty_hooks
-    from chalicelib.services.loyalty import loyalty
+    from chalicelib.services.loyalty import loyalty, perks
 
     unknown = set(overrides) - set(Deps.__dataclass_fields__) - {"scan_segments"}
     if unknown:
@@ -83,6 +85,7 @@ def build(**overrides: Any) -> Deps:
         inbox=overrides.get("inbox") or InboxRepository(),
         loyalty=overrides.get("loyalty") or LoyaltyRepository(),
         programs=overrides.get("programs") or ProgramRepository(),
+        perks=overrides.get("perks") or PerkRepository(),
         coupons=overrides.get("coupons") or CouponRepository(),
         campaigns=overrides.get("campaigns") or CampaignRepository(),
         segments=overrides.get("segments") or SegmentRepository(),
@@ -96,7 +99,8 @@ def build(**overrides: Any) -> Deps:
             delivery_repo, source, queues,
             segments=overrides.get("scan_segments") or s.delivery_scan_segments,
             interval_minutes=s.schedule_minutes),
-        worker=overrides.get("worker") or Worker(delivery_repo, source, channels, effects),
+        worker=overrides.get("worker") or Worker(delivery_repo, source, channels, effects,
+                                                 caps=LiveCaps(perks.delivery_caps)),
         coupon_hooks=overrides.get("coupon_hooks") or CouponHooks(
             issue_items=coupons.issue_items, order_confirmation=checkout.order_confirmation,
             restore_items=checkout.restore_items),

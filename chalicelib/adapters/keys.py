@@ -12,6 +12,8 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
+    MEMBER#<id>                PERK#GIFT#<tier> | PERK#MONTH#<yyyy-mm> (tier perk grant records: exactly once)
+    MEMBER#<id>                PERKS                       PERKS#<s> / <tz>#<id>              -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
     MEMBER#<id>                CLAIMS#<template>           -                                   -
     MEMBER#<id>                CODEFAIL#<yyyymmddhh> (failed code attempts; TTL)
@@ -291,6 +293,36 @@ def reward_stock_shard(reward_id: str, shard: int) -> dict[str, str]:
 def loyalty_job_cursor(job: str) -> dict[str, str]:
     """Last local date a loyalty job (expiry, review) fully processed."""
     return {"PK": "LOYALTYJOB", "SK": job}
+
+
+# --- tier perks (grant records, the holders index) -------------------------------------
+# PERK#GIFT#<tier> records that a member had a tier's upgrade gift, PERK#MONTH#<yyyy-mm> how
+# many of a member-local month's free-shipping coupons were issued (conditional writes make
+# each grant happen once). PERKS marks a member above the base tier, indexed on GSI1 by
+# date-free hash shard and time zone, so the monthly job reads only the members whose local
+# month just began, with key queries (begins_with "<tz>#") on every shard.
+PERK = "PERK#"
+PERK_HOLDERS = "PERKS#"
+PERK_HOLDER_SHARDS = 16
+
+
+def perk_grant(member_id: str, kind: str, ident: str) -> dict[str, str]:
+    """A grant record: kind ``GIFT`` (ident = tier id) or ``MONTH`` (ident = yyyy-mm)."""
+    return {"PK": member_pk(member_id), "SK": f"{PERK}{kind}#{ident}"}
+
+
+def perk_holder(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": "PERKS"}
+
+
+def perk_holder_partitions() -> list[str]:
+    return [f"{PERK_HOLDERS}{s:02d}" for s in range(PERK_HOLDER_SHARDS)]
+
+
+def perk_holder_index(timezone: str, member_id: str) -> dict[str, str]:
+    """GSI1 on PERKS: tiered members by shard, then time zone (a key range per zone)."""
+    return {"GSI1PK": perk_holder_partitions()[_shard(member_id, PERK_HOLDER_SHARDS)],
+            "GSI1SK": f"{timezone}#{member_id}"}
 
 
 def loyalty_issued_coupon(member_id: str, coupon_id: str) -> dict[str, str]:

@@ -49,6 +49,10 @@ class OrderReads:
     state: LoyaltyState
     recorded: Recorded | None  # the order, when this order id was recorded before
     program: Item | None  # PROGRAM/CURRENT, when asked for
+    birthday: Item | None = None  # the profile's birthday facts (the birthday perk reads it)
+
+
+BIRTHDAY_FACTS = ("birthday", "birthday_set_by", "birthday_set_at", "timezone")
 
 
 def recorded(item: Item) -> Recorded:

@@ -7,12 +7,14 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from chalicelib.domain.loyalty import dates, tiers
 from chalicelib.domain.loyalty.earning import Earned, Line, earn
+from chalicelib.domain.loyalty.perks import ONE
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import earn_split
@@ -86,9 +88,10 @@ class OrderPlan:
 
 def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: datetime,
                member_timezone: str | None, line_discounts: Sequence[int] | None = None,
-               ) -> OrderPlan:
+               bonus_multiplier: Decimal = ONE) -> OrderPlan:
     """Everything one order changes, computed from the member's current state
-    (``line_discounts``: the confirmed reservation's allocation of the discount)."""
+    (``line_discounts``: the confirmed reservation's allocation of the discount;
+    ``bonus_multiplier``: the birthday perk, exact, on top of the tier's multiplier)."""
     if order.currency != program.currency:
         raise Unprocessable(f"the program runs in {program.currency}",
                             details=[{"path": "/currency", "message": f"use {program.currency}"}])
@@ -99,7 +102,7 @@ def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: date
     tier_idx = program.tier_index(state.tier)
     multiplier = program.tiers[tier_idx].benefits.points_multiplier
     lines = [Line(i.sku, i.category, i.quantity, i.unit_price) for i in order.items]
-    earned = earn(program, lines, order.discount_total, multiplier,
+    earned = earn(program, lines, order.discount_total, multiplier, bonus_multiplier,
                   line_discounts=line_discounts)
     month = dates.month_key(order.placed_at, tz)
     window = tiers.add(state.window, month, earned.qualifying, 1, now, tz)

@@ -22,7 +22,17 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
+from chalicelib.domain.campaigns.model import CapClass
+from chalicelib.domain.loyalty.perks import (
+    MAX_MONTHLY_COUPONS,
+    BirthdayWindow,
+    CapLimits,
+    ExactMultiplier,
+    UpgradeGift,
+)
 from chalicelib.domain.members.model import Timezone
 from chalicelib.domain.models import Strict, safe_text
 
@@ -75,12 +85,50 @@ class Thresholds(Strict):
         return all(checks) if self.combine == Combine.all else any(checks)
 
 
+# Benefits that used to be accepted but did nothing: refused in new documents (with what to
+# use instead), dropped from documents published before (parse_program(stored=True)).
+RETIRED_BENEFITS = {
+    "free_shipping": "free_shipping did nothing; use free_shipping_coupons_per_month with a "
+                     "free_shipping_template",
+    "birthday_bonus_points": "birthday_bonus_points did nothing; use "
+                             "birthday_points_multiplier (and the program's birthday_window)",
+}
+
+
 class Benefits(Strict):
+    """What a tier gives; every benefit acts (see domain/loyalty/perks.py and docs/loyalty.md)."""
+
     points_multiplier: Multiplier = Field(1.0, description="applied to base points")
-    free_shipping: bool = False
     coupon_templates: list[TemplateId] = Field(
-        default_factory=list, max_length=10, description="granted on entering the tier")
-    birthday_bonus_points: int = Field(0, ge=0, le=1_000_000)
+        default_factory=list, max_length=10, description="granted on every entry to the tier")
+    free_shipping_coupons_per_month: int = Field(
+        0, ge=0, le=MAX_MONTHLY_COUPONS,
+        description="coupons of free_shipping_template each member-local month")
+    free_shipping_template: TemplateId | None = Field(
+        None, description="a coupon template whose benefit is free_shipping")
+    birthday_points_multiplier: ExactMultiplier | None = Field(
+        None, description="points multiplier for orders in the birthday window")
+    upgrade_gift: UpgradeGift | None = Field(
+        None, description="granted once per member when the tier is first reached")
+
+    # retired: never stored or shown (exclude), refused when sent (see _retired)
+    free_shipping: SkipJsonSchema[object] = Field(None, exclude=True)
+    birthday_bonus_points: SkipJsonSchema[object] = Field(None, exclude=True)
+
+    @field_validator(*RETIRED_BENEFITS, mode="before")
+    @classmethod
+    def _retired(cls, value: object, info: ValidationInfo) -> None:
+        if (info.context or {}).get("stored"):  # published before it was retired: drop it
+            return None
+        raise PydanticCustomError("retired_benefit", RETIRED_BENEFITS[str(info.field_name)])
+
+    @model_validator(mode="after")
+    def _monthly_pair(self) -> Benefits:
+        if self.free_shipping_coupons_per_month and not self.free_shipping_template:
+            raise ValueError("free_shipping_coupons_per_month needs a free_shipping_template")
+        if self.free_shipping_template and not self.free_shipping_coupons_per_month:
+            raise ValueError("free_shipping_template needs free_shipping_coupons_per_month >= 1")
+        return self
 
 
 class Tier(Strict):
@@ -157,6 +205,12 @@ class Program(Strict):
     tiers: list[Tier] = Field(min_length=1, max_length=10, description="lowest (base) first")
     review: Review = Field(default_factory=Review)
     rewards: list[Reward] = Field(default_factory=list, max_length=500)
+    birthday_window: BirthdayWindow = Field(
+        "month", description="when birthday_points_multiplier applies, in the member's time "
+        "zone: the birthday (day), the birthday and 3 days either side (week), or its month")
+    caps: dict[CapClass, CapLimits] | None = Field(
+        None, description="delivery frequency caps per cap class; classes left out keep the "
+        "defaults (marketing 1/day and 3/week, service 3/day)")
 
     @field_validator("tiers")
     @classmethod
@@ -167,6 +221,9 @@ class Program(Strict):
             raise ValueError(f"tier ids must be unique; repeated: {', '.join(dupes)}")
         if not tiers[0].thresholds.empty:
             raise ValueError("the first (base) tier must have no thresholds")
+        if tiers[0].benefits.free_shipping_coupons_per_month:
+            raise ValueError("the first (base) tier cannot have free_shipping_coupons_per_month"
+                             " (every member holds it: use a campaign)")
         for i, t in enumerate(tiers[1:], start=1):
             if t.thresholds.empty:
                 raise ValueError(f"tier {i} ({t.id}) needs min_spend and/or min_orders")
@@ -227,10 +284,13 @@ DEFAULT_PROGRAM: dict[str, Any] = {
 }
 
 
-def parse_program(data: dict[str, Any]) -> Program:
+def parse_program(data: dict[str, Any], *, stored: bool = False) -> Program:
     """Validate a program document with the JSON rules the API applies (strict, but
-    strings for enums and dates as JSON has them); raises pydantic.ValidationError."""
-    return Program.model_validate_json(json.dumps(data))
+    strings for enums and dates as JSON has them); raises pydantic.ValidationError.
+
+    ``stored``: a document published earlier, whose retired benefits are dropped instead of
+    refused (they never did anything)."""
+    return Program.model_validate_json(json.dumps(data), context={"stored": stored})
 
 
 def schema() -> dict[str, Any]:
