@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from chalicelib.domain.members.cities import city_tier_level
+from chalicelib.domain.members.facts import WINDOWS, age_band, city_level, summarize
 from chalicelib.domain.members.model import BIRTHDAY_RE, age_on, birthday_counts
 
 # LOYALTY item fields, with the alternative names accepted (first present wins).
@@ -70,6 +71,31 @@ def _window_spend(window: Any, today: date) -> int | None:
     return total
 
 
+def resolve_city_tier(city: Any) -> int | None:
+    """The tier of a city name, 1 一线 … 6 五线 (domain/members/cities.py): the one place
+    audiences and profile facts look a city's tier up."""
+    return city_tier_level(city)
+
+
+def fact_values(loyalty: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """The behaviour facts kept on LOYALTY (``facts``) as audience attributes; a member who
+    has never ordered has zero orders and spend; unknown facts are left out."""
+    raw = loyalty.get("facts")
+    facts = summarize(raw if isinstance(raw, Mapping) else None, today)
+    if facts is None:
+        never = bool(loyalty) and not _first(loyalty, LOYALTY_FIELDS["orders_count"]) \
+            and not loyalty.get("last_order_at")
+        return {f"{kind}_{n}d": 0 for kind in ("orders", "spend") for n in WINDOWS} \
+            if never else {}
+    out: dict[str, Any] = {f"orders_{n}d": v for n, v in facts.orders.items()}
+    out.update({f"spend_{n}d": v for n, v in facts.spend.items()})
+    out.update({"avg_basket_365d": facts.avg_basket, "favourite_store": facts.favourite_store,
+                "favourite_channel": facts.favourite_channel,
+                "top_category": facts.top_category})
+    out.update({f"affinity.{c}": facts.affinity_percent(c) for c in facts.affinity})
+    return out
+
+
 def _int(v: Any) -> int | None:
     if isinstance(v, bool) or v is None:
         return None
@@ -105,6 +131,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
     if available is None and isinstance(points, Mapping):
         available = points.get("available")
     last_order = loyalty.get("last_order_at") or loyalty.get("last_order_date")
+    city_tier = profile.get("city_tier") or resolve_city_tier(city)  # an operator's tier wins
     out: dict[str, Any] = {
         "member_id": profile.get("member_id"),
         "tier": _first(loyalty, LOYALTY_FIELDS["tier"]) or profile.get("tier"),
@@ -116,10 +143,12 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
         "last_order_days_ago": _days_since(last_order, today),
         "signup_days_ago": _days_since(profile.get("signup_at"), today),
         "age": age_on(birthday, today) if m else None,
+        "age_band": age_band(birthday, today) if m else None,
+        "first_order_days_ago": _days_since(loyalty.get("first_order_at"), today),
         "gender": profile.get("gender"),
         "city": city,
-        # 1 一线 … 6 五线 (domain/members/cities.py); an operator-set tier wins.
-        "city_tier": profile.get("city_tier") or city_tier_level(city),
+        "city_tier": city_tier,
+        "city_level": city_level(city_tier),
         "tags": frozenset(tags) if isinstance(tags, (list, tuple, set, frozenset)) else
         frozenset(),
         "locale": profile.get("locale"),
@@ -131,6 +160,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
     }
     if out["orders_count"] is None and loyalty:
         out["orders_count"] = 0
+    out.update(fact_values(loyalty, today))
     for key, value in (profile.get("attributes") or {}).items():
         if isinstance(value, (str, int, float, bool)):
             out[f"attributes.{key}"] = value
