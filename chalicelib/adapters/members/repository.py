@@ -59,6 +59,22 @@ class MemberRepository(TableRepository):
             raise NotFound(f"member {member_id} not found")
         return item
 
+    def profile_and_summary(self, member_id: str
+                            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The PROFILE and the LOYALTY summary (loyalty fields and facts), one BatchGetItem."""
+        name = self.table.name
+        want = [keys.member_profile(member_id), keys.member_loyalty(member_id)]
+        got: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {name: {"Keys": want, "ConsistentRead": True}}
+        while request:
+            with translated():
+                resp = self.table.meta.client.batch_get_item(RequestItems=request)
+            for raw in resp.get("Responses", {}).get(name, []):
+                item = plain(raw)
+                got[item["SK"]] = _strip(item)
+            request = resp.get("UnprocessedKeys") or {}
+        return got.get(keys.PROFILE), got.get(keys.LOYALTY)
+
     def record_lookup(self, member_id: str, actor: str, at: str, purpose: str) -> None:
         """Audit one support lookup (who looked at whom, when): a create-only put, written
         before the profile is shown, so no lookup goes unrecorded."""
