@@ -235,3 +235,16 @@ def test_fact_values_are_typed_like_their_attributes() -> None:
     assert err["path"] == "/audience/value"
     [err] = check_audience({"attr": "age_band", "op": "eq", "value": "30-39"})
     assert "25-34" in err["message"]
+
+
+def test_facts_are_worked_out_only_when_an_audience_reads_one() -> None:
+    loyalty = {"orders_count": 1, "facts": play(order(1, 5000))}
+    p = audience_profile({"member_id": "m-1", "city": "上海"}, loyalty, today=TODAY)
+    assert not dict.__contains__(p, "orders_30d")  # not yet
+    assert compile_audience({"attr": "city", "op": "eq", "value": "上海"})(p)
+    assert not dict.__contains__(p, "orders_30d")  # an audience without facts: never
+    assert compile_audience({"attr": "spend_30d", "op": "eq", "value": 5000})(p)
+    assert dict.__contains__(p, "orders_30d") and p["orders_30d"] == 1
+    assert "affinity.coffee" in p and p.get("attributes.none") is None
+    with pytest.raises(KeyError):
+        p["no_such_attribute"]

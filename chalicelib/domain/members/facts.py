@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -216,49 +217,81 @@ class MemberFacts:
 
 
 def div_round(n: int, d: int) -> int:
-    """n / d rounded half to even, exactly."""
-    return round(Fraction(n, d))
+    """n / d (d > 0) rounded half to even, in integers."""
+    q, r = divmod(n, d)
+    return q + 1 if 2 * r > d or (2 * r == d and q % 2) else q
 
 
-def _in_window(week: date, today: date, days: int) -> bool:
-    return week <= today and week + timedelta(days=6) >= today - timedelta(days=days - 1)
-
-
-def _complete(facts: Mapping[str, Any], today: date, days: int) -> bool:
-    """Whether facts saw every order of the window (they started before its first week, or
-    the member had not ordered before they started)."""
-    if not int(facts.get("prior") or 0):
-        return True
-    return date.fromisoformat(str(facts["since"])) <= monday(today - timedelta(days=days - 1))
+@lru_cache(maxsize=64)
+def _bounds(today: date) -> tuple[str, str, tuple[tuple[int, str], ...]]:
+    """(today, the first Monday of 365 days, (window, its first Monday) ...) as ISO dates."""
+    firsts = tuple((n, monday(today - timedelta(days=n - 1)).isoformat()) for n in WINDOWS)
+    return today.isoformat(), firsts[-1][1], firsts
 
 
 def _favourite(scores: Mapping[str, int]) -> str | None:
-    best = sorted(((v, n) for n, v in scores.items() if v > 0 and n != UNCATEGORIZED),
-                  key=lambda x: (-x[0], x[1]))
-    return best[0][1] if best else None
+    best = min(((-v, n) for n, v in scores.items() if v > 0 and n != UNCATEGORIZED),
+               default=None)
+    return best[1] if best else None
+
+
+def _totals(facts: Mapping[str, Any], today: date
+            ) -> tuple[dict[int, int], dict[int, int], int, int]:
+    """(orders per window, spend per window, orders and spend of the last 365 days seen),
+    for the windows facts saw whole: they started before its first week, or the member had
+    not ordered before (``prior``). Week keys are ISO Mondays: windows compare strings."""
+    last, year, firsts = _bounds(today)
+    prior, since = facts.get("prior"), str(facts.get("since") or "")
+    starts = [(n, first) for n, first in firsts if not prior or since <= first]
+    orders = dict.fromkeys((n for n, _ in starts), 0)
+    spend = dict.fromkeys(orders, 0)
+    seen_orders = seen_spend = 0
+    for week, (o, sp) in (facts.get("weeks") or {}).items():
+        if week > last or week < year:
+            continue
+        seen_orders, seen_spend = seen_orders + o, seen_spend + sp
+        for n, first in starts:
+            if week >= first:
+                orders[n] += o
+                spend[n] += sp
+    return orders, spend, seen_orders, seen_spend
 
 
 def summarize(facts: Mapping[str, Any] | None, today: date) -> MemberFacts | None:
     """The member's facts as of ``today``; None when none are kept."""
     if not facts or facts.get("v") != FACTS_VERSION:
         return None
-    weeks = [(date.fromisoformat(w), int(b[0]), int(b[1]))
-             for w, b in (facts.get("weeks") or {}).items()]
-    known = [n for n in WINDOWS if _complete(facts, today, n)]
-    orders = {n: sum(o for w, o, _ in weeks if _in_window(w, today, n)) for n in known}
-    spend = {n: sum(s for w, _, s in weeks if _in_window(w, today, n)) for n in known}
-    seen = [(o, s) for w, o, s in weeks if _in_window(w, today, 365)]
-    n_seen = sum(o for o, _ in seen)
+    orders, spend, n_seen, s_seen = _totals(facts, today)
     cat = {k: int(v) for k, v in (facts.get("cat") or {}).items() if int(v) > 0}
     total = sum(cat.values())
     return MemberFacts(
         orders=orders, spend=spend,
-        avg_basket=div_round(sum(s for _, s in seen), n_seen) if n_seen else None,
+        avg_basket=div_round(s_seen, n_seen) if n_seen else None,
         favourite_store=_favourite(facts.get("store") or {}),
         favourite_channel=_favourite(facts.get("channel") or {}),
         affinity={k: Fraction(v, total) for k, v in cat.items()} if total else {},
         top_category=_favourite(cat),
         since=facts.get("since"))
+
+
+def audience_values(facts: Mapping[str, Any] | None, today: date) -> dict[str, Any] | None:
+    """The facts as audience attributes (``summarize`` in integers only: audiences build one
+    per member read); None when none are kept."""
+    if not facts or facts.get("v") != FACTS_VERSION:
+        return None
+    orders, spend, n_seen, s_seen = _totals(facts, today)
+    out: dict[str, Any] = {f"orders_{n}d": v for n, v in orders.items()}
+    out.update({f"spend_{n}d": v for n, v in spend.items()})
+    cat = facts.get("cat") or {}
+    total = sum(int(v) for v in cat.values())
+    out.update({"avg_basket_365d": div_round(s_seen, n_seen) if n_seen else None,
+                "favourite_store": _favourite(facts.get("store") or {}),
+                "favourite_channel": _favourite(facts.get("channel") or {}),
+                "top_category": _favourite(cat)})
+    if total:
+        out.update({f"affinity.{c}": div_round(100 * int(v), total) for c, v in cat.items()
+                    if int(v) > 0 and c != UNCATEGORIZED})
+    return out
 
 
 # --- profile-derived facts ---------------------------------------------------------------------
