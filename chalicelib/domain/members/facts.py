@@ -41,6 +41,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib.domain.members.cities import TIER_NAMES
 from chalicelib.domain.members.model import age_on
 
 FACTS_VERSION = 1
@@ -310,9 +311,8 @@ def age_band(birthday: str | None, today: date) -> str | None:
     return next(name for below, name in AGE_BANDS if age < below)
 
 
-# City tier numbers as audiences use them (1..6) and their names in the widely cited
-# 第一财经·新一线城市研究所 grading.
-CITY_LEVELS = ("一线", "新一线", "二线", "三线", "四线", "五线")
+# City tier numbers as audiences use them (1..6) and their names (domain/members/cities.py).
+CITY_LEVELS = TIER_NAMES
 
 
 def city_level(tier: int | None) -> str | None:
