@@ -4,10 +4,10 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           PHONE#<phone-hmac> / <id>
-                               (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date>#<s> / <id>            LASTORDER#<date>#<s> / <tz>#<id>
+                               (LOYALTY is the audience summary: profile copy, facts; also GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date>#<s> / <id>#<lot>     -
     (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
@@ -670,13 +670,15 @@ def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str
 
 
 # --- member index (GSI3): every member in one of 64 fixed hash buckets ----------------------
-# PROFILE and LOYALTY (the items audiences read) carry GSI3PK = MEMBERS#<bucket> and
-# GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another slice of the member id's
-# hash. Both items of a member share one key, so they are adjacent in the index. Sorting by
-# <h> (not by id) makes any key range of a bucket a uniform random sample of its members,
-# whatever the id scheme (sequential ids would otherwise put old members first), and the
-# share of the hash space a range covers estimates how many members the bucket holds.
-# The index projects only what audiences and preview samples read (infra/template.json).
+# One entry per member: its LOYALTY item, the audience summary (the profile-level copy
+# audiences read, loyalty fields, behaviour facts; adapters/members/summary.py), carries
+# GSI3PK = MEMBERS#<bucket> and GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another
+# slice of the member id's hash. Sorting by <h> (not by id) makes any key range of a bucket a
+# uniform random sample of its members, whatever the id scheme (sequential ids would otherwise
+# put old members first), and the share of the hash space a range covers estimates how many
+# members the bucket holds. The index projects only what audiences, broadcasts and preview
+# samples read (infra/template.json). PROFILE items carried the same key before the summary
+# (`perks members backfill-summary` takes them out).
 MEMBER_BUCKETS = 64
 MEMBER_HASH_SPACE = 16 ** 8
 MEMBERS = "MEMBERS#"
@@ -701,7 +703,7 @@ def member_rank_key(rank: int) -> str:
 
 
 def member_index(member_id: str) -> dict[str, str]:
-    """GSI3 entry of a member's PROFILE or LOYALTY item (the same for both)."""
+    """GSI3 entry of a member's LOYALTY item (its audience summary)."""
     return {"GSI3PK": member_bucket_partition(member_bucket(member_id)),
             "GSI3SK": f"{member_rank_key(member_rank(member_id))}#{member_id}"}
 

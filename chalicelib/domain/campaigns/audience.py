@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.members.facts import AGE_BAND_NAMES, CITY_LEVELS, KEY_RE
 from chalicelib.errors import ValidationFailed
 
 Profile = Mapping[str, Any]
@@ -71,9 +72,39 @@ ATTRIBUTES: dict[str, Attr] = {
     "consent.push": Attr("bool", "push marketing consent"),
     "consent.sms": Attr("bool", "SMS marketing consent"),
     "consent.email": Attr("bool", "email marketing consent"),
+    # Member facts from behaviour (domain/members/facts.py), kept on the LOYALTY summary with
+    # each order and refund. Windows count whole local weeks (Monday-Sunday) touching the
+    # last N days; spend is qualifying spend net of refunds, in fen.
+    "orders_30d": Attr("int", "orders in the last 30 days (weekly buckets)", lo=0),
+    "orders_90d": Attr("int", "orders in the last 90 days (weekly buckets)", lo=0),
+    "orders_365d": Attr("int", "orders in the last 365 days (weekly buckets)", lo=0),
+    "spend_30d": Attr("int", "spend in the last 30 days, fen, net of refunds", lo=0),
+    "spend_90d": Attr("int", "spend in the last 90 days, fen, net of refunds", lo=0),
+    "spend_365d": Attr("int", "spend in the last 365 days, fen, net of refunds", lo=0),
+    "avg_basket_365d": Attr("int", "average spend per order over 365 days, fen (missing: no "
+                            "order)", lo=0),
+    "first_order_days_ago": Attr("int", "whole days since the first order (missing: never "
+                                 "ordered)", lo=0),
+    "favourite_store": Attr("str", "store id with the most orders, recent ones weighing more"),
+    "favourite_channel": Attr("str", "order channel with the most orders, recent ones "
+                              "weighing more"),
+    "top_category": Attr("str", "category with the largest share of spend, recent spend "
+                         "weighing more"),
+    "age_band": Attr("enum", "age band from the birthday (missing without a birth year)",
+                     choices=AGE_BAND_NAMES),
+    "city_level": Attr("enum", "city tier by name: 一线 (tier 1), 新一线 (2), 二线 (3), 三线 (4), "
+                       "四线 (5), 五线 (6)", choices=CITY_LEVELS),
 }
 CUSTOM_PREFIX = "attributes."
 CUSTOM = Attr("any", "custom profile attribute (string, number or boolean)")
+# Attribute families named by a key: affinity.<category> (a category as orders name it).
+AFFINITY_PREFIX = "affinity."
+AFFINITY = Attr("int", "share of the member's spend in the category, percent 0-100, recent "
+                "spend weighing more (missing: no spend in it)", lo=0, hi=100)
+PREFIXED: dict[str, tuple[Attr, re.Pattern[str]]] = {
+    CUSTOM_PREFIX: (CUSTOM, CUSTOM_KEY_RE),
+    AFFINITY_PREFIX: (AFFINITY, KEY_RE),
+}
 
 OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "int": ("eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "not_in", "exists"),
@@ -95,9 +126,20 @@ SEGMENT_SLUG_MAX = 64
 def attribute(name: str) -> Attr | None:
     if name in ATTRIBUTES:
         return ATTRIBUTES[name]
-    if name.startswith(CUSTOM_PREFIX) and CUSTOM_KEY_RE.match(name[len(CUSTOM_PREFIX):]):
-        return CUSTOM
+    for prefix, (spec, key_re) in PREFIXED.items():
+        if name.startswith(prefix) and key_re.match(name[len(prefix):]):
+            return spec
     return None
+
+
+def suggest_attribute(name: str) -> str:
+    """'did you mean ...? ' for a misspelt attribute, the keyed families included
+    ('afinity.coffee' -> 'affinity.coffee', 'attribute.vip' -> 'attributes.vip')."""
+    choices = list(ATTRIBUTES)
+    _, dot, key = name.partition(".")
+    if dot and key:
+        choices += [p + key for p, (_, key_re) in PREFIXED.items() if key_re.match(key)]
+    return _suggest(name, choices)
 
 
 def _err(path: str, message: str, hint: str = "") -> dict[str, str]:
@@ -217,10 +259,10 @@ def _check_leaf(node: dict[str, Any], path: str, errors: list[dict[str, str]]) -
     name, op = node["attr"], node["op"]
     if not isinstance(name, str) or attribute(name) is None:
         shown = name if isinstance(name, str) else repr(name)
-        hint = _suggest(shown, list(ATTRIBUTES)) if isinstance(name, str) else ""
+        hint = suggest_attribute(shown) if isinstance(name, str) else ""
         errors.append(_err(f"{path}/attr", f"unknown attribute {shown[:60]!r}",
                            hint + "known: " + ", ".join(ATTRIBUTES)
-                           + ", consent.*, attributes.<key>"))
+                           + ", affinity.<category>, attributes.<key>"))
         return
     spec = attribute(name)
     assert spec is not None

@@ -8,9 +8,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from chalicelib.domain.campaigns.audience import ATTRIBUTES, OPS_BY_KIND, SEGMENT_SLUG_MAX
+from chalicelib.domain.campaigns.audience import (
+    ATTRIBUTES,
+    OPS_BY_KIND,
+    PREFIXED,
+    SEGMENT_SLUG_MAX,
+)
 from chalicelib.domain.campaigns.model import Campaign
 from chalicelib.domain.campaigns.segments import SLUG_PATTERN as SEGMENT_SLUG
 from chalicelib.domain.campaigns.segments import Segment
@@ -33,6 +39,11 @@ def _audience_defs() -> dict[str, Any]:
         elif names:
             attr = {"enum": names, "description": "; ".join(
                 f"{n}: {ATTRIBUTES[n].doc}" for n in names)}
+            keyed = [{"type": "string", "pattern": _family_pattern(prefix, key_re.pattern),
+                      "description": f"{prefix}<key>: {spec.doc}"}
+                     for prefix, (spec, key_re) in PREFIXED.items() if spec.kind == kind]
+            if keyed:
+                attr = {"anyOf": [attr, *keyed]}
         else:
             continue
         value: dict[str, Any] = {}
@@ -83,6 +94,11 @@ def _audience_defs() -> dict[str, Any]:
             ],
         },
     }
+
+
+def _family_pattern(prefix: str, key_pattern: str) -> str:
+    """'affinity.' + '^[^\\s.~]{1,64}$' -> '^affinity\\.[^\\s.~]{1,64}$'."""
+    return "^" + re.escape(prefix) + key_pattern.removeprefix("^")
 
 
 def _fix_formats(node: Any) -> None:

@@ -3,7 +3,9 @@
 Other capabilities read it too: coupons restrict by ``tier`` and "new members" by
 ``orders_count``; delivery's inactivity trigger uses ``last_order_at``; a DynamoDB Streams
 handler sees tier changes as ``OldImage.tier != NewImage.tier`` (``tier_prev``,
-``tier_change`` and ``tier_changed_at`` describe the latest change).
+``tier_change`` and ``tier_changed_at`` describe the latest change). LOYALTY is also the
+member's audience summary: the members repository keeps a profile copy on it (``profile``,
+not part of this state, never written by loyalty) and orders and refunds keep ``facts``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class LoyaltyState:
     last_order_at: str | None = None
     timezone: str | None = None  # member's, copied from the profile for the last-order index
     rewards: dict[str, int] = field(default_factory=dict)  # redemptions per reward id
+    # behaviour facts (domain/members/facts.py), changed with each order and refund
+    facts: dict[str, Any] | None = None
 
     @classmethod
     def from_item(cls, member_id: str, item: dict[str, Any] | None) -> LoyaltyState:

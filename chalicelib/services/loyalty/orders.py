@@ -19,7 +19,12 @@ from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.loyalty.records import Recorded, StoredOrder
 from chalicelib.adapters.loyalty.writes import StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
-from chalicelib.domain.loyalty.orders import NewOrder, OrderPlan, plan_order
+from chalicelib.domain.loyalty.orders import (
+    NewOrder,
+    OrderPlan,
+    facts_after_refund,
+    plan_order,
+)
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.refunds import NewRefund, plan_refund
 from chalicelib.domain.loyalty.views import OrderResult, RefundResult, TierOutcome, TierProgress
@@ -217,7 +222,9 @@ def _write_refund(order: StoredOrder, req: NewRefund, fingerprint: str) -> Refun
         lifetime_reversed=state.lifetime_reversed + rev.reversed,
         lifetime_spend=max(0, state.lifetime_spend - plan.value),
         window=tiers.add(state.window, order.fields["month"], -plan.value,
-                         -1 if newly_full else 0, now, program.timezone))
+                         -1 if newly_full else 0, now, program.timezone),
+        facts=facts_after_refund(state.facts, order.fields, plan.lines, newly_full, now,
+                                 state.timezone or program.timezone))
     result = RefundResult(
         refund_id=req.refund_id, order_id=order.fields["order_id"], member_id=member,
         refunded_value=plan.value, points_reversed=rev.reversed,
