@@ -91,42 +91,55 @@ def between(trigger: Trigger, start: datetime, end: datetime, tz: str | ZoneInfo
             birthday: str | None = None) -> list[Occurrence]:
     """Fires with ``start < at <= end`` in ``tz``, in order. Birthday triggers need the
     member's ``birthday`` ('YYYY-MM-DD' or '--MM-DD'); event triggers never fire here."""
-    start, end, tz = _aware(start), _aware(end), zone(tz)
+    start, end, zi = _aware(start), _aware(end), zone(tz)
     if end <= start:
         return []
-    out: list[Occurrence]
+    out: list[Occurrence] = []
     if isinstance(trigger, Once):
-        at = trigger.at
-        instant = (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
-        key = at.replace(tzinfo=None).isoformat(timespec="minutes") if trigger.local_time \
-            else instant.isoformat(timespec="minutes")
-        out = [Occurrence(instant, key, instant.astimezone(tz))] if start < instant <= end \
-            else []
+        out = _once(trigger, start, end, zi)
     elif isinstance(trigger, Recurring):
-        cron = parse_cron(trigger.cron)
-        out = []
-        for d in _local_dates(start, end, tz):
-            if cron.matches(d):
-                for t in cron.times():
-                    o = _occ(d, t, tz, f"{d.isoformat()}T{t.strftime('%H:%M')}")
-                    if start < o.at <= end:
-                        out.append(o)
+        out = _recurring(trigger, start, end, zi)
     elif isinstance(trigger, Birthday):
         md = month_day(birthday)
         out = [] if md is None else [
-            o for o, mds in birthdays_due(trigger, start, end, tz) if md in mds]
+            o for o, mds in birthdays_due(trigger, start, end, zi) if md in mds]
     elif isinstance(trigger, Holiday):
-        out = []
-        lead = timedelta(days=trigger.days_before)
-        first = start.astimezone(tz).year - 1
-        for year in range(first, end.astimezone(tz).year + 2):
-            for day in holiday_dates(trigger.calendar, trigger.holidays, year):
-                o = _occ(day - lead, trigger.at, tz, day.isoformat())
+        out = _holidays(trigger, start, end, zi)
+    return sorted(set(out))
+
+
+def _once(trigger: Once, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+    at = trigger.at
+    instant = (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
+    key = at.replace(tzinfo=None).isoformat(timespec="minutes") if trigger.local_time \
+        else instant.isoformat(timespec="minutes")
+    return [Occurrence(instant, key, instant.astimezone(tz))] if start < instant <= end else []
+
+
+def _recurring(trigger: Recurring, start: datetime, end: datetime, tz: ZoneInfo
+               ) -> list[Occurrence]:
+    cron = parse_cron(trigger.cron)
+    out = []
+    for d in _local_dates(start, end, tz):
+        if cron.matches(d):
+            for t in cron.times():
+                o = _occ(d, t, tz, f"{d.isoformat()}T{t.strftime('%H:%M')}")
                 if start < o.at <= end:
                     out.append(o)
-    else:
-        out = []
-    return sorted(set(out))
+    return out
+
+
+def _holidays(trigger: Holiday, start: datetime, end: datetime, tz: ZoneInfo
+              ) -> list[Occurrence]:
+    out = []
+    lead = timedelta(days=trigger.days_before)
+    first = start.astimezone(tz).year - 1
+    for year in range(first, end.astimezone(tz).year + 2):
+        for day in holiday_dates(trigger.calendar, trigger.holidays, year):
+            o = _occ(day - lead, trigger.at, tz, day.isoformat())
+            if start < o.at <= end:
+                out.append(o)
+    return out
 
 
 def birthdays_due(trigger: Birthday, start: datetime, end: datetime, tz: str | ZoneInfo,

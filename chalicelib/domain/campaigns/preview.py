@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns.lint import CouponFacts
 from chalicelib.domain.campaigns.model import (
+    Action,
     AwardPoints,
     Birthday,
     Campaign,
@@ -79,7 +79,7 @@ def limited(c: Campaign, fires: float, at: datetime) -> float:
 
 def project(c: Campaign, *, at: datetime, audience_size: float,
             coupons: Callable[[str], CouponFacts | None],
-            point_value_minor: float = 1.0) -> dict[str, Any]:
+            point_value_minor: float = 1.0) -> dict[str, object]:
     """Projected totals and cost for ``audience_size`` matching members."""
     holdout = c.experiment.holdout_percent if c.experiment else 0.0
     recipients = audience_size * (1 - holdout / 100)
@@ -109,10 +109,10 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
             elif isinstance(a, Message):
                 totals["messages"] += n * len(a.channels)
     money += totals["points"] * point_value_minor
-    projected = {k: round(v) for k, v in totals.items()}
+    projected: dict[str, int | None] = {k: round(v) for k, v in totals.items()}
     projected["money_minor"] = None if unbounded else round(money)
     budget = c.budget.model_dump() if c.budget else {}
-    against = {}
+    against: dict[str, dict[str, object]] = {}
     for key, value in projected.items():
         cap = budget.get(key)
         against[key] = {"projected": value, "budget": cap,
@@ -132,7 +132,7 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     }
 
 
-def _arms(c: Campaign) -> list[tuple[float, list[Any]]]:
+def _arms(c: Campaign) -> list[tuple[float, list[Action]]]:
     variants = c.experiment.variants if c.experiment else []
     if not variants:
         return [(1.0, list(c.actions))]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any
 
 from chalicelib.domain.members.model import BIRTHDAY_RE, age_on, birthday_counts
 
@@ -47,7 +46,7 @@ LOYALTY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _first(item: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+def _first(item: Mapping[str, object], names: tuple[str, ...]) -> object:
     for n in names:
         v = item.get(n)
         if v is not None and not isinstance(v, Mapping):
@@ -55,7 +54,7 @@ def _first(item: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def _days_since(iso: Any, today: date) -> int | None:
+def _days_since(iso: object, today: date) -> int | None:
     if not isinstance(iso, str) or len(iso) < 10:
         return None
     try:
@@ -64,7 +63,7 @@ def _days_since(iso: Any, today: date) -> int | None:
         return None
 
 
-def _window_spend(window: Any, today: date) -> int | None:
+def _window_spend(window: object, today: date) -> int | None:
     """Qualifying spend: the LOYALTY item's monthly buckets of the 12 months up to today."""
     if not isinstance(window, Mapping):
         return None
@@ -76,11 +75,13 @@ def _window_spend(window: Any, today: date) -> int | None:
         except ValueError:
             continue
         if y * 12 + m - 1 >= first and isinstance(bucket, Mapping):
-            total += int(bucket.get("spend", 0) or 0)
+            spend = bucket.get("spend", 0) or 0
+            if isinstance(spend, (int, float, str)):
+                total += int(spend)
     return total
 
 
-def _int(v: Any) -> int | None:
+def _int(v: object) -> int | None:
     if isinstance(v, bool) or v is None:
         return None
     if isinstance(v, (int, float)):
@@ -88,7 +89,7 @@ def _int(v: Any) -> int | None:
     return None
 
 
-def _birthday_month(profile: Mapping[str, Any], m: re.Match[str] | None, today: date
+def _birthday_month(profile: Mapping[str, object], m: re.Match[str] | None, today: date
                     ) -> int | None:
     """The birth month, unknown while a member-set birthday is too new for the nearest
     birthday (this year's, from its month on; else next year's): a "birthday month" perk
@@ -100,12 +101,18 @@ def _birthday_month(profile: Mapping[str, Any], m: re.Match[str] | None, today: 
     return month if birthday_counts(dict(profile), year) else None
 
 
-def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None,
-                     *, today: date | None = None) -> dict[str, Any]:
+def _mapping(value: object) -> Mapping[str, object]:
+    """A nested map of a stored item ({} when absent)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def audience_profile(profile: Mapping[str, object],
+                     loyalty: Mapping[str, object] | None = None,
+                     *, today: date | None = None) -> dict[str, object]:
     """The flat audience profile of a member from its PROFILE and LOYALTY items."""
     today = today or datetime.now(UTC).date()
     loyalty = loyalty or {}
-    consent = profile.get("consent") or {}
+    consent = _mapping(profile.get("consent"))
     birthday = profile.get("birthday")
     m = BIRTHDAY_RE.match(birthday) if isinstance(birthday, str) else None
     city = profile.get("city")
@@ -115,7 +122,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
     if available is None and isinstance(points, Mapping):
         available = points.get("available")
     last_order = loyalty.get("last_order_at") or loyalty.get("last_order_date")
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "member_id": profile.get("member_id"),
         "tier": _first(loyalty, LOYALTY_FIELDS["tier"]) or profile.get("tier"),
         "points.available": _int(available),
@@ -125,7 +132,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
         "orders_count": _int(_first(loyalty, LOYALTY_FIELDS["orders_count"])),
         "last_order_days_ago": _days_since(last_order, today),
         "signup_days_ago": _days_since(profile.get("signup_at"), today),
-        "age": age_on(birthday, today) if m else None,
+        "age": age_on(m.string, today) if m else None,
         "gender": profile.get("gender"),
         "city": city,
         "city_tier": profile.get("city_tier") or (CITY_TIERS.get(city.strip().lower())
@@ -141,7 +148,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
     }
     if out["orders_count"] is None and loyalty:
         out["orders_count"] = 0
-    for key, value in (profile.get("attributes") or {}).items():
+    for key, value in _mapping(profile.get("attributes")).items():
         if isinstance(value, (str, int, float, bool)):
             out[f"attributes.{key}"] = value
     return out

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain.campaigns import audience as aud
 from chalicelib.domain.campaigns.model import (
     EVENT_PARAMS,
     AwardPoints,
+    Birthday,
     Campaign,
     Event,
     EventType,
@@ -33,7 +33,7 @@ ACTION_TYPES = ("issue_coupon", "award_points", "message")
 ORDER_EVENTS = (EventType.order, EventType.first_order)
 
 
-def parse_campaign(data: Any) -> Campaign:
+def parse_campaign(data: object) -> Campaign:
     """A valid Campaign from JSON text/bytes or already-parsed JSON; else ValidationFailed."""
     campaign, errors = validate_campaign(data)
     if errors or campaign is None:
@@ -41,7 +41,7 @@ def parse_campaign(data: Any) -> Campaign:
     return campaign
 
 
-def validate_campaign(data: Any) -> tuple[Campaign | None, list[Error]]:
+def validate_campaign(data: object) -> tuple[Campaign | None, list[Error]]:
     """(campaign, []) when valid, else (None, errors)."""
     try:
         return _validate(data)
@@ -50,7 +50,7 @@ def validate_campaign(data: Any) -> tuple[Campaign | None, list[Error]]:
                          "audiences are limited to 16 levels")]
 
 
-def _validate(data: Any) -> tuple[Campaign | None, list[Error]]:
+def _validate(data: object) -> tuple[Campaign | None, list[Error]]:
     if isinstance(data, (bytes, str)):
         try:
             data = json.loads(data)
@@ -96,16 +96,19 @@ def _dedupe(errors: list[Error]) -> list[Error]:
 
 # --- pydantic errors → JSON pointers with hints ----------------------------------------------
 
-def _pointer(parts: list[Any]) -> str:
+Loc = str | int  # one step of a pydantic error location or a JSON path
+
+
+def _pointer(parts: list[Loc]) -> str:
     if not parts:
         return "/"
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _real_path(loc: tuple[Any, ...], data: Any) -> list[Any]:
+def _real_path(loc: tuple[Loc, ...], data: object) -> list[Loc]:
     """Drop the discriminator tags and validator names pydantic adds to ``loc``."""
-    out: list[Any] = []
-    cur: Any = data
+    out: list[Loc] = []
+    cur: object = data
     tagged = 0
     for seg in loc:
         if isinstance(cur, dict):
@@ -138,8 +141,6 @@ _FIELD_NAMES: set[str] = set()
 
 def _all_field_names() -> set[str]:
     if not _FIELD_NAMES:
-        from pydantic import BaseModel
-
         def walk(cls: type[BaseModel]) -> None:
             for name, f in cls.model_fields.items():
                 _FIELD_NAMES.add(f.alias or name)
@@ -153,12 +154,10 @@ def _all_field_names() -> set[str]:
     return _FIELD_NAMES
 
 
-def _models_in(annotation: Any) -> list[Any]:
+def _models_in(annotation: object) -> list[type[BaseModel]]:
     from typing import get_args
 
-    from pydantic import BaseModel
-
-    out = []
+    out: list[type[BaseModel]] = []
     stack = [annotation]
     while stack:
         a = stack.pop()
@@ -193,7 +192,7 @@ _PATTERN_HINTS = {
 }
 
 
-def pydantic_errors(err: ValidationError, data: Any) -> list[Error]:
+def pydantic_errors(err: ValidationError, data: object) -> list[Error]:
     out: list[Error] = []
     for e in err.errors(include_url=False, include_input=False):
         path = _real_path(tuple(e["loc"]), data)
@@ -236,35 +235,7 @@ def semantic_errors(c: Campaign) -> list[Error]:
     if c.window.end is not None and c.ends_at is not None and c.ends_at <= c.starts_at:
         errors.append(_e("/window/end", "the window ends before it starts",
                          "end must be after start"))
-    t = c.trigger
-    if isinstance(t, Once):
-        if t.local_time and t.at.tzinfo is not None:
-            errors.append(_e("/trigger/at", "with local_time, 'at' is a wall-clock time",
-                             "drop the offset, e.g. \"2026-11-11T10:00:00\""))
-        elif not t.local_time and not c.in_window(c.instant(t.at)):
-            errors.append(_e("/trigger/at", "fires outside the campaign window",
-                             "move 'at' into the window or widen the window"))
-    elif isinstance(t, Recurring):
-        from chalicelib.domain.campaigns.cron import CronError, parse_cron
-
-        try:
-            parse_cron(t.cron)
-        except CronError as ex:
-            errors.append(_e("/trigger/cron", f"invalid cron: {ex}",
-                             "5 fields: minute hour day-of-month month day-of-week, "
-                             "e.g. \"0 10 * * 1\" (Mondays 10:00)"))
-    elif isinstance(t, Holiday):
-        errors.extend(_holiday_errors(c, t))
-    elif isinstance(t, Event):
-        allowed, required = EVENT_PARAMS[t.event]
-        given = t.params.model_dump(exclude_none=True)
-        for name in sorted(set(given) - allowed):
-            errors.append(_e(f"/trigger/params/{name}", f"'{name}' does not apply to "
-                             f"{t.event.value} events",
-                             "applies here: " + (", ".join(sorted(allowed)) or "no params")))
-        for name in sorted(required - set(given)):
-            errors.append(_e(f"/trigger/params/{name}", f"{t.event.value} events need '{name}'",
-                             f"add \"params\": {{\"{name}\": ...}}"))
+    errors.extend(_trigger_errors(c, c.trigger))
     errors.extend(_action_errors(c))
     if c.experiment:
         seen: dict[str, int] = {}
@@ -278,6 +249,43 @@ def semantic_errors(c: Campaign) -> list[Error]:
     if qh is not None and qh.start == qh.end:
         errors.append(_e("/delivery/quiet_hours/end", "quiet hours start and end at the same "
                          "time", "set \"quiet_hours\": null for no quiet hours"))
+    return errors
+
+
+def _trigger_errors(c: Campaign, t: Once | Recurring | Birthday | Holiday | Event
+                    ) -> list[Error]:
+    if isinstance(t, Once):
+        if t.local_time and t.at.tzinfo is not None:
+            return [_e("/trigger/at", "with local_time, 'at' is a wall-clock time",
+                       "drop the offset, e.g. \"2026-11-11T10:00:00\"")]
+        if not t.local_time and not c.in_window(c.instant(t.at)):
+            return [_e("/trigger/at", "fires outside the campaign window",
+                       "move 'at' into the window or widen the window")]
+    elif isinstance(t, Recurring):
+        from chalicelib.domain.campaigns.cron import CronError, parse_cron
+
+        try:
+            parse_cron(t.cron)
+        except CronError as ex:
+            return [_e("/trigger/cron", f"invalid cron: {ex}",
+                       "5 fields: minute hour day-of-month month day-of-week, "
+                       "e.g. \"0 10 * * 1\" (Mondays 10:00)")]
+    elif isinstance(t, Holiday):
+        return _holiday_errors(c, t)
+    elif isinstance(t, Event):
+        return _event_errors(t)
+    return []
+
+
+def _event_errors(t: Event) -> list[Error]:
+    allowed, required = EVENT_PARAMS[t.event]
+    given = t.params.model_dump(exclude_none=True)
+    errors = [_e(f"/trigger/params/{name}", f"'{name}' does not apply to {t.event.value} events",
+                 "applies here: " + (", ".join(sorted(allowed)) or "no params"))
+              for name in sorted(set(given) - allowed)]
+    errors += [_e(f"/trigger/params/{name}", f"{t.event.value} events need '{name}'",
+                  f"add \"params\": {{\"{name}\": ...}}")
+               for name in sorted(required - set(given))]
     return errors
 
 
