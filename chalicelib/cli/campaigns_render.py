@@ -1,8 +1,14 @@
-"""Rich rendering of a campaign preview (`perks campaigns preview`)."""
+"""Rich rendering of a campaign preview (`perks campaigns preview`).
+
+``out`` is the preview as the API serves it (JSON): read here, at the CLI's edge, untyped.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rich loads with the command that prints
+    from rich.console import Console
 
 
 def _money(fen: Any) -> str:
@@ -11,9 +17,8 @@ def _money(fen: Any) -> str:
     return f"¥{fen / 100:,.2f}"
 
 
-def render_preview(console: Any, out: dict[str, Any]) -> None:
+def render_preview(console: Console, out: dict[str, Any]) -> None:
     from rich.panel import Panel
-    from rich.table import Table
 
     a = out["audience"]
     size = f"{a['size']:,}" + ("" if a.get("exact") else
@@ -22,8 +27,16 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
                         f"audience: [bold]{size}[/] members; {a['profiles_read']:,} profiles "
                         "read" + ("" if a.get("exact") else f"; {a.get('method', '')}"),
                         title="preview", expand=False))
+    _occurrences(console, out["occurrences"])
+    _samples(console, out["samples"])
+    _projection(console, out["projection"])
+    for w in out.get("warnings", []):
+        console.print(f"[yellow]lint {w['code']}[/] {w['path']}: {w['message']}")
 
-    occ = out["occurrences"]
+
+def _occurrences(console: Console, occ: dict[str, Any]) -> None:
+    from rich.table import Table
+
     fires = Table(title="next occurrences", title_justify="left")
     zones = [k for k, v in occ.items() if isinstance(v, list) and k not in ("celebrating",)]
     for z in zones:
@@ -40,11 +53,15 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
     if occ.get("on_event"):
         console.print(f"fires on event [bold]{occ['on_event']}[/]")
 
-    samples = Table(title=f"sample members ({len(out['samples'])})", title_justify="left")
+
+def _samples(console: Console, found: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    samples = Table(title=f"sample members ({len(found)})", title_justify="left")
     for col in ("member", "tier", "points", "timezone", "locale", "next (member time)",
                 "message"):
         samples.add_column(col, overflow="fold")
-    for s in out["samples"]:
+    for s in found:
         msg = s.get("messages", [{}])[0] if s.get("messages") else {}
         samples.add_row(str(s.get("member_id")), str(s.get("tier") or "—"),
                         str(s.get("points") if s.get("points") is not None else "—"),
@@ -53,14 +70,21 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
                         f"{msg.get('title', '')}\n{msg.get('body', '')}".strip())
     console.print(samples)
 
-    p = out["projection"]
+
+def _count(v: Any) -> str:
+    return "—" if v is None else f"{v:,}"
+
+
+def _projection(console: Console, p: dict[str, Any]) -> None:
+    from rich.table import Table
+
     cost = Table(title=f"projection {p['from'][:10]} → {p['until'][:10]}: "
                        f"{p['recipients']:,} recipients x {p['deliveries_per_recipient']}",
                  title_justify="left")
     for col in ("", "projected", "budget", "within"):
         cost.add_column(col, justify="right")
     for key, row in p["budget"].items():
-        fmt = _money if key == "money_minor" else (lambda v: "—" if v is None else f"{v:,}")
+        fmt = _money if key == "money_minor" else _count
         within = row["within"]
         mark = "—" if within is None else ("[green]yes[/]" if within else "[bold red]NO[/]")
         cost.add_row(key, fmt(row["projected"]) if row["projected"] is not None else
@@ -68,5 +92,3 @@ def render_preview(console: Any, out: dict[str, Any]) -> None:
     console.print(cost)
     for note in p.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
-    for w in out.get("warnings", []):
-        console.print(f"[yellow]lint {w['code']}[/] {w['path']}: {w['message']}")
