@@ -50,8 +50,25 @@ def _occurrences(console: Console, occ: dict[str, Any]) -> None:
         console.print(f"  {tz}: " + ", ".join(times))
     if occ.get("note"):
         console.print(f"[dim]{occ['note']}[/]")
+    _holiday_dates(console, occ.get("holidays"))
     if occ.get("on_event"):
         console.print(f"fires on event [bold]{occ['on_event']}[/]")
+
+
+def _holiday_dates(console: Console, holidays: dict[str, Any] | None) -> None:
+    """The dates each holiday resolves to in the window, and those not published yet."""
+    from rich.table import Table
+
+    if not holidays:
+        return
+    table = Table(title="holiday dates in the window", title_justify="left")
+    for col in ("holiday", "date", "fires at"):
+        table.add_column(col)
+    for d in holidays.get("dates", []):
+        table.add_row(d["holiday"], d["date"], d["fires_at"])
+    console.print(table)
+    for u in holidays.get("unresolved", []):
+        console.print(f"[yellow]{u['holiday']}: {u['reason']}[/] [dim]{u['hint']}[/]")
 
 
 def _samples(console: Console, found: list[dict[str, Any]]) -> None:

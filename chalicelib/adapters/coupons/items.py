@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters import keys
-from chalicelib.adapters.dynamo import storable, update_args
+from chalicelib.adapters.audit_log import audit_item
+from chalicelib.adapters.dynamo import doc_text, storable, update_args
 from chalicelib.config import get_settings
 
 Item = dict[str, Any]
@@ -44,6 +45,15 @@ def update(key: dict[str, str], **kw: Any) -> Item:
     return {"Update": {"TableName": _table(), "Key": key, **update_args(**kw), **OLD}}
 
 
+def put_always(key: dict[str, str], record: dict[str, Any]) -> Item:
+    """Create or replace an item, whatever is there."""
+    return {"Put": {"TableName": _table(), "Item": storable({**record, **key})}}
+
+
+def delete(key: dict[str, str]) -> Item:
+    return {"Delete": {"TableName": _table(), "Key": key}}
+
+
 def check(key: dict[str, str], condition: str, names: dict[str, str],
           values: dict[str, Any] | None = None) -> Item:
     body: Item = {"TableName": _table(), "Key": key, "ConditionExpression": condition,
@@ -51,6 +61,80 @@ def check(key: dict[str, str], condition: str, names: dict[str, str],
     if values:
         body["ExpressionAttributeValues"] = storable(values)
     return {"ConditionCheck": body}
+
+
+# --- templates, stock shards and code batches ------------------------------------------------
+
+def template_current(record: dict[str, Any], version: int | None) -> Item:
+    """The template's CURRENT item (listed in the catalog index), replacing ``version``."""
+    tid = record["template_id"]
+    return put_over(keys.template_current(tid), {**record, **keys.template_catalog(tid)},
+                    version)
+
+
+def template_version(record: dict[str, Any]) -> Item:
+    """The template's history entry of ``record["version"]`` (written once)."""
+    return put_new(keys.template_version(record["template_id"], int(record["version"])), record)
+
+
+def template_audit(record: dict[str, Any], created: bool, changes: Any) -> Item:
+    """The audit entry of a template save (who, when, what changed as JSON text)."""
+    item = audit_item(record["updated_at"], record["updated_by"], "coupon_template",
+                      record["template_id"], "create" if created else "update",
+                      version=int(record["version"]), changes=doc_text(changes))
+    return put_new({"PK": item.pop("PK"), "SK": item.pop("SK")}, item)
+
+
+def stock_record(template_id: str, remaining: int) -> dict[str, Any]:
+    return {"entity": "coupon_stock", "template_id": template_id, "remaining": remaining,
+            "claimed": 0}
+
+
+def stock_create(template_id: str, shard: int, remaining: int) -> Item:
+    """A new stock shard (fails if it exists)."""
+    return put_over(keys.template_stock(template_id, shard),
+                    stock_record(template_id, remaining), None)
+
+
+def stock_reset(template_id: str, shard: int, remaining: int) -> Item:
+    """A stock shard written afresh, whatever it held (only while nothing was claimed)."""
+    return put_always(keys.template_stock(template_id, shard),
+                      stock_record(template_id, remaining))
+
+
+def stock_delete(template_id: str, shard: int) -> Item:
+    return delete(keys.template_stock(template_id, shard))
+
+
+def stock_adjust(template_id: str, shard: int, change: int) -> Item:
+    """``change`` units onto a shard; taking units away needs that many still there."""
+    if change > 0:
+        return update(keys.template_stock(template_id, shard), add={"remaining": change},
+                      condition="attribute_exists(PK)")
+    return update(keys.template_stock(template_id, shard), add={"remaining": change},
+                  condition="#rem >= :need", names={"#rem": "remaining"},
+                  values={":need": -change})
+
+
+def code_create(template_id: str, batch_id: str, code: str, now: str) -> Item:
+    """A new unbound code of a batch (listed per batch in GSI1); fails if the code exists."""
+    return put_new(keys.coupon_code(code), {
+        "entity": "coupon_code", "code": code, "template_id": template_id,
+        "batch_id": batch_id, "status": "unbound", "created_at": now,
+        **keys.code_batch_index(template_id, batch_id, code)})
+
+
+def batch_create(record: dict[str, Any]) -> Item:
+    return put_new(keys.template_batch(record["template_id"], record["batch_id"]), record)
+
+
+def code_bind(code: str, member_id: str, coupon_id: str, at: str) -> Item:
+    """unbound → bound to the member's new coupon."""
+    return update(keys.coupon_code(code),
+                  set_={"status": "bound", "member_id": member_id, "coupon_id": coupon_id,
+                        "bound_at": at},
+                  condition="#st = :unbound", names={"#st": "status"},
+                  values={":unbound": "unbound"})
 
 
 # --- claims ---------------------------------------------------------------------------------
@@ -64,6 +148,11 @@ def funnel_add(template_id: str, member_id: str, stage: str, n: int = 1) -> Item
     assert stage in FUNNEL_STAGES, stage
     return update(keys.template_funnel(template_id, member_id), add={stage: n},
                   set_={"entity": "coupon_funnel", "template_id": template_id})
+
+def coupon_create(member_id: str, coupon_id: str, record: dict[str, Any]) -> Item:
+    """A new wallet coupon (fails if the id is taken: issuing is exactly once)."""
+    return put_new(keys.member_coupon(member_id, coupon_id), record)
+
 
 def stock_take(template_id: str, shard: int) -> Item:
     """One unit off a stock shard, only while it has one."""
@@ -154,6 +243,11 @@ def coupon_unused(member_id: str, coupon_id: str, order_id: str, now: int) -> It
                  "#st = :avail OR (#st = :held AND (#hu < :now OR #ho = :order))",
                  {"#st": "status", "#hu": "hold_until", "#ho": "hold_order"},
                  {":avail": AVAILABLE, ":held": HELD, ":now": now, ":order": order_id})
+
+
+def reservation_put(order_id: str, record: dict[str, Any], version: int | None) -> Item:
+    """Create the order's reservation (version None) or replace it at ``version``."""
+    return put_over(keys.reservation(order_id), record, version)
 
 
 def reservation_move(order_id: str, version: int, set_: dict[str, Any],

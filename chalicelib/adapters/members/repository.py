@@ -15,6 +15,7 @@ from chalicelib.adapters.dynamo import (
     storable,
     translated,
     update_args,
+    write_named,
 )
 from chalicelib.errors import AlreadyExists, Conflict, NotFound
 
@@ -41,12 +42,11 @@ class MemberRepository(TableRepository):
         put = {"Put": {"TableName": self.table.name, "Item": storable(item),
                        "ConditionExpression": "attribute_not_exists(PK)"}}
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=[put, guard])
+            write_named(self.table.meta.client, [("profile", put), ("request", guard)])
         except TransactionCancelled as e:
-            if e.failed(1):
+            if e.failed_item("request"):
                 raise  # the guard: this keyed request already ran (the caller replays it)
-            if e.failed(0):
+            if e.failed_item("profile"):
                 raise exists from e
             raise
 
@@ -125,14 +125,11 @@ class MemberRepository(TableRepository):
     def _transact(self, named: dict[str, dict[str, Any]]) -> dict[str, TransactionCancelled]:
         """Commit named items; the names of the items whose condition failed (none: done)."""
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=list(named.values()))
+            write_named(self.table.meta.client, list(named.items()))
         except TransactionCancelled as e:
-            failed = {name: e for name, reason in zip(named, e.reasons, strict=False)
-                      if reason == "ConditionalCheckFailed"}
-            if not failed:
+            if not e.failed_names:
                 raise
-            return failed
+            return dict.fromkeys(e.failed_names, e)
         return {}
 
     # --- devices: addressed by an opaque id (the token's hash); one member per token -------

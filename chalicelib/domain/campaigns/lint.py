@@ -121,6 +121,7 @@ def lint(c: Campaign, templates: TemplateLookup | None = None) -> list[Warning_]
         out.append(_w("no-end", "/window/end", "the campaign never ends",
                       "set window.end; extend it later if it works"))
     out.extend(_quiet_hours(c))
+    out.extend(_unpublished(c))
     if c.audience is not None and matches_nobody(c.audience):
         out.append(_w("audience-empty", "/audience", "the audience provably matches nobody",
                       "conditions under one 'all' contradict each other, or an 'any' is "
@@ -144,6 +145,27 @@ def _fire_time(c: Campaign) -> tuple[str, list[time]] | None:
         except CronError:
             return None
     return None
+
+
+def _unpublished(c: Campaign) -> list[Warning_]:
+    """Working-day rules that skip a holiday in the window: its year's official calendar
+    (调休) is not published yet, so nothing is sent for it until the package carries it."""
+    from chalicelib.domain.campaigns import occurrences as occ
+
+    t = c.trigger
+    if not isinstance(t, Holiday):
+        return []
+    out = []
+    first, last = occ.window_dates(c)
+    for i, ref in enumerate(t.holidays):
+        if isinstance(ref, str):
+            continue
+        stuck = [r for r in occ.resolve_window(t.calendar, ref, first, last) if r.problem]
+        if stuck:
+            out.append(_w("calendar-unpublished", f"/trigger/holidays/{i}",
+                          f"'{stuck[0].ref}' skips a date in the window: {stuck[0].problem}",
+                          stuck[0].hint))
+    return out
 
 
 def _quiet_hours(c: Campaign) -> list[Warning_]:

@@ -25,9 +25,11 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     AfterValidator,
     BeforeValidator,
+    Discriminator,
     Field,
     PlainSerializer,
     StringConstraints,
+    Tag,
     WithJsonSchema,
     model_validator,
 )
@@ -43,6 +45,7 @@ CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_RE)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Text = Annotated[str, length(1, 2000), MultiLine]
 ShortText = Annotated[str, length(1, 200), OneLine]
+LinkText = Annotated[str, length(1, 500), OneLine]
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -137,12 +140,61 @@ class Birthday(Strict):
     local_time: bool = True
 
 
-HolidayRef = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+HolidayName = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+Steps = Annotated[int, Field(ge=1, le=30)]
+
+
+class HolidayRule(Strict):
+    """A day found from a holiday: ``offset_days`` calendar days after it (negative: before),
+    or its ``working_day_after``-th / ``working_day_before``-th official working day (调休
+    included), e.g. ``{"holiday": "国庆节", "working_day_after": 1}``: back to work after 国庆."""
+
+    holiday: HolidayName
+    offset_days: Annotated[int, Field(ge=-60, le=60)] = 0
+    working_day_after: Steps | None = None
+    working_day_before: Steps | None = None
+
+    @model_validator(mode="after")
+    def _one_shift(self) -> HolidayRule:
+        shifts = [self.offset_days != 0, self.working_day_after is not None,
+                  self.working_day_before is not None]
+        if sum(shifts) > 1:
+            raise ValueError("give at most one of offset_days, working_day_after, "
+                             "working_day_before")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How previews name the rule: '国庆节 +1 working day', '七夕节 -3 days'."""
+        if self.working_day_after is not None:
+            return f"{self.holiday} +{self.working_day_after} working day"
+        if self.working_day_before is not None:
+            return f"{self.holiday} -{self.working_day_before} working day"
+        return f"{self.holiday} {self.offset_days:+d} days" if self.offset_days else self.holiday
+
+
+def _ref_kind(value: object) -> str | None:
+    if isinstance(value, str):
+        return "holiday-name"
+    return "holiday-rule" if isinstance(value, (dict, HolidayRule)) else None
+
+
+# Tags of the HolidayRef union (pydantic puts them into error locations; validate drops them).
+REF_TAGS = frozenset({"holiday-name", "holiday-rule"})
+# A holiday name (Chinese or English, festivals and solar terms included), an explicit date
+# ("2026-11-11", "--11-11"), or a rule relative to one of them.
+HolidayRef = Annotated[
+    Annotated[HolidayName, Tag("holiday-name")] | Annotated[HolidayRule, Tag("holiday-rule")],
+    Discriminator(_ref_kind, custom_error_type="holiday_ref",
+                  custom_error_message="write a holiday name or date in quotes, or a rule "
+                  "object such as {\"holiday\": \"国庆节\", \"working_day_after\": 1}")]
 
 
 class Holiday(Strict):
-    """Fire ``days_before`` named holidays of ``calendar`` (lunar dates included) or
-    explicit dates: ``"2026-11-11"`` (that day) or ``"--11-11"`` (every year)."""
+    """Fire ``days_before`` named holidays of ``calendar`` (public holidays of that country;
+    traditional festivals, solar terms and retail days in any calendar), explicit dates
+    (``"2026-11-11"`` that day, ``"--11-11"`` every year), or days relative to them
+    (``{"holiday": "国庆节", "working_day_after": 1}``)."""
 
     type: Literal["holiday"]
     calendar: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,3}$")] = "CN"
@@ -233,7 +285,7 @@ class Content(Strict):
 
     title: ShortText
     body: Text
-    deep_link: Annotated[str, length(1, 500), OneLine] | None = None
+    deep_link: LinkText | None = None
 
 
 class Message(Strict):

@@ -19,6 +19,7 @@ once, at its first instance. Both follow from ``zoneinfo`` with ``fold=0``.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,13 +27,20 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.campaigns.cron import parse_cron
+from chalicelib.domain.campaigns.festivals import festival_dates, festival_names, find_festival
 from chalicelib.domain.campaigns.model import (
     Birthday,
     Campaign,
     Event,
     Holiday,
+    HolidayRule,
     Once,
     Recurring,
+)
+from chalicelib.domain.campaigns.workdays import (
+    CalendarUnpublished,
+    working_day_after,
+    working_day_before,
 )
 from chalicelib.domain.members.model import celebrated_month_days, month_day
 
@@ -98,13 +106,13 @@ def between(trigger: Trigger, start: datetime, end: datetime, tz: str | ZoneInfo
     if isinstance(trigger, Once):
         out = _once(trigger, start, end, zi)
     elif isinstance(trigger, Recurring):
-        out = _recurring(trigger, start, end, zi)
+        out = _cron_between(trigger, start, end, zi)
     elif isinstance(trigger, Birthday):
         md = month_day(birthday)
         out = [] if md is None else [
             o for o, mds in birthdays_due(trigger, start, end, zi) if md in mds]
     elif isinstance(trigger, Holiday):
-        out = _holidays(trigger, start, end, zi)
+        out = _holidays_between(trigger, start, end, zi)
     return sorted(set(out))
 
 
@@ -116,8 +124,8 @@ def _once(trigger: Once, start: datetime, end: datetime, tz: ZoneInfo) -> list[O
     return [Occurrence(instant, key, instant.astimezone(tz))] if start < instant <= end else []
 
 
-def _recurring(trigger: Recurring, start: datetime, end: datetime, tz: ZoneInfo
-               ) -> list[Occurrence]:
+def _cron_between(trigger: Recurring, start: datetime, end: datetime, tz: ZoneInfo,
+                  ) -> list[Occurrence]:
     cron = parse_cron(trigger.cron)
     out = []
     for d in _local_dates(start, end, tz):
@@ -129,8 +137,10 @@ def _recurring(trigger: Recurring, start: datetime, end: datetime, tz: ZoneInfo
     return out
 
 
-def _holidays(trigger: Holiday, start: datetime, end: datetime, tz: ZoneInfo
-              ) -> list[Occurrence]:
+def _holidays_between(trigger: Holiday, start: datetime, end: datetime, tz: ZoneInfo,
+                      ) -> list[Occurrence]:
+    """Keyed by the holiday's (or the rule's) date; a rule's day may leave its holiday's
+    year, so one year more is looked at on each side."""
     out = []
     lead = timedelta(days=trigger.days_before)
     first = start.astimezone(tz).year - 1
@@ -187,6 +197,14 @@ def campaign_between(campaign: Campaign, start: datetime, end: datetime, *,
     return [o for o in occs if campaign.in_window(o.at)]
 
 
+def window_dates(campaign: Campaign, horizon_days: int = 366) -> tuple[date, date]:
+    """The campaign window as dates in its timezone (``horizon_days`` when it never ends)."""
+    first = campaign.starts_at.astimezone(campaign.zone).date()
+    end = campaign.ends_at
+    last = end.astimezone(campaign.zone).date() if end else first + timedelta(horizon_days)
+    return first, max(first, last)
+
+
 def campaign_upcoming(campaign: Campaign, after: datetime, count: int, *,
                       member_timezone: str | None = None, birthday: str | None = None,
                       ) -> list[Occurrence]:
@@ -199,22 +217,86 @@ def campaign_upcoming(campaign: Campaign, after: datetime, count: int, *,
 
 # --- holidays --------------------------------------------------------------------------------
 
-def holiday_dates(calendar: str, refs: Iterable[str], year: int) -> list[date]:
-    """The dates in ``year`` of holiday names (any supported language), 'YYYY-MM-DD' dates
-    and '--MM-DD' yearly dates; refs that do not resolve that year are skipped."""
-    out = set()
+Ref = str | HolidayRule
+
+
+def holiday_dates(calendar: str, refs: Iterable[Ref], year: int) -> list[date]:
+    """The dates from ``refs`` whose holiday falls in ``year``: names (public holidays of
+    ``calendar`` in any supported language, then festivals, solar terms and retail days),
+    'YYYY-MM-DD' and '--MM-DD' dates, and rules relative to them (a rule's day may fall in
+    the next or previous year). Refs that do not resolve that year are skipped, and so are
+    working-day rules whose official calendar is not published yet (preview reports them)."""
+    out: set[date] = set()
     for ref in refs:
-        d = resolve_holiday(calendar, ref, year)
-        if d is not None:
-            out.add(d)
+        try:
+            out.update(ref_dates(calendar, ref, year))
+        except CalendarUnpublished:
+            continue
     return sorted(out)
 
 
-def resolve_holiday(calendar: str, ref: str, year: int) -> date | None:
-    explicit = _explicit_date(ref, year)
+def ref_dates(calendar: str, ref: Ref, year: int) -> list[date]:
+    """The days of one ref for its holiday's occurrences in ``year``; a working-day rule
+    raises CalendarUnpublished when it needs a year the official calendar lacks."""
+    if isinstance(ref, str):
+        return name_dates(calendar, ref, year)
+    return [shifted(calendar, ref, d) for d in name_dates(calendar, ref.holiday, year)]
+
+
+def shifted(calendar: str, rule: HolidayRule, day: date) -> date:
+    if rule.working_day_after is not None:
+        return working_day_after(calendar, day, rule.working_day_after)
+    if rule.working_day_before is not None:
+        return working_day_before(calendar, day, rule.working_day_before)
+    return day + timedelta(days=rule.offset_days)
+
+
+def name_dates(calendar: str, name: str, year: int) -> list[date]:
+    """The dates in ``year`` of a holiday name or explicit date (a festival of the last lunar
+    month can fall twice in a year: 腊八 2022)."""
+    explicit = _explicit_date(name, year)
     if explicit is not False:
-        return explicit if isinstance(explicit, date) else None
-    return _names(calendar, year).get(_norm(ref))
+        return [explicit] if isinstance(explicit, date) else []
+    found = _names(calendar, year).get(_norm(name))
+    return [found] if found is not None else festival_dates(name, year)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """One day a ref gives inside a window, or why a day near it cannot be known yet."""
+
+    ref: str                 # the ref as written, rules labelled ("国庆节 +1 working day")
+    day: date | None         # None: see problem
+    problem: str | None = None
+    hint: str = ""
+
+
+UNPUBLISHED_SLACK = timedelta(days=15)  # a working-day rule lands this close to its holiday
+
+
+def resolve_window(calendar: str, ref: Ref, first: date, last: date) -> list[Resolved]:
+    """The days ``ref`` gives in [first, last], in order, and the holidays in or near the
+    window whose working-day rule cannot be resolved (calendar not yet published)."""
+    label = ref if isinstance(ref, str) else ref.label
+    name = ref if isinstance(ref, str) else ref.holiday
+    out = []
+    for year in range(first.year - 1, last.year + 2):
+        for base in name_dates(calendar, name, year):
+            try:
+                day = base if isinstance(ref, str) else shifted(calendar, ref, base)
+            except CalendarUnpublished as e:
+                if first - UNPUBLISHED_SLACK <= base <= last + UNPUBLISHED_SLACK:
+                    out.append(Resolved(label, None, str(e), e.hint))
+                continue
+            if first <= day <= last:
+                out.append(Resolved(label, day))
+    return out
+
+
+def resolve_holiday(calendar: str, ref: str, year: int) -> date | None:
+    """The first date in ``year`` of a holiday name or explicit date, else None."""
+    found = name_dates(calendar, ref, year)
+    return found[0] if found else None
 
 
 def _explicit_date(ref: str, year: int) -> date | bool | None:
@@ -239,12 +321,26 @@ def holiday_known(calendar: str, ref: str, years: Iterable[int]) -> bool:
     if is_explicit_date(ref):
         return any(_explicit_date(ref, y) is not None for y in (2000, 2001)) or (
             len(ref) == 10 and _explicit_date(ref, int(ref[:4])) is not None)
+    if find_festival(ref) is not None:
+        return True
     return any(_norm(ref) in _names(calendar, y) for y in years)
 
 
 def holiday_names(calendar: str, year: int) -> list[str]:
-    """The names a marketer may use for ``calendar`` (English and local spellings)."""
-    return sorted(_display_names(calendar, year))
+    """The names a marketer may use for ``calendar`` (English and local spellings), public
+    holidays first, then festivals, solar terms and retail days."""
+    public = sorted(_display_names(calendar, year))
+    return public + [n for n in festival_names() if n not in public]
+
+
+def suggest_holiday(calendar: str, ref: str, year: int) -> str | None:
+    """The closest known name to a misspelt ``ref`` (any language, case-insensitive)."""
+    names = holiday_names(calendar, year)
+    by_norm: dict[str, str] = {}
+    for n in names:
+        by_norm.setdefault(_norm(n), n)
+    close = difflib.get_close_matches(_norm(ref), list(by_norm), n=1, cutoff=0.5)
+    return by_norm[close[0]] if close else None
 
 
 def calendar_supported(calendar: str) -> bool:

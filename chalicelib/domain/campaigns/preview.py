@@ -27,6 +27,7 @@ from chalicelib.domain.campaigns.model import (
     Birthday,
     Campaign,
     Event,
+    Holiday,
     IssueCoupon,
     Message,
     Period,
@@ -130,6 +131,34 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
         "projected": projected, "budget": against, "notes": notes,
         "assumptions": ASSUMPTIONS,
     }
+
+
+def holiday_calendar(c: Campaign, at: datetime) -> dict[str, list[dict[str, str]]] | None:
+    """For a holiday trigger, what each holiday resolves to over the projection range: its
+    date and when it fires (campaign time), and the dates not resolvable yet (a working-day
+    rule in a year whose official calendar is not published). None for other triggers."""
+    t = c.trigger
+    if not isinstance(t, Holiday):
+        return None
+    start, end = projection_range(c, at)
+    lead = timedelta(days=t.days_before)
+    first = start.astimezone(c.zone).date()
+    last = end.astimezone(c.zone).date() + lead
+    dates: list[dict[str, str]] = []
+    unresolved: list[dict[str, str]] = []
+    for ref in t.holidays:
+        for r in occ.resolve_window(t.calendar, ref, first, last):
+            if r.day is None:
+                item = {"holiday": r.ref, "reason": r.problem or "", "hint": r.hint}
+                if item not in unresolved:
+                    unresolved.append(item)
+                continue
+            fire = occ.wall_to_utc(r.day - lead, t.at, c.zone)
+            if start <= fire <= end:
+                dates.append({"holiday": r.ref, "date": r.day.isoformat(),
+                              "fires_at": fire.astimezone(c.zone).isoformat()})
+    dates.sort(key=lambda d: (d["fires_at"], d["holiday"]))
+    return {"dates": dates, "unresolved": unresolved}
 
 
 def _arms(c: Campaign) -> list[tuple[float, list[Action]]]:

@@ -23,18 +23,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
+from chalicelib.domain.members.cities import city_tier_level
 from chalicelib.domain.members.model import BIRTHDAY_RE, age_on, birthday_counts
-
-# City tiers (China's commonly used 1-5 grading; "new first-tier" counted as 2).
-CITY_TIERS: dict[str, int] = {
-    **dict.fromkeys(["beijing", "shanghai", "guangzhou", "shenzhen", "北京", "上海", "广州",
-                     "深圳"], 1),
-    **dict.fromkeys(["chengdu", "hangzhou", "chongqing", "wuhan", "xi'an", "xian", "suzhou",
-                     "tianjin", "nanjing", "changsha", "zhengzhou", "dongguan", "qingdao",
-                     "shenyang", "ningbo", "kunming", "成都", "杭州", "重庆", "武汉", "西安",
-                     "苏州", "天津", "南京", "长沙", "郑州", "东莞", "青岛", "沈阳", "宁波",
-                     "昆明"], 2),
-}
 
 # LOYALTY item fields, with the alternative names accepted (first present wins).
 LOYALTY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -135,8 +125,8 @@ def audience_profile(profile: Mapping[str, object],
         "age": age_on(m.string, today) if m else None,
         "gender": profile.get("gender"),
         "city": city,
-        "city_tier": profile.get("city_tier") or (CITY_TIERS.get(city.strip().lower())
-                                                  if isinstance(city, str) else None),
+        # 1 一线 … 6 五线 (domain/members/cities.py); an operator-set tier wins.
+        "city_tier": profile.get("city_tier") or city_tier_level(city),
         "tags": frozenset(tags) if isinstance(tags, (list, tuple, set, frozenset)) else
         frozenset(),
         "locale": profile.get("locale"),

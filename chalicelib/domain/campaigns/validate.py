@@ -13,14 +13,16 @@ import json
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain.campaigns import audience as aud
+from chalicelib.domain.campaigns.festivals import FESTIVALS
 from chalicelib.domain.campaigns.model import (
     EVENT_PARAMS,
+    REF_TAGS,
     AwardPoints,
-    Birthday,
     Campaign,
     Event,
     EventType,
     Holiday,
+    HolidayRule,
     Message,
     Once,
     Recurring,
@@ -114,7 +116,8 @@ def _real_path(loc: tuple[Loc, ...], data: object) -> list[Loc]:
         if isinstance(cur, dict):
             # Discriminated unions put the tag ("birthday", "message") into the location.
             if isinstance(seg, str) and ((cur.get("type") == seg and id(cur) != tagged)
-                                         or seg.startswith("function-") or "[" in seg):
+                                         or seg.startswith("function-") or "[" in seg
+                                         or (seg in REF_TAGS and seg not in cur)):
                 tagged = id(cur)
                 continue
             if isinstance(seg, str) and seg in cur:
@@ -126,7 +129,8 @@ def _real_path(loc: tuple[Loc, ...], data: object) -> list[Loc]:
         elif isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur):
             out.append(seg)
             cur = cur[seg]
-        elif isinstance(seg, str) and ("[" in seg or seg.startswith("function-")):
+        elif isinstance(seg, str) and ("[" in seg or seg.startswith("function-")
+                                       or seg in REF_TAGS):
             continue
         else:
             out.append(seg)
@@ -235,7 +239,7 @@ def semantic_errors(c: Campaign) -> list[Error]:
     if c.window.end is not None and c.ends_at is not None and c.ends_at <= c.starts_at:
         errors.append(_e("/window/end", "the window ends before it starts",
                          "end must be after start"))
-    errors.extend(_trigger_errors(c, c.trigger))
+    errors.extend(_trigger_errors(c))
     errors.extend(_action_errors(c))
     if c.experiment:
         seen: dict[str, int] = {}
@@ -252,40 +256,37 @@ def semantic_errors(c: Campaign) -> list[Error]:
     return errors
 
 
-def _trigger_errors(c: Campaign, t: Once | Recurring | Birthday | Holiday | Event
-                    ) -> list[Error]:
+def _trigger_errors(c: Campaign) -> list[Error]:
+    t = c.trigger
+    errors: list[Error] = []
     if isinstance(t, Once):
         if t.local_time and t.at.tzinfo is not None:
-            return [_e("/trigger/at", "with local_time, 'at' is a wall-clock time",
-                       "drop the offset, e.g. \"2026-11-11T10:00:00\"")]
-        if not t.local_time and not c.in_window(c.instant(t.at)):
-            return [_e("/trigger/at", "fires outside the campaign window",
-                       "move 'at' into the window or widen the window")]
+            errors.append(_e("/trigger/at", "with local_time, 'at' is a wall-clock time",
+                             "drop the offset, e.g. \"2026-11-11T10:00:00\""))
+        elif not t.local_time and not c.in_window(c.instant(t.at)):
+            errors.append(_e("/trigger/at", "fires outside the campaign window",
+                             "move 'at' into the window or widen the window"))
     elif isinstance(t, Recurring):
         from chalicelib.domain.campaigns.cron import CronError, parse_cron
 
         try:
             parse_cron(t.cron)
         except CronError as ex:
-            return [_e("/trigger/cron", f"invalid cron: {ex}",
-                       "5 fields: minute hour day-of-month month day-of-week, "
-                       "e.g. \"0 10 * * 1\" (Mondays 10:00)")]
+            errors.append(_e("/trigger/cron", f"invalid cron: {ex}",
+                             "5 fields: minute hour day-of-month month day-of-week, "
+                             "e.g. \"0 10 * * 1\" (Mondays 10:00)"))
     elif isinstance(t, Holiday):
-        return _holiday_errors(c, t)
+        errors.extend(_holiday_errors(c, t))
     elif isinstance(t, Event):
-        return _event_errors(t)
-    return []
-
-
-def _event_errors(t: Event) -> list[Error]:
-    allowed, required = EVENT_PARAMS[t.event]
-    given = t.params.model_dump(exclude_none=True)
-    errors = [_e(f"/trigger/params/{name}", f"'{name}' does not apply to {t.event.value} events",
-                 "applies here: " + (", ".join(sorted(allowed)) or "no params"))
-              for name in sorted(set(given) - allowed)]
-    errors += [_e(f"/trigger/params/{name}", f"{t.event.value} events need '{name}'",
-                  f"add \"params\": {{\"{name}\": ...}}")
-               for name in sorted(required - set(given))]
+        allowed, required = EVENT_PARAMS[t.event]
+        given = t.params.model_dump(exclude_none=True)
+        for name in sorted(set(given) - allowed):
+            errors.append(_e(f"/trigger/params/{name}", f"'{name}' does not apply to "
+                             f"{t.event.value} events",
+                             "applies here: " + (", ".join(sorted(allowed)) or "no params")))
+        for name in sorted(required - set(given)):
+            errors.append(_e(f"/trigger/params/{name}", f"{t.event.value} events need '{name}'",
+                             f"add \"params\": {{\"{name}\": ...}}"))
     return errors
 
 
@@ -296,20 +297,58 @@ def _holiday_errors(c: Campaign, t: Holiday) -> list[Error]:
         return [_e("/trigger/calendar", f"unknown holiday calendar '{t.calendar}'",
                    "a country code from the holidays package, e.g. \"CN\", \"US\", \"DE\"")]
     errors = []
-    years = range(c.starts_at.year, c.starts_at.year + 3)
     for i, ref in enumerate(t.holidays):
-        if occ.is_explicit_date(ref):
-            if not occ.holiday_known(t.calendar, ref, years):
-                errors.append(_e(f"/trigger/holidays/{i}", f"'{ref}' is not a calendar date",
-                                 "\"YYYY-MM-DD\" for one day or \"--MM-DD\" for every year"))
-        elif not occ.holiday_known(t.calendar, ref, years):
-            names = occ.holiday_names(t.calendar, c.starts_at.year)
-            close = difflib.get_close_matches(ref, names, n=1, cutoff=0.5)
-            errors.append(_e(f"/trigger/holidays/{i}", f"no holiday named '{ref}' in the "
-                             f"{t.calendar} calendar",
-                             (f"did you mean '{close[0]}'? " if close else "")
-                             + "known: " + ", ".join(n for n in names if n.isascii())[:300]))
+        path = f"/trigger/holidays/{i}"
+        if isinstance(ref, HolidayRule):
+            problem = _holiday_name_error(c, t.calendar, ref.holiday, f"{path}/holiday")
+            if problem is None and (ref.working_day_after or ref.working_day_before):
+                problem = _working_day_error(c, t.calendar, ref, path)
+        else:
+            problem = _holiday_name_error(c, t.calendar, ref, path)
+        if problem is not None:
+            errors.append(problem)
     return errors
+
+
+def _holiday_name_error(c: Campaign, calendar: str, ref: str, path: str) -> Error | None:
+    from chalicelib.domain.campaigns import occurrences as occ
+    from chalicelib.domain.campaigns.festivals import ambiguity
+
+    years = range(c.starts_at.year, c.starts_at.year + 3)
+    if occ.is_explicit_date(ref):
+        if occ.holiday_known(calendar, ref, years):
+            return None
+        return _e(path, f"'{ref}' is not a calendar date",
+                  "\"YYYY-MM-DD\" for one day or \"--MM-DD\" for every year")
+    if occ.holiday_known(calendar, ref, years):
+        return None
+    which = ambiguity(ref)
+    if which is not None:
+        return _e(path, f"'{ref}' names two different days", which)
+    close = occ.suggest_holiday(calendar, ref, c.starts_at.year)
+    festivals = [f.name for f in FESTIVALS if f.kind == "lunar"]
+    public = [n for n in occ.holiday_names(calendar, c.starts_at.year)[:40] if n.isascii()]
+    while len(", ".join(public)) > 160:
+        public.pop()
+    return _e(path, f"no holiday named '{ref}' in the {calendar} calendar",
+              (f"did you mean '{close}'? " if close else "")
+              + "festivals: " + ", ".join(festivals) + "; solar terms: 立春 … 冬至; "
+              + "public holidays: " + ", ".join(public) + " (docs/campaigns.md lists all)")
+
+
+def _working_day_error(c: Campaign, calendar: str, rule: HolidayRule, path: str
+                       ) -> Error | None:
+    """An error only when no day of the window can be resolved (a lint warning covers the
+    windows that are partly in a year not yet published)."""
+    from chalicelib.domain.campaigns import occurrences as occ
+
+    first, last = occ.window_dates(c)
+    found = occ.resolve_window(calendar, rule, first, last)
+    stuck = [r for r in found if r.problem]
+    if not stuck or any(r.day for r in found):
+        return None
+    field = "working_day_after" if rule.working_day_after is not None else "working_day_before"
+    return _e(f"{path}/{field}", str(stuck[0].problem), stuck[0].hint)
 
 
 def _action_errors(c: Campaign) -> list[Error]:

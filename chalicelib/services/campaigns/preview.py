@@ -38,7 +38,7 @@ from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.lint import CouponFacts, TemplateLookup, coupon_facts, lint
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, Message
-from chalicelib.domain.campaigns.preview import project
+from chalicelib.domain.campaigns.preview import holiday_calendar, project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import Estimate, estimate, largest_timezones
 from chalicelib.errors import NotFound, TooManyRequests, Unavailable
@@ -104,6 +104,9 @@ def campaign_fires(c: Campaign, at: datetime) -> dict[str, object]:
     found = occ.campaign_upcoming(c, at, NEXT)
     out: dict[str, object] = {"utc": [o.at.isoformat() for o in found],
                               c.timezone: [o.local.isoformat() for o in found]}
+    holidays = holiday_calendar(c, at)
+    if holidays is not None:
+        out["holidays"] = holidays
     if c.local_time:
         out["note"] = f"shown for {c.timezone}; each member gets it at this wall-clock time " \
                       "in their own timezone"

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.coupons import items as ci
-from chalicelib.adapters.dynamo import TransactionCancelled
+from chalicelib.adapters.coupons.repository import Hold, Reads
+from chalicelib.adapters.dynamo import NamedItems, TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.checkout import (
     OrderTerms,
@@ -35,7 +33,12 @@ from chalicelib.domain.coupons.checkout import (
     reservation_view,
     reserved_line_discounts,
 )
-from chalicelib.domain.coupons.eligibility import RESERVED, Context, uses_by_template
+from chalicelib.domain.coupons.eligibility import (
+    RESERVED,
+    Context,
+    WalletCoupon,
+    uses_by_template,
+)
 from chalicelib.domain.coupons.quote import Quote, quote
 from chalicelib.errors import Conflict, NotFound, ReservationExpired, Unavailable, Unprocessable
 from chalicelib.observability import metrics_add
@@ -50,15 +53,15 @@ __all__ = ["ReservationExpired"]  # re-exported: it used to live here
 
 
 def _context(member_id: str, at: datetime, order_id: str | None = None,
-             extra: dict[str, dict[str, str]] | None = None,
              ) -> tuple[list[dict[str, Any]], Context | None, dict[str, Any]]:
-    """Read 1: the wallet. Read 2: LOYALTY (+ PROGRAM, + ``extra``) — skipped when empty."""
+    """Read 1: the wallet. Read 2: LOYALTY (+ PROGRAM, + the order's reservation) — skipped
+    when the wallet is empty and there is no order."""
     items = [i for i in repo().wallet(member_id) if i.get("rules")]
-    wanted: dict[str, dict[str, str]] = dict(extra or {})
     if items or order_id:
-        wanted["loyalty"] = keys.member_loyalty(member_id)
-        hit = want_program(wanted)
-        got = repo().get_many(wanted)
+        reads = Reads().reservation(order_id) if order_id else Reads()
+        reads.loyalty(member_id)
+        hit = want_program(reads)
+        got = repo().fetch(reads)
         facts = program_facts(hit, got)
         coupons = [wallet_coupon(i) for i in items]
         ctx = Context(at=at, tz=facts.tz, tier=member_tier(got["loyalty"]),
@@ -95,8 +98,7 @@ def reserve(member_id: str, req: ReservationRequest) -> ReservationView:
 
 def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
     now = clock.now()
-    items, ctx, got = _context(member_id, now, req.order_id,
-                               {"reservation": keys.reservation(req.order_id)})
+    items, ctx, got = _context(member_id, now, req.order_id)
     assert ctx is not None
     existing = got.get("reservation")
     if existing is not None:
@@ -117,36 +119,18 @@ def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
     by_id = {i["coupon_id"]: i for i in items}
     record = reservation_record(req, member_id, q.best, by_id, now, until,
                                 int(existing["version"]) + 1 if existing else 1)
-    chosen = set(q.best.coupon_ids)
-    tx = [ci.put_over(keys.reservation(req.order_id), record,
-                      int(existing["version"]) if existing else None)]
-    tx += [ci.coupon_hold(member_id, cid, req.order_id, until, int(now.timestamp()))
-           for cid in q.best.coupon_ids]
-    dropped = {c.coupon_id for c in coupons if existing is not None and c.coupon_id not in chosen
-               and c.status == "reserved" and c.hold_order == req.order_id}
-    tx += [ci.coupon_release(member_id, cid, req.order_id) for cid in sorted(dropped)]
-    # Per-member use limits were counted on the wallet as read: the other coupons of those
-    # templates that counted as unused must still be unused when this commits.
-    limited = {c.template_id for c in coupons if c.coupon_id in chosen
-               and c.rules.per_member_use is not None}
-    tx += [ci.coupon_unused(member_id, c.coupon_id, req.order_id, int(now.timestamp()))
-           for c in coupons if c.template_id in limited and c.coupon_id not in chosen
-           and c.coupon_id not in dropped and c.status != "used"
-           and not c.held_by_other(req.order_id, now)]
-    newly = [by_id[cid] for cid in q.best.coupon_ids
-             if not (by_id[cid].get("status") == "reserved"
-                     and by_id[cid].get("hold_order") == req.order_id)]
-    tx += _funnel_items(member_id, [i["template_id"] for i in newly], "reserved")
-    if len(tx) > MAX_TRANSACT_ITEMS:
+    h = _hold(member_id, req.order_id, record, existing, q.best.coupon_ids, coupons, by_id,
+              until, now)
+    if h.size() > MAX_TRANSACT_ITEMS:
         raise Unprocessable("too many coupons to hold in one reservation", details=[
             {"path": "/coupon_ids", "message": f"at most {MAX_TRANSACT_ITEMS} items per "
              "transaction (coupons held plus per-member-use checks)"}])
     try:
-        repo().transact(tx, uuid.uuid4().hex)
+        repo().hold(h)
     except TransactionCancelled as e:
         if e.throttled:
             raise
-        stored = e.items[0] if e.failed(0) and e.items else None
+        stored = e.old("reservation") if e.failed_item("reservation") else None
         if not (stored and stored.get("version") == record["version"]
                 and stored.get("created_at") == record["created_at"]):  # else: ours, committed
             raise Conflict("a coupon was reserved or used concurrently; quote again",
@@ -156,40 +140,36 @@ def _reserve_once(member_id: str, req: ReservationRequest) -> ReservationView:
     return reservation_view(record, now)
 
 
+def _hold(member_id: str, order_id: str, record: dict[str, Any],
+          existing: dict[str, Any] | None, chosen_ids: list[str], coupons: list[WalletCoupon],
+          by_id: dict[str, dict[str, Any]], until: int, now: datetime) -> Hold:
+    """What reserving ``chosen_ids`` for the order writes: the reservation, a hold per
+    chosen coupon, releases of coupons this order held before and no longer uses, and —
+    per-member use limits were counted on the wallet as read — a check that the other
+    coupons of those templates that counted as unused still are when this commits."""
+    chosen = set(chosen_ids)
+    dropped = {c.coupon_id for c in coupons if existing is not None and c.coupon_id not in chosen
+               and c.status == "reserved" and c.hold_order == order_id}
+    limited = {c.template_id for c in coupons if c.coupon_id in chosen
+               and c.rules.per_member_use is not None}
+    unused = [c.coupon_id for c in coupons if c.template_id in limited
+              and c.coupon_id not in chosen and c.coupon_id not in dropped
+              and c.status != "used" and not c.held_by_other(order_id, now)]
+    newly = [by_id[cid] for cid in chosen_ids
+             if not (by_id[cid].get("status") == "reserved"
+                     and by_id[cid].get("hold_order") == order_id)]
+    return Hold(member_id=member_id, order_id=order_id, record=record,
+                replaces=int(existing["version"]) if existing else None,
+                hold=tuple(chosen_ids), release=tuple(sorted(dropped)), unused=tuple(unused),
+                reserved_templates=tuple(i["template_id"] for i in newly),
+                until=until, now=int(now.timestamp()))
+
+
 def _load(order_id: str, member_id: str | None) -> dict[str, Any]:
-    res = repo().get(keys.reservation(order_id))
+    res = repo().reservation(order_id)
     if res is None or (member_id is not None and res["member_id"] != member_id):
         raise NotFound(f"no reservation for order {order_id}")
     return res
-
-
-def _funnel_named(member_id: str, template_ids: list[str], stage: str
-                  ) -> list[tuple[str, dict[str, Any]]]:
-    """One counter update per template, named ``funnel:<template>`` (its shard is the
-    member's, so never two updates of one item in a transaction); they never fail a
-    condition, so callers append them last."""
-    counts: dict[str, int] = {}
-    for tid in template_ids:
-        counts[tid] = counts.get(tid, 0) + 1
-    return [(f"funnel:{tid}", ci.funnel_add(tid, member_id, stage, n))
-            for tid, n in sorted(counts.items())]
-
-
-def _funnel_items(member_id: str, template_ids: list[str], stage: str
-                  ) -> list[dict[str, Any]]:
-    return [item for _, item in _funnel_named(member_id, template_ids, stage)]
-
-
-def _redeemed(res: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return _funnel_named(res["member_id"], [c["template_id"] for c in res.get("coupons", [])
-                                            if c.get("template_id")], "redeemed")
-
-
-def _use_items(res: dict[str, Any], now: str) -> list[dict[str, Any]]:
-    return [ci.reservation_move(res["order_id"], int(res["version"]),
-                                {"status": "confirmed", "confirmed_at": now}, ["ttl_epoch"]),
-            *(ci.coupon_use(res["member_id"], cid, res["order_id"], now)
-              for cid in res["coupon_ids"])]
 
 
 def confirm(order_id: str, member_id: str | None = None) -> ReservationView:
@@ -202,10 +182,9 @@ def confirm(order_id: str, member_id: str | None = None) -> ReservationView:
         if res["status"] != "held":
             raise Conflict(f"the reservation is {res['status']}")
         try:
-            repo().transact(_use_items(res, clock.iso(now)) + [i for _, i in _redeemed(res)],
-                            uuid.uuid4().hex)
+            repo().confirm(res, clock.iso(now))
         except TransactionCancelled as e:
-            if e.failed(0) or e.throttled:
+            if e.failed_item("reservation") or e.throttled:
                 continue  # a concurrent confirm or release: read it again
             raise ReservationExpired("the hold lapsed and a coupon was taken by another "
                                      "order; quote and reserve again") from e
@@ -223,22 +202,26 @@ def release(order_id: str, member_id: str | None = None) -> None:
             return
         if res["status"] != "held":
             raise Conflict(f"the reservation is {res['status']}; refund the order instead")
-        skip: set[str] = set()
-        while True:
-            coupons = [c for c in res["coupon_ids"] if c not in skip]
-            tx = [ci.reservation_move(order_id, int(res["version"]),
-                                      {"status": "released", "released_at": clock.iso()}),
-                  *(ci.coupon_release(res["member_id"], c, order_id) for c in coupons)]
-            try:
-                repo().transact(tx, uuid.uuid4().hex)
-                metrics_add("CouponsReleased")
-                return
-            except TransactionCancelled as e:
-                if e.failed(0) or e.throttled:
-                    break
-                # a lapsed hold another order has since taken: not ours to release
-                skip |= {c for n, c in enumerate(coupons, start=1) if e.failed(n)}
+        if _release_once(res):
+            metrics_add("CouponsReleased")
+            return
     raise Unavailable("the reservation is changing concurrently; retry")
+
+
+def _release_once(res: dict[str, Any]) -> bool:
+    """Release the reservation as read; False when it changed meanwhile (read it again).
+    A lapsed hold another order has since taken is not ours to release: left out."""
+    skip: set[str] = set()
+    while True:
+        coupons = [c for c in res["coupon_ids"] if c not in skip]
+        try:
+            repo().release(res, coupons, clock.iso())
+            return True
+        except TransactionCancelled as e:
+            taken = {c for c in coupons if e.failed_item(f"coupon:{c}")}
+            if e.failed_item("reservation") or e.throttled or not taken:
+                return False
+            skip |= taken
 
 
 # --- hooks for loyalty's POST /orders and refunds --------------------------------------------
@@ -246,12 +229,12 @@ def release(order_id: str, member_id: str | None = None) -> None:
 def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
                        lines: list[tuple[str, int, int]], discount_total: int, shipping_fee: int,
                        now: str, categories: list[str | None] | None = None,
-                       ) -> tuple[list[int], list[tuple[str, dict[str, Any]]]]:
+                       ) -> tuple[list[int], NamedItems]:
     """For POST /orders with ``reservation_id``: check the order against the reservation
     (409 listing every difference) and return the reservation's per-line discounts with the
     named items confirming it inside the order's own transaction ("reservation", then
     "coupon:<id>" per coupon; none when this order already confirmed it)."""
-    res = repo().get(keys.reservation(reservation_id))
+    res = repo().reservation(reservation_id)
     if res is None:
         raise NotFound(f"reservation {reservation_id} not found", details=[
             {"path": "/reservation_id", "message": "no such reservation"}])
@@ -266,38 +249,47 @@ def order_confirmation(*, order_id: str, member_id: str, reservation_id: str,
     discounts = reserved_line_discounts(res)
     if res["status"] == "confirmed":
         return discounts, []
-    move, *uses = _use_items(res, now)
-    return discounts, [("reservation", move),
-                       *((f"coupon:{cid}", item) for cid, item in zip(res["coupon_ids"], uses,
-                                                                        strict=True)),
-                       *_redeemed(res)]
+    return discounts, repo().confirm_items(res, now)
+
+
+def _restorable(order: dict[str, Any], now: str) -> tuple[str, list[str]] | None:
+    """(member, coupon ids) of the order's coupons that a full refund gives back: used by
+    this order, their template allows it and they are still valid."""
+    order_id = order["order_id"]
+    res = repo().reservation(order.get("reservation_id") or order_id)
+    if res is None or res["order_id"] != order_id or res["status"] != "confirmed":
+        return None
+    at = datetime.fromisoformat(now)
+    wanted = [c["coupon_id"] for c in res.get("coupons", [])
+              if c.get("restore_on_refund") and datetime.fromisoformat(c["valid_until"]) > at]
+    if not wanted:
+        return None
+    member = res["member_id"]
+    reads = Reads()
+    for c in wanted:
+        reads.coupon(member, c, c)
+    got = repo().fetch(reads)
+    return member, [c for c in wanted if (got[c] or {}).get("status") == "used"
+                    and (got[c] or {}).get("used_order") == order_id]
 
 
 def restore_items(*, order: dict[str, Any], refund_id: str, now: str) -> list[dict[str, Any]]:
     """Items giving back, on a full refund, the order's coupons whose template allows it
     and that are still valid (one item per restored coupon)."""
-    order_id = order["order_id"]
-    res = repo().get(keys.reservation(order.get("reservation_id") or order_id))
-    if res is None or res["order_id"] != order_id or res["status"] != "confirmed":
-        return []
-    at = datetime.fromisoformat(now)
-    wanted = [c["coupon_id"] for c in res.get("coupons", [])
-              if c.get("restore_on_refund") and datetime.fromisoformat(c["valid_until"]) > at]
-    if not wanted:
-        return []
-    member = res["member_id"]
-    got = repo().get_many({c: keys.member_coupon(member, c) for c in wanted})
-    return [ci.coupon_restore(member, c, order_id, now) for c in wanted
-            if (got[c] or {}).get("status") == "used" and got[c].get("used_order") == order_id]
+    found = _restorable(order, now)
+    return repo().restore_items(found[0], order["order_id"], found[1], now) if found else []
 
 
 def restore(order_id: str) -> list[str]:
     """Restore an order's coupons outside a loyalty refund (operations, tests)."""
-    res = _load(order_id, None)
-    items = restore_items(order={"order_id": order_id}, refund_id="manual", now=clock.iso())
-    if items:
-        repo().transact(items, uuid.uuid4().hex)
-    return [i["Update"]["Key"]["SK"].split("#", 1)[1] for i in items] if res else []
+    _load(order_id, None)
+    now = clock.iso()
+    found = _restorable({"order_id": order_id}, now)
+    if not found or not found[1]:
+        return []
+    member, coupon_ids = found
+    repo().restore(member, order_id, coupon_ids, now)
+    return coupon_ids
 
 
 def get(order_id: str, member_id: str | None = None) -> ReservationView:

@@ -12,16 +12,16 @@ from __future__ import annotations
 import random
 import secrets
 import time
-import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.coupons import items as ci
-from chalicelib.adapters.dynamo import TransactionCancelled, update_args
+from chalicelib.adapters.coupons.repository import Grant, Reads
+from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons import codes as code_rules
+from chalicelib.domain.coupons.template import CouponTemplate
 from chalicelib.domain.coupons.validity import claim_closed_message, claim_detail
 from chalicelib.domain.models import Out, Strict
 from chalicelib.errors import (
@@ -34,7 +34,7 @@ from chalicelib.errors import (
 )
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
-from chalicelib.services.coupons.coupons import repo, require_audience, want_program
+from chalicelib.services.coupons.coupons import grant, repo, require_audience, want_program
 from chalicelib.services.coupons.records import (
     CouponView,
     coupon_record,
@@ -72,52 +72,54 @@ class BindRequest(Strict):
 
 def generate(template_id: str, req: CodeBatchRequest, actor: str) -> CodeBatchView:
     """Create ``count`` unique codes for a template in a new batch."""
-    if repo().get(keys.template_current(template_id), consistent=False) is None:
+    if repo().template(template_id) is None:
         raise NotFound(f"coupon template {template_id} not found")
     now = clock.iso()
     batch_id = f"{now[:10].replace('-', '')}-{secrets.token_hex(4)}"
     prefix = req.prefix or ""
-
-    def item(code: str) -> dict[str, Any]:
-        return ci.put_new(keys.coupon_code(code), {
-            "entity": "coupon_code", "code": code, "template_id": template_id,
-            "batch_id": batch_id, "status": "unbound", "created_at": now,
-            **keys.code_batch_index(template_id, batch_id, code)})
-
     pending = {code_rules.generate(prefix) for _ in range(req.count)}
     while len(pending) < req.count:
         pending.add(code_rules.generate(prefix))
     todo = sorted(pending)
     while todo:
-        chunks = [todo[i:i + 100] for i in range(0, len(todo), 100)]
-        outcomes = repo().transact_many([[item(c) for c in chunk] for chunk in chunks],
-                                        workers=16)
-        todo = []
-        for chunk, err in zip(chunks, outcomes, strict=True):
-            if err is None:
-                continue
-            if not isinstance(err, TransactionCancelled):
-                raise err
-            taken = {c for n, c in enumerate(chunk) if err.failed(n)
-                     and (err.items[n] or {}).get("batch_id") != batch_id}  # not ours
-            done = {c for n, c in enumerate(chunk) if err.failed(n) and c not in taken}
-            todo += [c for c in chunk if c not in taken and c not in done]  # the rest again
-            todo += [code_rules.generate(prefix) for _ in taken]  # redraw collisions
+        todo = _create_codes(template_id, batch_id, now, prefix, todo)
     record = {"entity": "coupon_code_batch", "template_id": template_id, "batch_id": batch_id,
               "count": req.count, "prefix": req.prefix, "created_at": now, "created_by": actor}
-    repo().transact([ci.put_new(keys.template_batch(template_id, batch_id), record)])
+    repo().create_batch(record)
     metrics_add("CouponCodesGenerated", req.count)
-    return CodeBatchView(**record, csv_path=csv_path(template_id, batch_id))
+    return CodeBatchView(template_id=template_id, batch_id=batch_id, count=req.count,
+                         prefix=req.prefix, created_at=now, created_by=actor,
+                         csv_path=csv_path(template_id, batch_id))
+
+
+def _create_codes(template_id: str, batch_id: str, now: str, prefix: str, todo: list[str]
+                  ) -> list[str]:
+    """Write ``todo`` 100 codes a transaction; the codes still to write come back: those of
+    a cancelled transaction that did not fail, and a fresh draw for each collision."""
+    chunks = [todo[i:i + 100] for i in range(0, len(todo), 100)]
+    again: list[str] = []
+    for chunk, err in zip(chunks, repo().create_codes(template_id, batch_id, now, chunks),
+                          strict=True):
+        if err is None:
+            continue
+        if not isinstance(err, TransactionCancelled):
+            raise err
+        failed = [c for c in chunk if err.failed_item(f"code:{c}")]
+        taken = {c for c in failed  # not ours (ours: a repeat of a commit whose answer was lost)
+                 if (err.old(f"code:{c}") or {}).get("batch_id") != batch_id}
+        again += [c for c in chunk if c not in failed]  # the rest again
+        again += [code_rules.generate(prefix) for _ in taken]  # redraw collisions
+    return again
 
 
 def batches(template_id: str) -> list[CodeBatchView]:
     """A template's code batches, newest first (one key Query), each with its CSV path."""
-    if repo().get(keys.template_current(template_id), consistent=False) is None:
+    if repo().template(template_id) is None:
         raise NotFound(f"coupon template {template_id} not found")
-    out = [CodeBatchView(**{k: b.get(k) for k in ("template_id", "batch_id", "count", "prefix",
-                                                  "created_at", "created_by")},
-                         csv_path=csv_path(template_id, b["batch_id"]))
-           for b in repo().batches(template_id)]
+    out = [CodeBatchView.model_validate({
+        **{k: b.get(k) for k in ("template_id", "batch_id", "count", "prefix", "created_at",
+                                 "created_by")},
+        "csv_path": csv_path(template_id, b["batch_id"])}) for b in repo().batches(template_id)]
     return sorted(out, key=lambda b: (b.created_at, b.batch_id), reverse=True)
 
 
@@ -127,7 +129,7 @@ def csv_path(template_id: str, batch_id: str) -> str:
 
 def export_csv(template_id: str, batch_id: str) -> str:
     """The batch as CSV: code,status,member_id,bound_at (one line per code)."""
-    if repo().get(keys.template_batch(template_id, batch_id), consistent=False) is None:
+    if repo().code_batch(template_id, batch_id) is None:
         raise NotFound(f"code batch {batch_id} of {template_id} not found")
     rows = ["code,status,member_id,bound_at"]
     for c in sorted(repo().batch_codes(template_id, batch_id), key=lambda c: c["code"]):
@@ -145,8 +147,7 @@ def _hour_bucket() -> tuple[str, int]:
 
 def _count_failure(member_id: str, hour: str, left: int) -> None:
     expires = int(clock.now().timestamp()) + left + 3600
-    repo().update(keys.code_failures(member_id, hour),
-                  update_args(add={"attempts": 1}, set_={keys.TTL_ATTR: expires}))
+    repo().count_code_failure(member_id, hour, expires)
 
 
 def bind(member_id: str, req: BindRequest) -> CouponView:
@@ -154,14 +155,11 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     now = clock.now()
     hour, left = _hour_bucket()
     code = code_rules.normalize(req.code)
-    well_formed = code_rules.is_valid(code)
-    wanted = {"fails": keys.code_failures(member_id, hour),
-              "profile": keys.member_profile(member_id),
-              "loyalty": keys.member_loyalty(member_id)}
-    if well_formed:
-        wanted["code"] = keys.coupon_code(code)
-    hit = want_program(wanted)
-    got = repo().get_many(wanted)
+    reads = Reads().code_failures(member_id, hour).profile(member_id).loyalty(member_id)
+    if code_rules.is_valid(code):
+        reads.code(code)
+    hit = want_program(reads)
+    got = repo().fetch(reads)
     if int((got["fails"] or {}).get("attempts", 0)) >= get_settings().code_attempts_per_hour:
         raise TooManyRequests("too many wrong codes; try again later", retry_after=left)
     profile = got["profile"]
@@ -175,7 +173,22 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     if found.get("status") == "bound":
         return _already(member_id, found, hour, left)
     template_id = found["template_id"]
-    item = repo().get(keys.template_current(template_id), consistent=False)
+    item, t = _redeemable(template_id, now)
+    facts, rules = require_audience(t, hit, got, profile, "/code",
+                                    "this code is for other members")
+    coupon_id = new_coupon_id()
+    record = coupon_record(member_id, coupon_id, t, item, now, "code", code=code)
+    g = grant(member_id, template_id, t, coupon_id, record, clock.iso(now), facts, rules)
+    earlier = _bind_transaction(g, code)
+    if earlier is not None:  # bound meanwhile: by this member (a replay) or another
+        return _already(member_id, earlier or found, hour, left)
+    metrics_add("CouponCodeRedeemed")
+    return coupon_view({**record, "coupon_id": coupon_id}, now)
+
+
+def _redeemable(template_id: str, now: datetime) -> tuple[dict[str, Any], CouponTemplate]:
+    """The code's template (stored item and parsed), 422 when it cannot be redeemed now."""
+    item = repo().template(template_id)
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
     t = template_of(item)
@@ -185,47 +198,33 @@ def bind(member_id: str, req: BindRequest) -> CouponView:
     if closed:
         raise Unprocessable(claim_closed_message(closed, "this code cannot be redeemed now"),
                             details=[closed])
-    facts, rules = require_audience(t, hit, got, profile, "/code",
-                                    "this code is for other members")
-    coupon_id = new_coupon_id()
-    record = coupon_record(member_id, coupon_id, t, item, now, "code",
-                           code=code)
-    tx = [ci.update(keys.coupon_code(code),
-                    set_={"status": "bound", "member_id": member_id, "coupon_id": coupon_id,
-                          "bound_at": clock.iso(now)},
-                    condition="#st = :unbound", names={"#st": "status"},
-                    values={":unbound": "unbound"}),
-          ci.claim_count(member_id, template_id, t.limits.per_member_claim, clock.iso(now)),
-          ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
-    check = ci.member_check(member_id, rules.allowed_tiers(facts.tier_order), facts.base_tier,
-                            t.audience.new_members_only)
-    if check:
-        tx.append(check)
-    tx.append(ci.funnel_add(template_id, member_id, "claimed"))  # last: never fails a check
+    return item, t
+
+
+def _bind_transaction(g: Grant, code: str) -> dict[str, Any] | None:
+    """Bind the code and issue the coupon; when the code was bound meanwhile, the stored
+    code item ({} when the engine did not return it) for ``_already`` to judge."""
     for attempt in range(BIND_ATTEMPTS):
         try:
-            repo().transact(tx, uuid.uuid4().hex)
-            break
+            repo().bind_code(g, code)
+            return None
         except TransactionCancelled as e:
-            if e.failed(0):
-                return _already(member_id, e.items[0] or found, hour, left)
-            if e.failed(1):
+            if e.failed_item("code"):
+                return e.old("code") or {}
+            if e.failed_item("limit"):
                 raise LimitReached("you already hold this coupon as often as allowed") from e
-            if e.throttled and not any(e.failed(i) for i in range(len(tx))):
+            if e.throttled and not e.failed_names:
                 # another member's bind on the same funnel shard: nothing committed, retry
                 time.sleep(random.uniform(0, 0.005 * 2 ** attempt))
                 continue
             raise Unprocessable("this code is for other members") from e
-    else:
-        raise Unavailable("too many concurrent code redemptions; retry")
-    metrics_add("CouponCodeRedeemed")
-    return coupon_view({**record, "coupon_id": coupon_id}, now)
+    raise Unavailable("too many concurrent code redemptions; retry")
 
 
 def _already(member_id: str, code_item: dict[str, Any], hour: str, left: int) -> CouponView:
     """A bound code: the member's own coupon again (a replay), else a counted failure."""
     if code_item.get("member_id") == member_id and code_item.get("coupon_id"):
-        coupon = repo().get(keys.member_coupon(member_id, code_item["coupon_id"]))
+        coupon = repo().coupon(member_id, code_item["coupon_id"])
         if coupon is not None:
             return coupon_view(coupon, clock.now())
     _count_failure(member_id, hour, left)

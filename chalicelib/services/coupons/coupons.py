@@ -11,19 +11,16 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.coupons import items as ci
-from chalicelib.adapters.coupons.repository import CouponRepository
+from chalicelib.adapters.coupons.repository import CouponRepository, Grant, Reads
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
-from chalicelib.domain.coupons.rules import compile_template
+from chalicelib.domain.coupons.rules import Rules, compile_template
 from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
 from chalicelib.domain.coupons.validity import (
     claim_closed_message,
@@ -61,13 +58,13 @@ class ProgramFacts:
     base_tier: str | None
 
 
-def want_program(wanted: dict[str, dict[str, str]]) -> Any:
+def want_program(reads: Reads) -> Any:
     """Add PROGRAM/CURRENT to a batch read unless the loyalty program is cached."""
     from chalicelib.services.loyalty import program as programs
 
     hit = programs.cached()
     if hit is None:
-        wanted["program"] = keys.program_current()
+        reads.program()
     return hit
 
 
@@ -80,8 +77,8 @@ def program_facts(hit: Any, got: dict[str, Any]) -> ProgramFacts:
     return ProgramFacts(ZoneInfo(tz), tuple(t.id for t in program.tiers), program.base.id)
 
 
-def require_audience(t: Any, hit: Any, got: dict[str, Any], profile: dict[str, Any],
-                     path: str, message: str) -> tuple[ProgramFacts, Any]:
+def require_audience(t: CouponTemplate, hit: Any, got: dict[str, Any], profile: dict[str, Any],
+                     path: str, message: str) -> tuple[ProgramFacts, Rules]:
     """422 at ``path`` when the member is outside the template's audience (tiers, new, tags);
     otherwise the program facts and compiled rules the caller goes on with."""
     facts = program_facts(hit, got)
@@ -120,10 +117,10 @@ def save_template(template_id: str, t: CouponTemplate, actor: str) -> tuple[Temp
 
 def get_template(template_id: str) -> TemplateView:
     """A template with its live stock figures; 404 when unknown."""
-    item = repo().get(keys.template_current(template_id), consistent=False)
+    item = repo().template(template_id)
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
-    shards = repo().shards(template_id) if item.get("stock") is not None else None
+    shards = repo().stock(template_id) if item.get("stock") is not None else None
     return template_view(item, shards)
 
 
@@ -140,11 +137,7 @@ class Funnel(Out):
 def funnel(template_id: str) -> Funnel:
     """The claim → reserve → redeem funnel: one key Query on the counter shards, no Scan."""
     get_template(template_id)  # 404 for an unknown template
-    sums = {stage: 0 for stage in ci.FUNNEL_STAGES}
-    for shard in repo().funnel(template_id):
-        for stage in sums:
-            sums[stage] += int(shard.get(stage, 0))
-    return Funnel(template_id=template_id, **sums)
+    return Funnel(template_id=template_id, **repo().funnel(template_id))
 
 
 def list_templates() -> list[TemplateView]:
@@ -155,7 +148,7 @@ def list_templates() -> list[TemplateView]:
 def template_facts(template_id: str) -> dict[str, Any] | None:
     """Title, face value (fen), end of validity and ``days_after_claim`` (an issued coupon's
     own expiry is ``validity.use_until`` of these), for campaign message placeholders."""
-    item = repo().get(keys.template_current(template_id), consistent=False)
+    item = repo().template(template_id)
     if item is None:
         return None
     t = template_of(item)
@@ -196,42 +189,49 @@ def center(member_id: str) -> list[CenterEntry]:
         t = template_of(item)
         if t.status == "active" and t.claimable and claim_problem(t.validity, now) is None:
             candidates.append((item, t))
-    wanted: dict[str, dict[str, str]] = {"profile": keys.member_profile(member_id),
-                                         "loyalty": keys.member_loyalty(member_id)}
-    hit = want_program(wanted)
+    reads = Reads().profile(member_id).loyalty(member_id)
+    hit = want_program(reads)
     for item, t in candidates:
         tid = t.template_id or ""
-        wanted[f"claims:{tid}"] = keys.member_claims(member_id, tid)
+        reads.claims(member_id, tid, f"claims:{tid}")
         if t.limits.stock is not None:
             for k in range(int(item.get("shards") or 1)):
-                wanted[f"stock:{tid}:{k}"] = keys.template_stock(tid, k)
-    got = repo().get_many(wanted, consistent=False)
+                reads.stock_shard(tid, k, f"stock:{tid}:{k}")
+    got = repo().fetch(reads, consistent=False)
     facts = program_facts(hit, got)
-    profile, loyalty = got["profile"] or {}, got["loyalty"]
-    tags = set(profile.get("tags") or ())
     out = []
     for item, t in candidates:
-        tid = t.template_id or ""
-        if audience_problem(t.audience, compile_template(t), member_tier(loyalty),
-                            facts.tier_order, orders_count(loyalty), tags):
-            continue
-        claimed = int((got[f"claims:{tid}"] or {}).get("claims", 0))
-        if t.limits.per_member_claim is not None and claimed >= t.limits.per_member_claim:
-            continue
-        remaining = None
-        if t.limits.stock is not None:
-            remaining = sum(int((got[f"stock:{tid}:{k}"] or {}).get("remaining", 0))
-                            for k in range(int(item.get("shards") or 1)))
-            if remaining <= 0:
-                continue
-        v = t.validity
-        out.append(CenterEntry(
-            template_id=tid, name=t.name, description=t.description,
-            benefit=t.benefit.model_dump(mode="json"), scope=t.scope.model_dump(mode="json"),
-            valid_from=clock.iso(v.starts_at), valid_until=clock.iso(v.ends_at),
-            days_after_claim=v.days_after_claim, claim_ends_at=clock.iso(claim_window(v)[1]),
-            remaining=remaining, claimed=claimed, per_member_claim=t.limits.per_member_claim))
+        entry = _center_entry(item, t, got, facts)
+        if entry is not None:
+            out.append(entry)
     return out
+
+
+def _center_entry(item: dict[str, Any], t: CouponTemplate, got: dict[str, Any],
+                  facts: ProgramFacts) -> CenterEntry | None:
+    """The template's entry for this member (read in ``got``); None when the member is
+    outside its audience, has claimed it as often as allowed or no stock is left."""
+    tid = t.template_id or ""
+    profile, loyalty = got["profile"] or {}, got["loyalty"]
+    if audience_problem(t.audience, compile_template(t), member_tier(loyalty),
+                        facts.tier_order, orders_count(loyalty), set(profile.get("tags") or ())):
+        return None
+    claimed = int((got[f"claims:{tid}"] or {}).get("claims", 0))
+    if t.limits.per_member_claim is not None and claimed >= t.limits.per_member_claim:
+        return None
+    remaining = None
+    if t.limits.stock is not None:
+        remaining = sum(int((got[f"stock:{tid}:{k}"] or {}).get("remaining", 0))
+                        for k in range(int(item.get("shards") or 1)))
+        if remaining <= 0:
+            return None
+    v = t.validity
+    return CenterEntry(
+        template_id=tid, name=t.name, description=t.description,
+        benefit=t.benefit.model_dump(mode="json"), scope=t.scope.model_dump(mode="json"),
+        valid_from=clock.iso(v.starts_at), valid_until=clock.iso(v.ends_at),
+        days_after_claim=v.days_after_claim, claim_ends_at=clock.iso(claim_window(v)[1]),
+        remaining=remaining, claimed=claimed, per_member_claim=t.limits.per_member_claim)
 
 
 def claim(member_id: str, template_id: str, request_key: str | None = None) -> CouponView:
@@ -240,11 +240,9 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     With ``request_key`` (the caller's Idempotency-Key) the coupon id is derived from it, so
     a retry after an answer was lost finds the coupon the first attempt issued."""
     now = clock.now()
-    wanted = {"template": keys.template_current(template_id),
-              "profile": keys.member_profile(member_id),
-              "loyalty": keys.member_loyalty(member_id)}
-    hit = want_program(wanted)
-    got = repo().get_many(wanted)
+    reads = Reads().template(template_id).profile(member_id).loyalty(member_id)
+    hit = want_program(reads)
+    got = repo().fetch(reads)
     item = got["template"]
     if item is None:
         raise NotFound(f"coupon template {template_id} not found")
@@ -264,19 +262,23 @@ def claim(member_id: str, template_id: str, request_key: str | None = None) -> C
     coupon_id = keyed_coupon_id(member_id, template_id, request_key) if request_key \
         else new_coupon_id()
     record = coupon_record(member_id, coupon_id, t, item, now, "claim")
-    tail = [ci.claim_count(member_id, template_id, t.limits.per_member_claim, clock.iso(now)),
-            ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
-    check = ci.member_check(member_id, rules.allowed_tiers(facts.tier_order), facts.base_tier,
-                            t.audience.new_members_only)
-    if check:
-        tail.append(check)
-    tail.append(ci.funnel_add(template_id, member_id, "claimed"))  # last: never fails a check
+    g = grant(member_id, template_id, t, coupon_id, record, clock.iso(now), facts, rules)
     shards = int(item.get("shards") or 1) if t.limits.stock is not None else 0
-    earlier = _claim_transaction(template_id, shards, tail, coupon_id)
+    earlier = _claim_transaction(g, shards)
     if earlier is not None:  # this request already issued it
         return coupon_view(earlier, now)
     metrics_add("CouponClaimed")
     return coupon_view({**record, "coupon_id": coupon_id}, now)
+
+
+def grant(member_id: str, template_id: str, t: CouponTemplate, coupon_id: str,
+          record: dict[str, Any], at: str, facts: ProgramFacts, rules: Rules) -> Grant:
+    """What issuing ``record`` writes: the claim counted against the template's per-member
+    limit, the coupon, the audience re-checked on LOYALTY (tiers, new members)."""
+    return Grant(member_id=member_id, template_id=template_id, coupon_id=coupon_id,
+                 record=record, per_member_claim=t.limits.per_member_claim, at=at,
+                 allowed_tiers=rules.allowed_tiers(facts.tier_order),
+                 base_tier=facts.base_tier, new_members_only=t.audience.new_members_only)
 
 
 def keyed_coupon_id(member_id: str, template_id: str, request_key: str) -> str:
@@ -284,35 +286,22 @@ def keyed_coupon_id(member_id: str, template_id: str, request_key: str) -> str:
     return f"k{digest[:23]}"
 
 
-def _claim_transaction(template_id: str, shards: int, tail: list[dict[str, Any]],
-                       coupon_id: str) -> dict[str, Any] | None:
+def _claim_transaction(g: Grant, shards: int) -> dict[str, Any] | None:
     """Run the claim, moving to another shard on a lost race or an empty shard. Returns the
     stored coupon when an earlier attempt of this same request already committed."""
     open_shards = list(range(shards))
-    offset = 1 if shards else 0
     for attempt in range(CLAIM_ATTEMPTS):
         shard = random.choice(open_shards) if shards else None
-        items = ([ci.stock_take(template_id, shard)] if shard is not None else []) + tail
         try:
-            repo().transact(items, uuid.uuid4().hex)
+            repo().claim(g, shard)
             return None
         except TransactionCancelled as e:
-            mine = e.items[offset + 1] if e.failed(offset + 1) and len(e.items) > offset + 1 \
-                else None
-            if mine and mine.get("coupon_id") == coupon_id:
+            mine = e.old("coupon") if e.failed_item("coupon") else None
+            if mine and mine.get("coupon_id") == g.coupon_id:
                 return mine
-            if e.failed(offset):
-                raise LimitReached("you already claimed this coupon as often as allowed",
-                                   details=[{"path": "/template_id",
-                                             "message": "per-member claim limit reached"}],
-                                   ) from e
-            if any(e.failed(i) for i in range(offset + 1, len(items))):
-                raise Unprocessable("this coupon is for other members", details=[
-                    {"path": "/template_id", "message": "AUDIENCE", "reason": "AUDIENCE"}]
-                    ) from e
-            if shard is not None and e.failed(0):
-                open_shards = [int(s["SK"].rsplit("#", 1)[1]) for s in repo().shards(
-                    template_id) if int(s.get("remaining", 0)) > 0]
+            _refuse(e)
+            if shard is not None and e.failed_item("stock"):
+                open_shards = [s.no for s in repo().stock(g.template_id) if s.remaining > 0]
                 if not open_shards:
                     metrics_add("CouponSoldOut")
                     raise SoldOut("this coupon is sold out", details=[
@@ -321,6 +310,18 @@ def _claim_transaction(template_id: str, shards: int, tail: list[dict[str, Any]]
             # a concurrent transaction on the same item: back off, try another shard
             time.sleep(random.uniform(0, min(0.05, 0.002 * 2 ** min(attempt, 5))))
     raise Unavailable("too many concurrent claims; retry")
+
+
+def _refuse(e: TransactionCancelled) -> None:
+    """A claim the member may not make: the claim limit, or the audience (or a coupon id
+    taken by another request)."""
+    if e.failed_item("limit"):
+        raise LimitReached("you already claimed this coupon as often as allowed",
+                           details=[{"path": "/template_id",
+                                     "message": "per-member claim limit reached"}]) from e
+    if e.failed_names - {"stock"}:
+        raise Unprocessable("this coupon is for other members", details=[
+            {"path": "/template_id", "message": "AUDIENCE", "reason": "AUDIENCE"}]) from e
 
 
 def wallet(member_id: str, status: str | None = None) -> list[CouponView]:
@@ -340,7 +341,7 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
     the coupon id is deterministic, the Put conditional). Template stock and claim limits
     are for the coupon center; rewards and campaigns have their own. A tier grant of a
     missing or inactive template is skipped (logged); a reward or campaign one is 422."""
-    item = repo().get(keys.template_current(template_id), consistent=False)
+    item = repo().template(template_id)
     at = datetime.fromisoformat(now)
     t = template_of(item) if item else None
     if t is None or t.status != "active" or at >= t.validity.ends_at:
@@ -351,6 +352,6 @@ def issue_items(*, member_id: str, template_id: str, coupon_id: str, source: str
             {"path": "/template_id", "message": "missing, not active or ended"}])
     assert item is not None
     record = coupon_record(member_id, coupon_id, t, item, at, source, ref)
-    return [ci.put_new(keys.member_coupon(member_id, coupon_id), record)]
+    return repo().issue_items(member_id, coupon_id, record)
 
 

@@ -7,6 +7,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from chalicelib.adapters.coupons.repository import StockShard
 from chalicelib.adapters.dynamo import doc_value
 from chalicelib.domain.coupons.eligibility import WalletCoupon
 from chalicelib.domain.coupons.rules import Rules, snapshot
@@ -40,9 +41,9 @@ class CouponView(Out):
     order_id: str | None = None
 
 
-def template_view(item: dict[str, Any], shards: list[dict[str, Any]] | None = None) -> TemplateView:
+def template_view(item: dict[str, Any], shards: list[StockShard] | None = None) -> TemplateView:
     """A stored template (CURRENT item, and its stock shards when read) as the API shows it."""
-    remaining = sum(int(s.get("remaining", 0)) for s in shards) if shards is not None else None
+    remaining = sum(s.remaining for s in shards) if shards is not None else None
     return TemplateView(template_id=item["template_id"], version=int(item["version"]),
                         updated_at=item.get("updated_at", ""),
                         definition=doc_value(item["definition"]),

@@ -5,13 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from typing import Any
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.audit_log import audit_item
-from chalicelib.adapters.coupons import items as ci
-from chalicelib.adapters.coupons.repository import CouponRepository
+from chalicelib.adapters.coupons.repository import CouponRepository, StockPlan, StockShard
 from chalicelib.adapters.dynamo import TransactionCancelled, doc_text, doc_value
 from chalicelib.domain.campaigns.diff import diff
 from chalicelib.domain.coupons.stock import plan_change, split
@@ -32,9 +28,6 @@ from chalicelib.services.deps import deps
 def repo() -> CouponRepository:
     return deps().coupons
 
-def _shard_no(item: dict[str, Any]) -> int:
-    return int(item["SK"].rsplit("#", 1)[1])
-
 
 def put(template_id: str, t: CouponTemplate, actor: str) -> TemplateView:
     """Create or replace ``template_id`` (409 when changed concurrently or stock too low)."""
@@ -51,10 +44,10 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
     t = t.model_copy(update={"template_id": template_id})
     definition = t.definition()
     fingerprint = _fingerprint(definition)
-    cur = repo().get(keys.template_current(template_id))
+    cur = repo().template(template_id, consistent=True)
     has_stock = cur is not None and cur.get("stock") is not None
-    shards = sorted(repo().shards(template_id), key=_shard_no) if has_stock else []
-    if _outcome(cur, fingerprint) == "unchanged":
+    shards = repo().stock(template_id) if has_stock else []
+    if cur is not None and _outcome(cur, fingerprint) == "unchanged":
         return template_view(cur, shards if has_stock else None), False
     version = int(cur["version"]) + 1 if cur else 1
     now = clock.iso()
@@ -63,32 +56,22 @@ def save(template_id: str, t: CouponTemplate, actor: str) -> tuple[TemplateView,
               "status": t.status, "claimable": t.claimable, "stock": t.limits.stock,
               "shards": t.limits.stock_shards if t.limits.stock is not None else None,
               "updated_at": now, "updated_by": actor}
-    items = [ci.put_over(keys.template_current(template_id),
-                         {**record, **keys.template_catalog(template_id)},
-                         int(cur["version"]) if cur else None),
-             ci.put_new(keys.template_version(template_id, version), record),
-             *_stock_items(template_id, cur, shards, t),
-             _audit(template_id, version, actor, now, cur, definition)]
     try:
-        repo().transact(items, uuid.uuid4().hex)
+        repo().save_template(record, int(cur["version"]) if cur else None,
+                             _stock_plan(cur, shards, t), _changes(cur, definition))
     except TransactionCancelled as e:
         raise Conflict("the template was changed concurrently; read it again and retry",
                        details=[{"path": "/", "message": "concurrent change"}]) from e
     metrics_add("CouponTemplateSaved")
-    after = repo().shards(template_id) if t.limits.stock is not None else None
+    after = repo().stock(template_id) if t.limits.stock is not None else None
     return template_view({**record}, after), cur is None
 
 
-def _audit(template_id: str, version: int, actor: str, now: str, cur: dict[str, Any] | None,
-           definition: dict[str, Any]) -> dict[str, Any]:
-    """The audit entry saved with the version (same transaction): who, when, what changed."""
+def _changes(cur: dict[str, Any] | None, definition: dict[str, Any]) -> Any:
+    """What the audit entry saved with the version records as changed (the repository
+    stores it as text, like the definition: a diff holds the template's own values)."""
     before = doc_value(cur["definition"]) if cur else {}
-    # changes as text, like the definition: a diff holds the template's own values
-    item = audit_item(now, actor, "coupon_template", template_id,
-                      "update" if cur else "create", version=version,
-                      changes=doc_text(diff(before if isinstance(before, dict) else {},
-                                            definition)))
-    return ci.put_new({"PK": item.pop("PK"), "SK": item.pop("SK")}, item)
+    return diff(before if isinstance(before, dict) else {}, definition)
 
 
 def check(template_id: str, raw: Any) -> dict[str, Any]:
@@ -118,42 +101,26 @@ def plan(template_id: str, t: CouponTemplate) -> str:
     """What ``put`` would do with ``t`` (created / updated / unchanged), writing nothing."""
     ensure_valid(t, template_id)
     definition = t.model_copy(update={"template_id": template_id}).definition()
-    return _outcome(repo().get(keys.template_current(template_id)), _fingerprint(definition))
+    return _outcome(repo().template(template_id, consistent=True), _fingerprint(definition))
 
 
-def _stock_items(template_id: str, cur: dict[str, Any] | None, shards: list[dict[str, Any]],
-                 t: CouponTemplate) -> list[dict[str, Any]]:
+def _stock_plan(cur: dict[str, Any] | None, shards: list[StockShard], t: CouponTemplate
+                ) -> StockPlan:
     """Shard writes that take the stock from what is stored to what ``t`` says."""
     stock, k = t.limits.stock, t.limits.stock_shards
     old_stock = cur.get("stock") if cur else None
-    fresh = [ci.put_over(keys.template_stock(template_id, n),
-                         {"entity": "coupon_stock", "template_id": template_id, "remaining": r,
-                          "claimed": 0}, None)
-             for n, r in enumerate(split(stock, k))] if stock is not None else []
-    drop = [{"Delete": {"TableName": ci._table(), "Key": {"PK": s["PK"], "SK": s["SK"]}}}
-            for s in shards]
+    fresh = tuple(split(stock, k)) if stock is not None else ()
+    drop = tuple(s.no for s in shards)
     if old_stock is None:
-        return fresh
+        return StockPlan(create=fresh)
     if stock is None:
-        return drop
-    claimed = sum(int(s.get("claimed", 0)) for s in shards)
+        return StockPlan(delete=drop)
     if len(shards) != k:
-        if claimed:
+        if sum(s.claimed for s in shards):
             raise Conflict("stock_shards cannot change once coupons were claimed", details=[
                 {"path": "/limits/stock_shards", "message": f"keep {len(shards)}"}])
-        overwrite = [{"Put": {k: v for k, v in f["Put"].items() if k not in (
-            "ConditionExpression", "ReturnValuesOnConditionCheckFailure")}} for f in fresh]
-        return overwrite + drop[k:]
+        return StockPlan(reset=fresh, delete=drop[k:])
     if stock == old_stock:
-        return []
-    changes = plan_change([int(s.get("remaining", 0)) for s in shards], stock - old_stock)
-    out = []
-    for n, change in enumerate(changes):
-        if change > 0:
-            out.append(ci.update(keys.template_stock(template_id, n), add={"remaining": change},
-                                 condition="attribute_exists(PK)"))
-        elif change < 0:
-            out.append(ci.update(keys.template_stock(template_id, n), add={"remaining": change},
-                                 condition="#rem >= :need", names={"#rem": "remaining"},
-                                 values={":need": -change}))
-    return out
+        return StockPlan()
+    changes = plan_change([s.remaining for s in shards], stock - old_stock)
+    return StockPlan(adjust=tuple((n, c) for n, c in enumerate(changes) if c))
