@@ -3,6 +3,7 @@ interval and verdict, and the CSV export."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -42,7 +43,7 @@ class CampaignResults(Out):
 
 @api.route("GET", "/admin/campaigns/{campaign_id}/results", roles=MARKETING,
            response=CampaignResults, query=RANGE, errors=(400, 404))
-def campaign_results(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
+def campaign_results(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """Per day and in total: targeted, delivered, suppressed by reason, sent per channel,
     coupons issued and redeemed, points, cost; per variant; lift over the holdout (95 % CI,
     verdict in zh and en). One key Query for the range, never a Scan."""

@@ -311,7 +311,8 @@ def _moto_data() -> dict[str, Any]:
 
         url = endpoint.rstrip("/") + "/moto-api/data.json"
         with urllib.request.urlopen(url, timeout=MOTO_DUMP_TIMEOUT) as resp:  # noqa: S310
-            return json.loads(resp.read())  # type: ignore[no-any-return]
+            data: dict[str, Any] = json.loads(resp.read())
+            return data
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns import sns_backends
 
@@ -338,8 +339,8 @@ def outbox_cmd(args: argparse.Namespace) -> int:
         return 1
     entries = entries[-args.limit:] if args.limit else entries
     if args.json:
-        for e in entries:
-            print(json.dumps(e, ensure_ascii=False))
+        for entry in entries:
+            print(json.dumps(entry, ensure_ascii=False))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -347,7 +348,7 @@ def outbox_cmd(args: argparse.Namespace) -> int:
     table = Table(title=f"outbox: {len(entries)} message(s)")
     for c in ("channel", "to", "title", "body"):
         table.add_column(c)
-    for e in entries:
-        table.add_row(e["channel"], e["to"], e["title"], e["body"])
+    for entry in entries:
+        table.add_row(entry["channel"], entry["to"], entry["title"], entry["body"])
     Console(width=None if sys.stdout.isatty() else 160).print(table)
     return 0

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.services.delivery.worker import Worker
 
 Item = dict[str, Any]
-TemplateLookup = Callable[[str], Mapping[str, Any] | None]
+TemplateLookup = Callable[[str], Mapping[str, object] | None]  # coupon template JSON
 
 
 @dataclass

@@ -40,7 +40,7 @@ LOYALTY_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _first(item: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+def _first(item: Mapping[str, object], names: tuple[str, ...]) -> object:
     for n in names:
         v = item.get(n)
         if v is not None and not isinstance(v, Mapping):
@@ -48,7 +48,7 @@ def _first(item: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
-def _days_since(iso: Any, today: date) -> int | None:
+def _days_since(iso: object, today: date) -> int | None:
     if not isinstance(iso, str) or len(iso) < 10:
         return None
     try:
@@ -57,7 +57,7 @@ def _days_since(iso: Any, today: date) -> int | None:
         return None
 
 
-def _window_spend(window: Any, today: date) -> int | None:
+def _window_spend(window: object, today: date) -> int | None:
     """Qualifying spend: the LOYALTY item's monthly buckets of the 12 months up to today."""
     if not isinstance(window, Mapping):
         return None
@@ -69,7 +69,9 @@ def _window_spend(window: Any, today: date) -> int | None:
         except ValueError:
             continue
         if y * 12 + m - 1 >= first and isinstance(bucket, Mapping):
-            total += int(bucket.get("spend", 0) or 0)
+            spend = bucket.get("spend", 0) or 0
+            if isinstance(spend, (int, float, str)):
+                total += int(spend)
     return total
 
 
@@ -140,7 +142,7 @@ def _int(v: Any) -> int | None:
     return None
 
 
-def _birthday_month(profile: Mapping[str, Any], m: re.Match[str] | None, today: date
+def _birthday_month(profile: Mapping[str, object], m: re.Match[str] | None, today: date
                     ) -> int | None:
     """The birth month, unknown while a member-set birthday is too new for the nearest
     birthday (this year's, from its month on; else next year's): a "birthday month" perk
@@ -152,12 +154,18 @@ def _birthday_month(profile: Mapping[str, Any], m: re.Match[str] | None, today: 
     return month if birthday_counts(dict(profile), year) else None
 
 
-def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None,
-                     *, today: date | None = None) -> dict[str, Any]:
+def _mapping(value: object) -> Mapping[str, object]:
+    """A nested map of a stored item ({} when absent)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def audience_profile(profile: Mapping[str, object],
+                     loyalty: Mapping[str, object] | None = None,
+                     *, today: date | None = None) -> dict[str, object]:
     """The flat audience profile of a member from its PROFILE and LOYALTY items."""
     today = today or datetime.now(UTC).date()
     loyalty = loyalty or {}
-    consent = profile.get("consent") or {}
+    consent = _mapping(profile.get("consent"))
     birthday = profile.get("birthday")
     m = BIRTHDAY_RE.match(birthday) if isinstance(birthday, str) else None
     city = profile.get("city")
@@ -178,13 +186,13 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
         "orders_count": _int(_first(loyalty, LOYALTY_FIELDS["orders_count"])),
         "last_order_days_ago": _days_since(last_order, today),
         "signup_days_ago": _days_since(profile.get("signup_at"), today),
-        "age": age_on(birthday, today) if m else None,
-        "age_band": age_band(birthday, today) if m else None,
+        "age": age_on(str(birthday), today) if m else None,
+        "age_band": age_band(str(birthday), today) if m else None,
         "first_order_days_ago": _days_since(loyalty.get("first_order_at"), today),
         "gender": profile.get("gender"),
         "city": city,
         "city_tier": city_tier,
-        "city_level": city_level(city_tier),
+        "city_level": city_level(_int(city_tier)),
         "tags": frozenset(tags) if isinstance(tags, (list, tuple, set, frozenset)) else
         frozenset(),
         "locale": profile.get("locale"),
@@ -196,7 +204,7 @@ def audience_profile(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | No
     }
     if out["orders_count"] is None and loyalty:
         out["orders_count"] = 0
-    for key, value in (profile.get("attributes") or {}).items():
+    for key, value in _mapping(profile.get("attributes")).items():
         if isinstance(value, (str, int, float, bool)):
             out[f"attributes.{key}"] = value
     raw = loyalty.get("facts")

@@ -29,12 +29,12 @@ DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)
              r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
 
 
-def _audience_defs() -> dict[str, Any]:
+def _audience_defs() -> dict[str, object]:
     conditions = []
     for kind, ops in OPS_BY_KIND.items():
         names = [n for n, a in ATTRIBUTES.items() if a.kind == kind]
         if kind == "any":
-            attr: dict[str, Any] = {"type": "string", "pattern": CUSTOM_ATTR,
+            attr: dict[str, object] = {"type": "string", "pattern": CUSTOM_ATTR,
                                     "description": "a custom profile attribute"}
         elif names:
             attr = {"enum": names, "description": "; ".join(
@@ -46,7 +46,7 @@ def _audience_defs() -> dict[str, Any]:
                 attr = {"anyOf": [attr, *keyed]}
         else:
             continue
-        value: dict[str, Any] = {}
+        value: dict[str, object] = {}
         if kind == "int":
             value = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}},
                                {"type": "boolean"}]}
@@ -101,7 +101,7 @@ def _family_pattern(prefix: str, key_pattern: str) -> str:
     return "^" + re.escape(prefix) + key_pattern.removeprefix("^")
 
 
-def _fix_formats(node: Any) -> None:
+def _fix_formats(node: object) -> None:
     """JSON Schema's 'time'/'date-time' formats demand seconds and offsets; campaigns
     accept "09:00" and wall-clock date-times, so patterns replace those formats."""
     if isinstance(node, dict):
@@ -119,7 +119,7 @@ def _fix_formats(node: Any) -> None:
             _fix_formats(v)
 
 
-def campaign_json_schema() -> dict[str, Any]:
+def campaign_json_schema() -> dict[str, object]:
     schema = Campaign.model_json_schema(by_alias=True, mode="validation")
     _fix_formats(schema)
     props = schema["properties"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.domain.campaigns.occurrences import wall_to_utc
-from chalicelib.domain.delivery.windows import zone
+from chalicelib.domain.delivery.windows import zone as zone  # re-exported: policy.zone
 
 # --- deterministic assignment -------------------------------------------------------------
 

@@ -8,10 +8,11 @@ paths) and its JSON Schema is generated from these models and committed beside i
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AwareDatetime,
@@ -34,13 +35,13 @@ from chalicelib.domain.loyalty.perks import (
     UpgradeGift,
 )
 from chalicelib.domain.members.model import Timezone
-from chalicelib.domain.models import Strict, safe_text
+from chalicelib.domain.models import MultiLine, OneLine, Strict, length
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 TemplateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Text = safe_text(0, 500, multiline=True)
-Name = safe_text(1, 100)
+Text = Annotated[str, length(0, 500), MultiLine]
+Name = Annotated[str, length(1, 100), OneLine]
 Multiplier = Annotated[float, Field(ge=0, le=100)]
 WINDOW_MONTHS = 12
 
@@ -133,7 +134,7 @@ class Benefits(Strict):
 
 class Tier(Strict):
     id: Id
-    name: safe_text(1, 60)
+    name: Annotated[str, length(1, 60), OneLine]
     thresholds: Thresholds = Field(default_factory=Thresholds)
     benefits: Benefits = Field(default_factory=Benefits)
 
@@ -231,7 +232,7 @@ class Program(Strict):
 
     @field_validator("rewards")
     @classmethod
-    def _rewards(cls, rewards: list[Reward], info: ValidationInfo) -> list[Reward]:
+    def _rewards(cls, rewards: list[Reward], info: ValidationInfo[object]) -> list[Reward]:
         ids = [r.id for r in rewards]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -264,7 +265,7 @@ class Program(Strict):
     @property
     def unit(self) -> int:
         """Minor units per whole currency unit (100 fen per yuan)."""
-        return 10 ** self.minor_units
+        return int(10 ** self.minor_units)  # ge=0: always an int (typeshed says Any)
 
     def tier_index(self, tier_id: str | None) -> int:
         """Position of a tier; unknown or missing ids count as the base tier."""
@@ -273,18 +274,18 @@ class Program(Strict):
     def reward(self, reward_id: str) -> Reward | None:
         return self._reward_by_id.get(reward_id)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         """The program as JSON-ready data (what is stored and served)."""
         return self.model_dump(mode="json", by_alias=True, exclude={"schema_ref"})
 
 
-DEFAULT_PROGRAM: dict[str, Any] = {
+DEFAULT_PROGRAM: dict[str, object] = {
     "name": "Perks default program",
     "tiers": [{"id": "member", "name": "Member"}],
 }
 
 
-def parse_program(data: dict[str, Any], *, stored: bool = False) -> Program:
+def parse_program(data: Mapping[str, object], *, stored: bool = False) -> Program:
     """Validate a program document with the JSON rules the API applies (strict, but
     strings for enums and dates as JSON has them); raises pydantic.ValidationError.
 
@@ -293,7 +294,7 @@ def parse_program(data: dict[str, Any], *, stored: bool = False) -> Program:
     return Program.model_validate_json(json.dumps(data), context={"stored": stored})
 
 
-def schema() -> dict[str, Any]:
+def schema() -> dict[str, object]:
     """The JSON Schema committed as campaigns/program.schema.json."""
     out = Program.model_json_schema(by_alias=True, mode="validation")
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -10,6 +10,7 @@ not part of this state, never written by loyalty) and orders and refunds keep ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -43,19 +44,19 @@ class LoyaltyState:
     facts: dict[str, Any] | None = None
 
     @classmethod
-    def from_item(cls, member_id: str, item: dict[str, Any] | None) -> LoyaltyState:
+    def from_item(cls, member_id: str, item: Mapping[str, object] | None) -> LoyaltyState:
+        state = cls(member_id=member_id)
         if not item:
-            return cls(member_id=member_id)
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in item.items() if k in known}
-        data["member_id"] = member_id
-        state = cls(**data)
+            return state
+        for f in fields(cls):  # the item's values as stored, the member id as given
+            if f.name in item and f.name != "member_id":
+                setattr(state, f.name, item[f.name])
         state.window = {m: {"spend": int(b.get("spend", 0)), "orders": int(b.get("orders", 0))}
                         for m, b in (state.window or {}).items()}
         state.rewards = {k: int(v) for k, v in (state.rewards or {}).items()}
         return state
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> dict[str, object]:
         """Every owned attribute except the version (which the writer bumps)."""
         out = asdict(self)
         out.pop("version")
