@@ -42,6 +42,13 @@ from tests import moto_atomic  # noqa: E402  (after the environment above)
 
 moto_atomic.install()  # each moto DynamoDB request applies atomically, as on AWS
 
+# Hypothesis checks properties, not speed: its 200 ms per-example deadline turns a busy 2-core
+# CI machine into failures (figures are measured by bench/, never by timed unit tests).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("perks", deadline=None)
+_hypothesis_settings.load_profile("perks")
+
 
 class _LogCapture(logging.Handler):
     """Every log record of the whole run (INFO and up), for the privacy scan at the end."""
