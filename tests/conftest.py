@@ -66,7 +66,7 @@ def _share_botocore_loader() -> None:
         loader._search_paths = _SearchPaths(loader.search_paths)
         return loader
 
-    botocore.session.create_loader = shared  # type: ignore[assignment]
+    botocore.session.create_loader = shared
 
 
 _share_botocore_loader()
@@ -138,9 +138,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # interrupted, usage error, nothing collected: nothing to judge
     problems = privacy_problems(_LogCapture.lines, SENT_PII, _RAN["logging"])
     fuzz = sys.modules.get("tests.fuzz.test_fuzz_api")
-    stats = None if fuzz is None else {op: dict(c) for op, c in fuzz.STATS.items()}
+    stats: dict[str, dict[str, int]] | None = None
+    if fuzz is not None:
+        stats = {op: dict(c) for op, c in fuzz.STATS.items()}
     workeroutput = getattr(session.config, "workeroutput", None)
-
     if workeroutput is not None:  # an xdist worker: the controller judges the whole run
         workeroutput["perks_session"] = {"problems": problems, "fuzz_cases": _RAN["fuzz"],
                                          "fuzz_stats": stats}
@@ -152,14 +153,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if worker["fuzz_stats"] is not None:
             stats = stats or {}
             for op, counts in worker["fuzz_stats"].items():
-                stats[op] = {k: stats.get(op, {}).get(k, 0) + n for k, n in counts.items()}
+                merged = stats.setdefault(op, {})
+                for k, n in counts.items():
+                    merged[k] = merged.get(k, 0) + n
     if fuzz is not None:
         fuzz._write_stats()
     elif stats is not None and os.environ.get("FUZZ_STATS"):  # fuzzed by xdist workers
         with open(os.environ["FUZZ_STATS"], "w", encoding="utf-8") as out:
             json.dump(stats, out, indent=1)
     if stats is not None:  # the fuzz module was imported (here or by a worker)
-        problems += fuzz_problems(stats, fuzz_cases, bool(os.environ.get("FUZZ_STRICT")))
+        judged: dict[str, object] = dict(stats)
+        problems += fuzz_problems(judged, fuzz_cases, bool(os.environ.get("FUZZ_STRICT")))
     if problems:
         _SESSION_PROBLEMS.extend(problems)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
