@@ -76,8 +76,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy --config-file .mypy.ini
 
 # pytest exits 5 when it collects no tests (e.g. a filter in PYTEST_ARGS): not a failure.
+# TEST_WORKERS pytest-xdist workers (0: one process), each with its own DynamoDB Local; a
+# file's tests stay on one worker, tests/browser on one (tests/conftest.py, docs/testing.md).
+TEST_WORKERS ?= 2
 test: deps lint console chromium
-	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS) || test $$? -eq 5
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || test $$? -eq 5
 
 unit: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,6 +49,38 @@ from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("perks", deadline=None)
 _hypothesis_settings.load_profile("perks")
+
+
+class _SearchPaths(list[str]):
+    """A loader's search path that boto3 can append its data folder to once, not per session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+def _share_botocore_loader() -> None:
+    """Every test gets fresh settings (its own table names), hence a fresh boto3 session and
+    fresh clients; each new session used to re-read and re-parse the service models from disk
+    (~0.1 s of CPU a client, three or more clients a test). One loader for the run reads them
+    once; sessions, clients and settings stay per test."""
+    import functools
+
+    import botocore.loaders
+    import botocore.session
+
+    create = botocore.loaders.create_loader
+
+    @functools.cache
+    def shared(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        loader = create(search_path_string)
+        loader._search_paths = _SearchPaths(loader.search_paths)
+        return loader
+
+    botocore.session.create_loader = shared
+
+
+_share_botocore_loader()
 
 
 class _LogCapture(logging.Handler):
@@ -99,6 +132,11 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         _RAN["fuzz"] += 1
 
 
+# Under pytest-xdist (`make test` runs two workers) each worker judges what it logged and
+# hands its verdict and fuzz statistics to the controller, which fails the run.
+_FROM_WORKERS: list[dict[str, Any]] = []
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """The privacy scan and the fuzz statistics run after every selection and order; a
@@ -111,9 +149,32 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return  # interrupted, usage error, nothing collected: nothing to judge
     problems = privacy_problems(_LogCapture.lines, SENT_PII, _RAN["logging"])
     fuzz = sys.modules.get("tests.fuzz.test_fuzz_api")
+    stats: dict[str, dict[str, int]] | None = None
+    if fuzz is not None:
+        stats = {op: dict(c) for op, c in fuzz.STATS.items()}
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller judges the whole run
+        workeroutput["perks_session"] = {"problems": problems, "fuzz_cases": _RAN["fuzz"],
+                                         "fuzz_stats": stats}
+        return
+    fuzz_cases = _RAN["fuzz"]
+    for worker in _FROM_WORKERS:
+        problems += worker["problems"]
+        fuzz_cases += worker["fuzz_cases"]
+        if worker["fuzz_stats"] is not None:
+            stats = stats or {}
+            for op, counts in worker["fuzz_stats"].items():
+                merged = stats.setdefault(op, {})
+                for k, n in counts.items():
+                    merged[k] = merged.get(k, 0) + n
     if fuzz is not None:
         fuzz._write_stats()
-        problems += fuzz_problems(fuzz.STATS, _RAN["fuzz"], bool(os.environ.get("FUZZ_STRICT")))
+    elif stats is not None and os.environ.get("FUZZ_STATS"):  # fuzzed by xdist workers
+        with open(os.environ["FUZZ_STATS"], "w", encoding="utf-8") as out:
+            json.dump(stats, out, indent=1)
+    if stats is not None:  # the fuzz module was imported (here or by a worker)
+        judged: dict[str, object] = dict(stats)
+        problems += fuzz_problems(judged, fuzz_cases, bool(os.environ.get("FUZZ_STRICT")))
     if problems:
         _SESSION_PROBLEMS.extend(problems)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -122,6 +183,51 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for problem in _SESSION_PROBLEMS:
         terminalreporter.write_line(f"SESSION CHECK FAILED: {problem}", red=True, bold=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """xdist: a worker finished; keep what its session checks found."""
+    found = getattr(node, "workeroutput", {}).get("perks_session")
+    if found is not None:
+        _FROM_WORKERS.append(found)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` as xdist has it (a file's tests on one worker, so a module's stack
+    starts once), except that tests/browser is one unit: one stack and one chromium."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    browser = Path(__file__).resolve().parent / "browser"
+
+    class FilesAndBrowser(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = (config.rootpath / nodeid.split("::", 1)[0]).resolve()
+            return str(browser) if browser in path.parents else str(path)
+
+    return FilesAndBrowser(config, log)
+
+
+# Under xdist, whole files go to a worker in collection order and the run ends when the last
+# file does: the long files (both engines, a stack, a browser) go out first and the many short
+# unit and API files fill in behind them. A one-process run keeps pytest's order.
+_FIRST = ("integration", "browser", "faults", "api", "fuzz", "security", "unit")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return
+    here = Path(__file__).resolve().parent
+
+    def rank(item: pytest.Item) -> int:
+        path = item.path.resolve()
+        parts = path.relative_to(here).parts if path.is_relative_to(here) else ()
+        return _FIRST.index(parts[0]) if len(parts) > 1 and parts[0] in _FIRST else len(_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a folder is pytest's
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -150,6 +256,12 @@ def _reset_all() -> None:
     bootstrap.reset()  # a fresh object graph (repositories on this test's table)
 
 
+# The tests' DynamoDB Local serves short bursts of small requests, where the JVM's optimising
+# compiler costs more CPU than it saves: the client compiler alone and the serial collector
+# took the CPU of a DynamoDB Local test file from 28.6 s to 15.8 s (docs/testing.md).
+DDB_LOCAL_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+
+
 @pytest.fixture(scope="session")
 def ddb_local_endpoint() -> Iterator[str]:
     from chalicelib.local import ddblocal
@@ -161,7 +273,10 @@ def ddb_local_endpoint() -> Iterator[str]:
         print(f"\nSKIP DynamoDB Local leg: {reason}")
         pytest.skip(reason)
     port = ddblocal.free_port()
-    proc = ddblocal.start(port)
+    with pytest.MonkeyPatch.context() as mp:  # read by the JVM ddblocal.start launches
+        mp.setenv("JAVA_TOOL_OPTIONS", " ".join(
+            filter(None, (os.environ.get("JAVA_TOOL_OPTIONS"), DDB_LOCAL_JVM))))
+        proc = ddblocal.start(port)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=20)
@@ -184,7 +299,11 @@ def moto_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The data layer on moto, then on DynamoDB Local (SQS/SNS stay on moto)."""
+    """The data layer on moto, then on DynamoDB Local (SQS/SNS stay on moto).
+
+    Each test gets tables of its own (fresh names). On DynamoDB Local they are not dropped
+    afterwards: deleting cost as much as creating, and the in-memory engine goes with the
+    session (or the xdist worker) anyway; no test lists tables."""
     from moto import mock_aws
 
     from chalicelib.local.resources import bootstrap
@@ -196,19 +315,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
         _reset_all()
         bootstrap()
         yield request.param
-    if request.param == "dynamodb-local":
-        _drop_tables()
     _reset_all()
-
-
-def _drop_tables() -> None:
-    from chalicelib.adapters import aws
-    from chalicelib.config import get_settings
-
-    s = get_settings()
-    for name in (s.table_name, s.idempotency_table_name):
-        with contextlib.suppress(Exception):  # best-effort cleanup of a throwaway table
-            aws.client("dynamodb").delete_table(TableName=name)
 
 
 def token(role: str | list[str], sub: str = "m-1", **extra: Any) -> str:

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.session_checks import fuzz_problems, privacy_problems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,4 +77,52 @@ def test_a_clean_run_passes(tmp_path):
         def test_logs_nothing_personal():
             logging.getLogger("perks").info("request route=GET /me status=200")
     """)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def _run_on_workers(tmp_path: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The same hooks under pytest-xdist, as `make test` runs them: two workers, a file each."""
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("xdist")
+    if spec is None or spec.origin is None:
+        if os.environ.get("CI"):
+            raise AssertionError("pytest-xdist is in requirements-dev.txt; CI must have it")
+        pytest.skip("pytest-xdist is not installed (make venv installs it)")
+    for name, body in files.items():
+        (tmp_path / name).write_text(textwrap.dedent(body))
+    site = str(Path(spec.origin).parents[1])  # wherever this interpreter finds xdist
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.conftest", str(tmp_path),
+                           "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
+                           "-n", "2", "--dist", "loadfile"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+                          env={"PYTHONPATH": os.pathsep.join((str(ROOT), site)),
+                               "PATH": "/usr/bin:/bin"})
+
+
+QUIET = """
+    def test_quiet():
+        pass
+"""
+
+
+def test_a_phone_logged_on_one_worker_fails_the_whole_run(tmp_path):
+    out = _run_on_workers(tmp_path, {"test_a.py": """
+        import logging
+
+        def test_logs_a_phone():
+            logging.getLogger("perks").warning("call +8613800138000")
+    """, "test_b.py": QUIET})
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "2 passed" in out.stdout and "SESSION CHECK FAILED: PII in logs" in out.stdout
+
+
+def test_a_clean_run_on_workers_passes(tmp_path):
+    out = _run_on_workers(tmp_path, {"test_a.py": """
+        import logging
+
+        def test_logs_nothing_personal():
+            logging.getLogger("perks").info("request route=GET /me status=200")
+    """, "test_b.py": QUIET})
     assert out.returncode == 0, out.stdout + out.stderr
