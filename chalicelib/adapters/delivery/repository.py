@@ -26,6 +26,7 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.reads import DeliveryReads, query_all
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
+    NamedItems,
     TableRepository,
     TransactionCancelled,
     parallel_pages,
@@ -33,14 +34,16 @@ from chalicelib.adapters.dynamo import (
     storable,
     translated,
     update_args,
+    write_named,
 )
 from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.coupons.stock import split
-from chalicelib.domain.delivery import results
+from chalicelib.domain.delivery import arms, results
 from chalicelib.errors import Unavailable
 
 TTL_DAYS_SEND = 400  # a send record outlives any replay of its occurrence (yearly birthdays)
 TTL_DAYS_OUTBOX = 30  # far beyond the last retry; the send record keeps the final state
+CREDIT_TRIES = 5  # an order credit re-read after another order moved the send record
 
 
 def epoch(dt: datetime) -> int:
@@ -410,6 +413,65 @@ class DeliveryRepository(TableRepository, DeliveryReads):
                 return False
             raise Unavailable("stats update conflicted; retry") from e
         return True
+
+    def credit_order(self, member_id: str, order_id: str, campaign_id: str, occurrence: str,
+                     group: str, total: int, at: str, day: str | None = None,
+                     variant: str | None = None, prior: int = 0) -> bool:
+        """Credit an order to a (campaign, occurrence) the member was targeted by, once
+        (False: credited already). The same transaction moves the send record's
+        ``attributed_revenue`` from ``prior`` to ``prior + total`` (conditional on ``prior``)
+        and adds the exact change of the arm's sum of squares (``arms.order_adds``). A stale
+        ``prior`` (another order credited meanwhile) is read back and the write tried again;
+        a send record that no longer exists gets the order counted without the squares."""
+        marker = {**keys.attribution(member_id, order_id, campaign_id, occurrence), "at": at}
+        record: int | None = prior
+        for _ in range(CREDIT_TRIES):
+            named = self._credit_items(marker, (campaign_id, occurrence, member_id), group,
+                                       total, record, day, variant)
+            try:
+                write_named(self.table.meta.client, named, uuid.uuid4().hex)
+                return True
+            except TransactionCancelled as e:
+                if e.failed_item("marker"):
+                    return False
+                if e.throttled:
+                    raise Unavailable("order credit conflicted; retry") from e
+                if e.failed_item("send_record") and e.old("send_record") is not None:
+                    record = int((e.old("send_record") or {}).get("attributed_revenue", 0))
+                    continue
+                if self._exists(keys.attribution(member_id, order_id, campaign_id,
+                                                 occurrence)):  # the engine named no item
+                    return False
+                got = self.send_record(member_id, campaign_id, occurrence)
+                record = None if got is None else int(got.get("attributed_revenue", 0))
+        raise Unavailable("order credit conflicted; retry")
+
+    def _exists(self, key: dict[str, str]) -> bool:
+        with translated():
+            return "Item" in self.table.get_item(Key=key, ConsistentRead=True,
+                                                 ProjectionExpression="PK")
+
+    def _credit_items(self, marker: dict[str, Any], ids: tuple[str, str, str], group: str,
+                      total: int, prior: int | None, day: str | None, variant: str | None
+                      ) -> NamedItems:
+        """The named items of one order credit (``prior`` None: no send record to move)."""
+        campaign_id, occurrence, member_id = ids
+        counters = arms.order_adds(group, prior or 0, total)
+        named: NamedItems = [("marker", self.put_item(marker))]
+        if prior is None:
+            counters = {k: v for k, v in counters.items() if "_sq_" not in k}
+        else:
+            cond = "#ar = :p" if prior else "attribute_exists(PK) AND (attribute_not_exists(" \
+                "#ar) OR #ar = :p)"
+            update = self.update_item(
+                keys.send_record(member_id, campaign_id, occurrence),
+                set_={"attributed_revenue": prior + total}, condition=cond,
+                names={"#ar": "attributed_revenue"}, values={":p": prior})
+            update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            named.append(("send_record", update))
+        named.append(("stats", self.stats_item(campaign_id, occurrence, member_id, counters)))
+        named.extend(self.day_items(campaign_id, member_id, counters, day, variant))
+        return named
 
     def convert(self, member_id: str, campaign_id: str, occurrence: str, group: str,
                 at: str, day: str | None = None, variant: str | None = None) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.adapters import keys
@@ -137,9 +138,9 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     # dropped for good. A failed read fails the batch, which SQS delivers again.
     active = with_retries(lambda: delivery.campaigns().active())
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(  # type: ignore[no-any-return]
+    return dict(process_partial_response(
         event=event, processor=processor, context=context,
-        record_handler=lambda record: handle(json.loads(record.body), active))
+        record_handler=lambda record: handle(json.loads(record.body), active)))
 
 
 def handle(e: dict[str, Any], active: list[Campaign] | None = None) -> dict[str, int]:
@@ -206,16 +207,16 @@ def _attribute(e: dict[str, Any]) -> int:
         cid, occ = rec["campaign_id"], rec["occurrence"]
         if occ == e.get("id"):
             continue  # the order that triggered this very send
-        marker = {**keys.attribution(member, str(order["id"]), cid, occ), "at": clock.iso()}
-        # Daily results count the order on the day it was placed (campaign timezone).
+        # Daily results count the order on the day it was placed (campaign timezone); the
+        # send record's attributed revenue keeps the arm's sum of squares exact.
         day, arm = delivery.results_day(cid, placed), rec.get("variant")
-        added = with_retries(lambda cid=cid, occ=occ, marker=marker, group=group, day=day,
-                             arm=arm: repo.add_stats(
-            cid, occ, member, {f"orders_{group}": 1, f"revenue_{group}": int(
-                order.get("total", 0))}, marker=marker, day=day,
-            variant=arm if group == "treated" else None))
-        with_retries(lambda cid=cid, occ=occ, group=group, day=day, arm=arm: repo.convert(
-            member, cid, occ, group, clock.iso(), day=day, variant=arm))
+        added = with_retries(partial(
+            repo.credit_order, member, str(order["id"]), cid, occ, str(group),
+            int(order.get("total", 0)), clock.iso(), day=day,
+            variant=arm if group == "treated" else None,
+            prior=int(rec.get("attributed_revenue") or 0)))
+        with_retries(partial(repo.convert, member, cid, occ, str(group), clock.iso(), day=day,
+                             variant=arm))
         n += int(added)
     return n
 
