@@ -1,13 +1,15 @@
 """Campaign results for the console: daily counters of a date range (one key Query over the
 campaign partition, never a Scan), per variant, lift over the holdout with its 95 %
 interval, CSV export; and the campaign list's live columns (next occurrence, budget used,
-the last 7 days' delivered/redeemed), read for a whole page with a bounded BatchGetItem."""
+the last 7 days' delivered/redeemed), read for a whole page with a bounded BatchGetItem.
+Per arm (each variant and the holdout): intervals and the sample-ratio-mismatch check."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.domain.campaigns.model import Campaign
+from chalicelib.domain.delivery import arms as arm_stats
 from chalicelib.domain.delivery import results as domain
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import clock
@@ -33,10 +35,14 @@ def results(campaign_id: str, first: str | None, last: str | None) -> dict[str, 
                                                "message": span}])
     rows = deps().delivery.day_rows(campaign_id, *span)
     arms = [v.id for v in c.experiment.variants] if c.experiment else []
+    holdout = c.experiment.holdout_percent if c.experiment else 0
+    weights = [(v.id, v.weight) for v in c.experiment.variants] if c.experiment else []
     return {"campaign_id": campaign_id, "name": c.name, "timezone": c.timezone,
             "holdout_percent": c.experiment.holdout_percent if c.experiment else 0,
             "budget_used": deps().delivery.budget_used(campaign_id),
-            **domain.assemble(rows, *span, variants=arms)}
+            **domain.assemble(rows, *span, variants=arms),
+            # per arm (each variant and the holdout) with intervals, and the SRM check
+            **arm_stats.summary(rows, *span, holdout, weights)}
 
 
 def results_csv(campaign_id: str, first: str | None, last: str | None) -> tuple[str, str]:
