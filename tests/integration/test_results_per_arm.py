@@ -5,12 +5,14 @@ back; a broken split is flagged as a sample ratio mismatch."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import statistics
 
 import pytest
 
+from chalicelib.cli import main
 from chalicelib.domain.delivery import policy
 from chalicelib.domain.delivery.results import Z95, wilson
 from chalicelib.domain.delivery.work import Task
@@ -54,7 +56,7 @@ def _expected(values: list[int]) -> tuple[int, int, int]:
     return round(mean), max(0, math.floor(mean - half)), math.ceil(mean + half)
 
 
-def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch):
+def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch, capsys):
     c = campaign({"type": "birthday"}, [INBOX_MSG], id=CID, experiment=EXPERIMENT,
                  delivery={"quiet_hours": None})
     campaigns.put(CID, c, "test")
@@ -118,3 +120,16 @@ def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch):
     assert "样本比例不匹配" in broken["srm"]["message_zh"]
     assert "Sample ratio mismatch" in broken["srm"]["message_en"]
     assert {r["arm"]: r["assigned"] for r in broken["arms"]}["B"] == 0
+
+    # `perks campaigns stats`: the same figures, and the warning
+    capsys.readouterr()
+    assert main(["--stage", "test", "campaigns", "stats", CID, "--json", "--from",
+                 "2025-03-01", "--to", "2025-03-02"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["per_arm"]["arms"] == got["arms"] and printed["per_arm"]["srm"] == srm
+    assert main(["--stage", "test", "campaigns", "stats", CID, "--from", "2026-03-01"]) == 0
+    out = capsys.readouterr().out
+    assert "per arm, 2026-03-01" in out and "SRM: mismatch" in out and "样本比例不匹配" in out
+    held = {r["arm"]: r for r in broken["arms"]}["holdout"]
+    row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("holdout"))
+    assert f" {held['members']} " in row and "0.0% [0.0%," in row  # no order in 2026

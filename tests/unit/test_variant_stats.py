@@ -235,3 +235,19 @@ def test_summary_without_variants_is_the_treated_group_and_the_holdout():
     none = a.summary(rows[:0], "2025-03-02", "2025-03-02", 0, [])
     assert [r["arm"] for r in none["arms"]] == ["treated"]
     assert none["srm"]["status"] == "not_applicable"
+
+
+@pytest.mark.parametrize(("first", "last", "expected"), [
+    (None, None, ("2025-02-01", "2025-03-10")),              # the campaign so far
+    ("2025-03-01", None, ("2025-03-01", "2025-03-10")),
+    (None, "2025-02-10", ("2025-02-01", "2025-02-10")),
+    (None, "2025-01-15", ("2025-01-15", "2025-01-15")),      # before the first day
+    ("2025-3-1", None, "dates must be yyyy-mm-dd"),
+    (None, "2025-13-01", "dates must be yyyy-mm-dd"),
+])
+def test_the_per_arm_span_defaults_to_the_campaign_so_far(first, last, expected):
+    assert a.span("2025-02-01", "2025-03-10", first, last) == expected
+
+
+def test_the_per_arm_span_of_an_old_campaign_is_at_most_366_days():
+    assert a.span("2020-01-01", "2025-03-10", None, None) == ("2024-03-10", "2025-03-10")

@@ -42,9 +42,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.domain.delivery.results import MIN_GROUP, Z95, compare, verdict, wilson
+from chalicelib.domain.delivery.results import (
+    MAX_RANGE_DAYS,
+    MIN_GROUP,
+    Z95,
+    compare,
+    day_range,
+    verdict,
+    wilson,
+)
 
 SRM_ALPHA = 0.001    # flag a split whose counts are this unlikely under the configured one
 SRM_MIN_EXPECTED = 5  # Pearson's rule of thumb: every arm expects at least this many
@@ -335,6 +344,18 @@ def _srm_status(code: str, p: float | None = None) -> dict[str, Any]:
 
 
 # --- the results section -----------------------------------------------------------------
+
+def span(start_day: str, today: str, first: str | None, last: str | None
+         ) -> tuple[str, str] | str:
+    """The days of a per-arm read: ``first``..``last`` when given, else from the campaign's
+    first day (at most ``MAX_RANGE_DAYS`` back) up to today; or what is wrong with them."""
+    try:
+        hi = date.fromisoformat(last or today)
+    except ValueError:
+        return "dates must be yyyy-mm-dd"
+    earliest = (hi - timedelta(days=MAX_RANGE_DAYS - 1)).isoformat()
+    return day_range(first or max(min(start_day, hi.isoformat()), earliest), last, today)
+
 
 def summary(rows: Iterable[Mapping[str, Any]], first: str, last: str,
             holdout_percent: float, weights: Sequence[tuple[str, int]]) -> dict[str, Any]:

@@ -35,14 +35,34 @@ def results(campaign_id: str, first: str | None, last: str | None) -> dict[str, 
                                                "message": span}])
     rows = deps().delivery.day_rows(campaign_id, *span)
     arms = [v.id for v in c.experiment.variants] if c.experiment else []
-    holdout = c.experiment.holdout_percent if c.experiment else 0
-    weights = [(v.id, v.weight) for v in c.experiment.variants] if c.experiment else []
     return {"campaign_id": campaign_id, "name": c.name, "timezone": c.timezone,
             "holdout_percent": c.experiment.holdout_percent if c.experiment else 0,
             "budget_used": deps().delivery.budget_used(campaign_id),
             **domain.assemble(rows, *span, variants=arms),
             # per arm (each variant and the holdout) with intervals, and the SRM check
-            **arm_stats.summary(rows, *span, holdout, weights)}
+            **arm_stats.summary(rows, *span, *_split(c))}
+
+
+def _split(c: Campaign) -> tuple[float, list[tuple[str, int]]]:
+    """The configured split: holdout percent and (variant, weight) pairs."""
+    if c.experiment is None:
+        return 0.0, []
+    return c.experiment.holdout_percent, [(v.id, v.weight) for v in c.experiment.variants]
+
+
+def arm_results(campaign_id: str, first: str | None = None, last: str | None = None
+                ) -> dict[str, Any]:
+    """Per arm and the SRM check (``perks campaigns stats``): ``first``..``last``, by default
+    the whole campaign so far (its first day, at most 366 days back, up to today)."""
+    c = _campaign(campaign_id)
+    span = arm_stats.span(domain.local_day(c.starts_at, c.timezone),
+                          domain.local_day(clock.now(), c.timezone), first, last)
+    if isinstance(span, str):
+        raise ValidationFailed(span, details=[{"path": "/from" if "from" in span else "/to",
+                                               "message": span}])
+    rows = deps().delivery.day_rows(campaign_id, *span)
+    return {"from": span[0], "to": span[1], "timezone": c.timezone,
+            **arm_stats.summary(rows, *span, *_split(c))}
 
 
 def results_csv(campaign_id: str, first: str | None, last: str | None) -> tuple[str, str]:
