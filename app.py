@@ -15,6 +15,8 @@ from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
 from chalicelib.api import results as results_api
+from chalicelib.api import segments as segments_api
+from chalicelib.api import unsubscribe as unsubscribe_api
 from chalicelib.config import get_settings
 
 bootstrap.register()  # the composition root: repositories, clients, services, hooks
@@ -27,12 +29,14 @@ app.register_blueprint(health.bp)
 app.register_blueprint(members.bp)
 app.register_blueprint(campaigns_api.bp)
 app.register_blueprint(campaign_review.bp)
+app.register_blueprint(segments_api.bp)
 app.register_blueprint(loyalty_api.bp)
 app.register_blueprint(orders_api.bp)
 app.register_blueprint(inbox_api.bp)
 app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
+app.register_blueprint(unsubscribe_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
@@ -46,6 +50,13 @@ def loyalty_expire_lots(event: Any) -> dict:
 def loyalty_review_tiers(event: Any) -> dict:
     from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.review_due(lambda_context=event.context)
+
+
+# Segments: every Monday 03:00 Asia/Shanghai, each segment's size estimate for the trend.
+@app.schedule("cron(0 19 ? * SUN *)", name="segment-sizes")
+def segment_sizes(event: Any) -> dict:
+    from chalicelib.services.campaigns import segments
+    return segments.snapshot_sizes()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;
@@ -91,3 +102,17 @@ def handle_events(event: Any) -> dict:
 def on_table_change(event: Any) -> dict:
     from chalicelib.services.delivery import events
     return events.on_stream(event.to_dict())
+
+
+# What members answer through the channels (docs/delivery.md, "Email and replies"): SMS
+# replies (End User Messaging two-way SMS → SNS) and SES bounces/complaints (→ SNS).
+@app.on_sns_message(topic=_settings.sms_inbound_topic_name, name="sms-replies")
+def sms_replies(event: Any) -> dict:
+    from chalicelib.services.members import consent_events
+    return consent_events.handle_sms_event(event.to_dict())
+
+
+@app.on_sns_message(topic=_settings.email_events_topic_name, name="email-feedback")
+def email_feedback(event: Any) -> dict:
+    from chalicelib.services.members import consent_events
+    return consent_events.handle_email_event(event.to_dict())

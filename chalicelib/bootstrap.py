@@ -37,20 +37,24 @@ def build(**overrides: Any) -> Deps:
 
     Imports happen here, on first use, not when app.py loads: a cold Lambda that never
     touches delivery does not pay for importing it."""
-    from chalicelib.adapters import aws
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.campaigns.segments import SegmentRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import default_channels
+    from chalicelib.adapters.delivery.email import EmailChannel
     from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+    from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
     from chalicelib.config import get_settings
     from chalicelib.services.campaigns import campaigns
     from chalicelib.services.coupons import checkout, coupons
+    from chalicelib.services.coupons import ranking as coupon_ranking
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
@@ -65,10 +69,13 @@ def build(**overrides: Any) -> Deps:
     delivery_repo = overrides.get("delivery") or DeliveryRepository()
     source = overrides.get("campaign_source") or CampaignSource(
         active=campaigns.active_campaigns, get=campaigns.get_campaign)
-    channels = overrides.get("channels") or default_channels(delivery_repo)
+    channels = overrides.get("channels") or {**default_channels(delivery_repo),
+                                              "email": EmailChannel()}
+    queues = overrides.get("delivery_queues") or DeliveryQueues()
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
-        award=loyalty.award)
+        award_items=loyalty.award_items, definition=coupon_ranking.template_definition,
+        tiers=coupon_ranking.tier_ladder)
     lookup: TemplateLookup | None = overrides.get("template_lookup", coupon_template_lookup)
     graph = Deps(
         members=overrides.get("members") or MemberRepository(),
@@ -78,13 +85,15 @@ def build(**overrides: Any) -> Deps:
         programs=overrides.get("programs") or ProgramRepository(),
         coupons=overrides.get("coupons") or CouponRepository(),
         campaigns=overrides.get("campaigns") or CampaignRepository(),
+        segments=overrides.get("segments") or SegmentRepository(),
         preview_jobs=overrides.get("preview_jobs") or PreviewJobs(),
         delivery=delivery_repo,
+        delivery_queues=queues,
         channels=channels,
         campaign_source=source,
         effects=effects,
         planner=overrides.get("planner") or Planner(
-            delivery_repo, source, lambda: aws.queue_url(get_settings().delivery_queue_name),
+            delivery_repo, source, queues,
             segments=overrides.get("scan_segments") or s.delivery_scan_segments,
             interval_minutes=s.schedule_minutes),
         worker=overrides.get("worker") or Worker(delivery_repo, source, channels, effects),
@@ -92,6 +101,7 @@ def build(**overrides: Any) -> Deps:
             issue_items=coupons.issue_items, order_confirmation=checkout.order_confirmation,
             restore_items=checkout.restore_items),
         template_lookup=lookup,
+        contacts=overrides.get("contacts") or ContactIndex(),
     )
     return graph
 

@@ -56,7 +56,25 @@ class Settings:
     jwt_console_scope: str = ""
     # Preview count jobs (each reads every member): their own queue and function
     preview_queue_name: str = ""
+    # Email through SES and what members answer through the channels (docs/delivery.md)
+    ses_endpoint: str | None = None
+    email_from: str = ""               # "Perks <news@mail.example.com>"; empty: no email
+    email_configuration_set: str = ""  # SES configuration set (bounce/complaint events)
+    public_api_url: str = ""           # https base of the API mail clients reach (unsubscribe)
+    unsubscribe_secret: str = ""       # HMAC key(s) of unsubscribe tickets, newest first
+    contact_hash_secret: str = ""      # HMAC key of the phone index (inbound SMS replies)
+    sms_inbound_topic_name: str = ""   # End User Messaging two-way SMS → this SNS topic
+    email_events_topic_name: str = ""  # SES bounce/complaint events → this SNS topic
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def unsubscribe_secrets(self) -> list[str]:
+        """UNSUBSCRIBE_SECRET's keys, the signing one first (comma-separated, for rotation);
+        local stages without one use a fixed development key, prod never does."""
+        found = [k.strip() for k in self.unsubscribe_secret.split(",") if k.strip()]
+        if not found and self.stage != "prod":
+            found = ["perks-dev-unsubscribe-secret"]
+        return found
 
     @property
     def is_local(self) -> bool:
@@ -105,6 +123,14 @@ def load_settings() -> Settings:
         reservation_hold_minutes=_int("RESERVATION_HOLD_MINUTES", 15),
         code_attempts_per_hour=_int("CODE_ATTEMPTS_PER_HOUR", 10),
         device_id_secret=_str("DEVICE_ID_SECRET"),
+        ses_endpoint=os.environ.get("SES_ENDPOINT_URL") or None,
+        email_from=_str("EMAIL_FROM"),
+        email_configuration_set=_str("EMAIL_CONFIGURATION_SET"),
+        public_api_url=_str("PUBLIC_API_URL"),
+        unsubscribe_secret=_str("UNSUBSCRIBE_SECRET"),
+        contact_hash_secret=_str("CONTACT_HASH_SECRET"),
+        sms_inbound_topic_name=_str("SMS_INBOUND_TOPIC_NAME", f"perks-{stage}-sms-inbound"),
+        email_events_topic_name=_str("EMAIL_EVENTS_TOPIC_NAME", f"perks-{stage}-email-events"),
     )
 
 

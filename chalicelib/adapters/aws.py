@@ -47,9 +47,8 @@ def _config() -> Any:
 
 def _endpoint(service: str) -> str | None:
     s = get_settings()
-    return {"dynamodb": s.dynamodb_endpoint, "sqs": s.sqs_endpoint, "sns": s.sns_endpoint}.get(
-        service
-    )
+    return {"dynamodb": s.dynamodb_endpoint, "sqs": s.sqs_endpoint, "sns": s.sns_endpoint,
+            "sesv2": s.ses_endpoint, "ses": s.ses_endpoint}.get(service)
 
 
 def client(service: str) -> Any:

@@ -3,7 +3,7 @@
 Single-table layout (docs/data-model.md renders this table at build time, docs/hooks.py):
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
-    MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           -
+    MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           PHONE#<phone-hmac> / <id>
                                (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
@@ -27,12 +27,15 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     CAMPAIGN#<id>              CURRENT | V#<n> | BUDGET    CATALOG#CAMPAIGN / <id>            CAMPAIGNSTATUS#<status> / <id>
     MEMBER#<id>                SEND#<campaign>#<occ>       -                                   -
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
+    MEMBER#<id>                REDEEMED#<coupon> (a campaign coupon's redemption, counted once)
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
     MEMBER#<id>                OUTBOX#<campaign>#<occ>#<channel>  -                            OUTBOX#PENDING#<shard> / <retry-at>#<campaign>#<occ>#<id>#<channel> (while pending)
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     CAMPAIGN#<id>              PREVIEWSLOT#<n>   (an open count job's slot; lease, TTL)
+    SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
+    SEGMENT#<slug>             SIZE#<yyyy-Www>  (weekly size estimate snapshot)
     SCHEDULER                  CURSOR                      -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
@@ -89,6 +92,37 @@ def device_hash(token: str) -> str:
             raise RuntimeError("DEVICE_ID_SECRET is not set (the DeviceIdSecret parameter)")
         secret = DEV_DEVICE_ID_SECRET
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# --- contact index (GSI2 on PROFILE): an inbound SMS reply finds its members by phone -------
+# The phone never appears in a key: the partition is an HMAC of it under a server secret
+# (CONTACT_HASH_SECRET), so the index cannot be read back into numbers. A phone may belong
+# to several members (a family shares one); all of them are found.
+PHONE = "PHONE#"
+DEV_CONTACT_HASH_SECRET = "perks-dev-contact-hash-secret"
+
+
+def contact_hash(kind: str, value: str) -> str:
+    """The opaque, keyed hash of a contact (``kind``: phone) used in index keys."""
+    from chalicelib.config import get_settings
+
+    s = get_settings()
+    secret = s.contact_hash_secret
+    if not secret:
+        if s.stage == "prod":
+            raise RuntimeError("CONTACT_HASH_SECRET is not set (the ContactHashSecret parameter)")
+        secret = DEV_CONTACT_HASH_SECRET
+    return hmac.new(secret.encode(), f"{kind}\x1f{value}".encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def phone_partition(phone: str) -> str:
+    return f"{PHONE}{contact_hash('phone', phone)}"
+
+
+def phone_index(phone: str, member_id: str) -> dict[str, str]:
+    """GSI2 entry of a PROFILE with a phone: inbound SMS replies find the member by key."""
+    return {"GSI2PK": phone_partition(phone), "GSI2SK": member_id}
 
 
 def member_device(member_id: str, token: str) -> dict[str, str]:
@@ -356,6 +390,33 @@ CAMPAIGN_STATUS = "CAMPAIGNSTATUS#"
 AUDIT = "AUDIT#"
 
 
+SEGMENT = "SEGMENT#"
+SEGMENT_CATALOG = "CATALOG#SEGMENT"
+SEGMENT_SIZE = "SIZE#"
+
+
+def segment_pk(slug: str) -> str:
+    return f"{SEGMENT}{slug}"
+
+
+def segment_current(slug: str) -> dict[str, str]:
+    return {"PK": segment_pk(slug), "SK": "CURRENT"}
+
+
+def segment_version(slug: str, version: int) -> dict[str, str]:
+    return {"PK": segment_pk(slug), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+
+
+def segment_catalog(slug: str) -> dict[str, str]:
+    """GSI1 entry: every segment is listed with one Query on CATALOG#SEGMENT."""
+    return {"GSI1PK": SEGMENT_CATALOG, "GSI1SK": slug}
+
+
+def segment_size(slug: str, week: str) -> dict[str, str]:
+    """One weekly size estimate (``week`` ISO, e.g. 2026-W48)."""
+    return {"PK": segment_pk(slug), "SK": f"{SEGMENT_SIZE}{week}"}
+
+
 def campaign_pk(campaign_id: str) -> str:
     return f"{CAMPAIGN}{campaign_id}"
 
@@ -522,6 +583,14 @@ def attribution(member_id: str, order_id: str, campaign_id: str, occurrence: str
                 ) -> dict[str, str]:
     """An order counted once towards a (campaign, occurrence) the member was targeted by."""
     return {"PK": member_pk(member_id), "SK": f"ATTR#{order_id}#{campaign_id}#{occurrence}"}
+
+
+REDEEMED = "REDEEMED#"
+
+
+def redemption_marker(member_id: str, coupon_id: str) -> dict[str, str]:
+    """A campaign-issued coupon's redemption, counted once in its campaign's results."""
+    return {"PK": member_pk(member_id), "SK": f"{REDEEMED}{coupon_id}"}
 
 
 def due_partition(quarter_iso: str, shard: int) -> str:

@@ -168,7 +168,7 @@ class Api:
               response: Any = None, status: int = 200, summary: str = "",
               query: dict[str, Any] | None = None, errors: Iterable[int] = (),
               idempotent: bool | None = None, content_type: str = "application/json",
-              also: Iterable[int] = (),
+              also: Iterable[int] = (), accepts: Iterable[str] | None = None,
               ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         role_names = tuple(str(r) for r in roles) if roles is not None else ()
         idem = method in MUTATING if idempotent is None else idempotent
@@ -208,8 +208,11 @@ class Api:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1)})
                 return response
 
+            # ``accepts``: request content types besides JSON (a form POST; chalice answers
+            # 415 to any other)
+            extra = {"content_types": list(accepts)} if accepts else {}
             self.bp.route(path, methods=[method],
-                          authorizer=jwt_auth if role_names else None)(view)
+                          authorizer=jwt_auth if role_names else None, **extra)(view)
             ROUTES.append(Route(method, path, role_names, body, response, status,
                                 summary or (fn.__doc__ or "").strip().split("\n")[0],
                                 query or {}, tuple(errors), idem, content_type,

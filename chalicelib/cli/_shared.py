@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK_DIR = ROOT / ".local"  # where `make run` writes stack.json (its pid and endpoints)
 STATE_FILE = "stack.json"
 ENDPOINT_ENV = {"ddb_url": ("DYNAMODB_ENDPOINT_URL",),
-                "sqs_url": ("SQS_ENDPOINT_URL", "SNS_ENDPOINT_URL")}
+                "sqs_url": ("SQS_ENDPOINT_URL", "SNS_ENDPOINT_URL", "SES_ENDPOINT_URL")}
 
 
 def generated_file(args: argparse.Namespace, path: Path, text: str, regenerate: str) -> int:
@@ -77,6 +77,8 @@ def _point_at_stack(args: argparse.Namespace, local: bool) -> str | None:
                          "start one with `make run` (or --data-dir DIR for another)")
     if state is not None:
         origin = f"the stack in {stack_dir or STACK_DIR} (pid {state['pid']})"
+        if state.get("api_url"):  # emails sent from here link to that stack's unsubscribe
+            os.environ["PUBLIC_API_URL"] = str(state["api_url"])
         explicit = {"ddb_url": explicit["ddb_url"] or state.get("dynamodb_url"),
                     "sqs_url": explicit["sqs_url"] or state.get("sqs_url")}
     for opt, names in ENDPOINT_ENV.items():

@@ -102,3 +102,55 @@ def load_templates(directory: Path) -> dict[str, Mapping[str, Any]]:
 def program_file(directory: Path) -> Path | None:
     p = directory / "program.json"
     return p if p.is_file() else None
+
+
+@dataclass
+class SegmentFile:
+    path: Path
+    segment: Any = None
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+
+def load_segments(directory: Path) -> list[SegmentFile]:
+    """``directory/*.json`` (not schema.json) as segments, each file named ``<slug>.json``,
+    ordered so that a segment comes after the segments it references."""
+    from chalicelib.domain.campaigns.segments import parse_segment
+    from chalicelib.errors import PerksError
+
+    out: list[SegmentFile] = []
+    if not directory.is_dir():
+        return out
+    for f in sorted(directory.glob("*.json")):
+        if f.name.endswith("schema.json"):
+            continue
+        result = SegmentFile(f)
+        try:
+            result.segment = parse_segment(json.loads(f.read_text(encoding="utf-8")), f.stem)
+        except PerksError as e:
+            result.errors = list(getattr(e, "details", None) or [{"path": "/",
+                                                                  "message": str(e)}])
+        except (OSError, ValueError) as e:
+            result.errors = [{"path": "/", "message": f"cannot read the file: {e}"}]
+        out.append(result)
+    return _dependency_order(out)
+
+
+def _dependency_order(files: list[SegmentFile]) -> list[SegmentFile]:
+    from chalicelib.domain.campaigns.segments import references
+
+    by_slug = {f.path.stem: f for f in files}
+    done: list[SegmentFile] = []
+    seen: set[str] = set()
+
+    def visit(slug: str) -> None:
+        if slug in seen or slug not in by_slug:
+            return
+        seen.add(slug)  # a cycle stops here; the service reports it when storing
+        f = by_slug[slug]
+        for ref in sorted(references(f.segment.audience) if f.segment else ()):
+            visit(ref)
+        done.append(f)
+
+    for slug in sorted(by_slug):
+        visit(slug)
+    return done

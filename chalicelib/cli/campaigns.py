@@ -22,6 +22,7 @@ from chalicelib.cli._shared import stack_options
 from chalicelib.cli._shared import target_stage as _stage
 
 SCHEMA_PATH = files.CAMPAIGNS_DIR / "schema.json"
+SEGMENT_SCHEMA_PATH = files.CAMPAIGNS_DIR / "segments" / "schema.json"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="stack to write (dev = the local stack; 'local' is an alias)")
     stack_options(sy)
     sy.set_defaults(func=sync_cmd)
-    sc = cmds.add_parser("schema", help="print, write or check campaigns/schema.json")
+    sc = cmds.add_parser("schema", help="print, write or check campaigns/schema.json (and "
+                         "campaigns/segments/schema.json)")
     mode = sc.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true")
     mode.add_argument("--check", action="store_true")
@@ -194,6 +196,10 @@ def sync_cmd(args: argparse.Namespace) -> int:
 
 def schema_cmd(args: argparse.Namespace) -> int:
     from chalicelib.cli._shared import generated_file
-    from chalicelib.domain.campaigns.schema import schema_text
+    from chalicelib.domain.campaigns.schema import schema_text, segment_schema_text
 
-    return generated_file(args, SCHEMA_PATH, schema_text(), "perks campaigns schema --write")
+    again = "perks campaigns schema --write"
+    rc = generated_file(args, SCHEMA_PATH, schema_text(), again)
+    if args.write or args.check:  # the segment files' schema is generated alongside
+        rc |= generated_file(args, SEGMENT_SCHEMA_PATH, segment_schema_text(), again)
+    return rc

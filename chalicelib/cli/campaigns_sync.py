@@ -1,6 +1,7 @@
 """`perks campaigns sync DIR [--prune]`: make the stack hold what the files say.
 
-Order: the loyalty program, coupon templates (campaigns reference them), then campaigns.
+Order: the loyalty program, segments (``segments/*.json``, referenced ones first), coupon
+templates (campaigns reference them), then campaigns (which pin their segments' versions).
 Each is reported as created / updated / unchanged; ``--prune`` deletes stored draft
 campaigns that have no file and ends the other ones (history is kept).
 """
@@ -54,6 +55,34 @@ def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str]
     return write
 
 
+def _segments(directory: Path, who: str, dry_run: bool,
+              row: Callable[[str, str, str], None]) -> int:
+    """Upsert ``directory/*.json`` segments (referenced ones first); the number that failed.
+    A dry run reports what would change without storing."""
+    from chalicelib.services.campaigns import segments
+
+    failed = 0
+    for f in files.load_segments(directory):
+        slug = f.path.stem
+        if f.errors:
+            failed += 1
+            row("segment", slug, "failed: " + "; ".join(
+                f"{e.get('path')}: {e.get('message')}" for e in f.errors[:3]))
+            continue
+        try:
+            if dry_run:
+                before = segments.repo().record(slug)
+                result = "created" if before is None else (
+                    "unchanged" if before.get("doc") == f.segment.document() else "updated")
+            else:
+                result = segments.put(slug, f.segment, who)["result"]
+        except Exception as e:  # report it and go on with the rest
+            failed += 1
+            result = f"failed: {getattr(e, 'message', e)}"
+        row("segment", slug, result)
+    return failed
+
+
 def sync(console: Any, directory: Path, results: list[files.FileResult], *, who: str,
          prune: bool, dry_run: bool) -> int:
     from rich.progress import Progress
@@ -76,6 +105,7 @@ def sync(console: Any, directory: Path, results: list[files.FileResult], *, who:
     program = _program(directory, who, dry_run)
     if program:
         row("program", "program.json", program)
+    failed += _segments(directory / "segments", who, dry_run, row)
     templates = files.load_templates(directory / "coupons")
     writer = _template_writer(dry_run)
     with Progress(console=console, transient=True) as progress:

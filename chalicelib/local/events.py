@@ -1,7 +1,7 @@
 """Lambda event payloads and context, shaped exactly as AWS delivers them, for the local runner.
 
 Shapes follow the AWS Lambda developer guide (EventBridge scheduled event, SQS event source,
-DynamoDB Streams event source) and the partial batch response contract
+DynamoDB Streams event source, SNS) and the partial batch response contract
 (``{"batchItemFailures": [{"itemIdentifier": ...}]}``).
 """
 
@@ -84,6 +84,29 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str
     if message.get("MD5OfMessageAttributes"):
         record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
     return record
+
+
+def sns_record(envelope: dict[str, Any], subscription_arn: str) -> dict[str, Any]:
+    """One ``Records[]`` entry of an SNS event from the JSON envelope SNS delivers to an SQS
+    subscription (``SigningCertURL`` and ``UnsubscribeURL`` are spelt ``...Url`` there)."""
+    return {
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "Sns": {
+            "Type": envelope.get("Type", "Notification"),
+            "MessageId": envelope.get("MessageId", str(uuid.uuid4())),
+            "TopicArn": envelope.get("TopicArn", ""),
+            "Subject": envelope.get("Subject"),
+            "Message": envelope.get("Message", ""),
+            "Timestamp": envelope.get("Timestamp", ""),
+            "SignatureVersion": envelope.get("SignatureVersion", "1"),
+            "Signature": envelope.get("Signature", ""),
+            "SigningCertUrl": envelope.get("SigningCertURL", ""),
+            "UnsubscribeUrl": envelope.get("UnsubscribeURL", ""),
+            "MessageAttributes": envelope.get("MessageAttributes") or {},
+        },
+    }
 
 
 def _attribute_value(v: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Create tables, indexes, TTL, queues and topics from infra/template.json, idempotently.
+"""Create tables, indexes, TTL, queues and topics from infra/template.json, idempotently
+(and, locally, verify the email sender's domain in moto's SES).
 
 The CloudFormation template that deploys Perks is the single source of truth for key
 schema and indexes; the local stack and the tests build the same resources from it.
@@ -7,6 +8,7 @@ schema and indexes; the local stack and the tests build the same resources from 
 from __future__ import annotations
 
 import json
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -106,4 +108,9 @@ def bootstrap(settings: Settings | None = None, *, queues: bool = True) -> dict[
     sns = aws.client("sns")
     for lid, r in resources("AWS::SNS::Topic"):
         created[lid] = sns.create_topic(Name=_name(r, settings))["TopicArn"]
+    sender = parseaddr(settings.email_from)[1]
+    if "@" in sender:  # the sending domain, verified (in prod an operator verifies it, DKIM)
+        domain = sender.rsplit("@", 1)[1]
+        aws.client("ses").verify_domain_identity(Domain=domain)
+        created["EmailIdentity"] = domain
     return created

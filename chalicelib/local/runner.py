@@ -11,9 +11,14 @@ would (``app.handler_map``, so middleware runs), with AWS-shaped events:
   messages stay on the queue and reappear after the visibility timeout (or ``retry_after``
   seconds), so the queue's redrive policy moves them to the DLQ after ``maxReceiveCount``.
 - ``@app.on_dynamodb_record``: reads the table's stream shard by shard (see ``streams``).
+- ``@app.on_sns_message``: the topic (created if missing) gets an SQS subscription of the
+  runner's own (``<topic>-runner``); each message is invoked alone, as an SNS record, like
+  Lambda's asynchronous invocation: a failure is retried twice (1 and 2 minutes later), then
+  the event goes to the events DLQ (the deployed functions' dead-letter queue).
 
-Tests and the CLI use ``fire_schedule(name_or_handler, at=None)`` and
-``drain(queue_name, max_batches=100)``; ``python -m chalicelib.local.runner --help``.
+Tests and the CLI use ``fire_schedule(name_or_handler, at=None)``,
+``drain(queue_name, max_batches=100)`` and ``drain_topic(topic_name)``;
+``python -m chalicelib.local.runner --help``.
 """
 
 from __future__ import annotations
@@ -52,7 +57,12 @@ class Runner:
 
     def __init__(self, app: Any, *, retry_after: int | None = None,
                  state_file: Path | None = None, anchor: datetime | None = None) -> None:
-        from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
+        from chalice.app import (
+            DynamoDBEventConfig,
+            ScheduledEventConfig,
+            SNSEventConfig,
+            SQSEventConfig,
+        )
 
         self.app = app
         self.settings = get_settings()
@@ -62,7 +72,8 @@ class Runner:
         self.schedules = [s for s in sources if isinstance(s, ScheduledEventConfig)]
         self.queues = [s for s in sources if isinstance(s, SQSEventConfig)]
         self.streams = [s for s in sources if isinstance(s, DynamoDBEventConfig)]
-        known = (*self.schedules, *self.queues, *self.streams)
+        self.topics = [s for s in sources if isinstance(s, SNSEventConfig)]
+        known = (*self.schedules, *self.queues, *self.streams, *self.topics)
         self.unsupported = [s for s in sources if s not in known]
         start = anchor or datetime.now(UTC)
         self.parsed = {s.name: schedule.parse(s.schedule_expression, anchor=start)
@@ -73,6 +84,7 @@ class Runner:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._queue_info: dict[str, tuple[str, str]] = {}
+        self._topic_info: dict[str, tuple[str, str]] = {}  # handler → (queue URL, sub ARN)
         self._streams: Any = None
 
     # --- invocation ---------------------------------------------------------------------
@@ -85,7 +97,7 @@ class Runner:
 
     def summary(self) -> str:
         parts = [f"{len(self.schedules)} schedule(s)", f"{len(self.queues)} queue handler(s)",
-                 f"{len(self.streams)} stream handler(s)"]
+                 f"{len(self.streams)} stream handler(s)", f"{len(self.topics)} topic handler(s)"]
         text = ", ".join(parts)
         if self.unsupported:
             names = ", ".join(f"{type(s).__name__}:{s.name}" for s in self.unsupported)
@@ -252,6 +264,88 @@ class Runner:
                 log.exception("polling queue %s failed; retrying", cfg.queue)
                 self._stop.wait(2.0)
 
+    # --- SNS topics ---------------------------------------------------------------------
+
+    def _topic_cfg(self, topic: str) -> Any:
+        for t in self.topics:
+            if topic in (t.name, t.topic, t.topic.rsplit(":", 1)[-1]):
+                return t
+        names = ", ".join(t.topic for t in self.topics) or "none registered"
+        raise KeyError(f"no SNS handler for topic {topic!r} (topics: {names})")
+
+    def subscribe(self, cfg: Any) -> tuple[str, str]:
+        """(queue URL, subscription ARN) of the runner's SQS subscription to ``cfg``'s topic,
+        created on first use (the topic too): messages published before it are not seen."""
+        if cfg.name not in self._topic_info:
+            from chalicelib.adapters import aws
+
+            name = cfg.topic.rsplit(":", 1)[-1]
+            topic_arn = aws.client("sns").create_topic(Name=name)["TopicArn"]
+            url = self._sqs().create_queue(QueueName=f"{name}-runner"[:80])["QueueUrl"]
+            queue_arn = self._sqs().get_queue_attributes(
+                QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            sub = aws.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs",
+                                              Endpoint=queue_arn, ReturnSubscriptionArn=True)
+            self._topic_info[cfg.name] = (url, sub["SubscriptionArn"])
+        return self._topic_info[cfg.name]
+
+    def _notify(self, cfg: Any, message: dict[str, Any], final: bool) -> bool:
+        """Invoke the handler with one SNS record; True when it succeeded. On the ``final``
+        failure the event goes to the events DLQ, as the deployed function's would."""
+        _, sub_arn = self.subscribe(cfg)
+        event = {"Records": [events.sns_record(json.loads(message["Body"]), sub_arn)]}
+        try:
+            self._invoke(cfg.name, event)
+            log.info("sns %s -> %s: 1 message", cfg.topic, cfg.name)
+            return True
+        except Exception:
+            log.exception("SNS handler %s failed%s", cfg.name,
+                          "; its event goes to the events DLQ" if final else "; retried")
+        if final:
+            self._sqs().send_message(QueueUrl=aws_queue_url(self.settings.events_dlq_name),
+                                     MessageBody=json.dumps(event))
+        return False
+
+    def poll_topic(self, cfg: Any, wait: int = SQS_WAIT_SECONDS, now: bool = False) -> int:
+        """One receive from the topic's subscription queue; returns messages settled.
+        A failed message is retried 1 and 2 minutes later (``now``: at once), 3 tries in all."""
+        url, _ = self.subscribe(cfg)
+        got = self._sqs().receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                          WaitTimeSeconds=wait,
+                                          MessageSystemAttributeNames=["All"]).get("Messages", [])
+        for m in got:
+            tries = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+            last = tries >= 1 + len(ASYNC_RETRY_DELAYS)
+            if self._notify(cfg, m, final=last) or last:  # done, or given up (in the DLQ)
+                self._sqs().delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            else:
+                delay = 0 if now else int(ASYNC_RETRY_DELAYS[tries - 1])
+                self._sqs().change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=delay)
+        return len(got)
+
+    def drain_topic(self, topic: str, max_rounds: int = 100) -> int:
+        """Deliver everything published to ``topic`` since the runner subscribed (retries at
+        once); returns the number of deliveries made."""
+        cfg = self._topic_cfg(topic)
+        total = 0
+        for _ in range(max_rounds):
+            n = self.poll_topic(cfg, wait=0, now=True)
+            if not n:
+                return total
+            total += n
+        return total
+
+    def _topic_loop(self, cfg: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self.poll_topic(cfg)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("polling topic %s failed; retrying", cfg.topic)
+                self._stop.wait(2.0)
+
     # --- DynamoDB streams ---------------------------------------------------------------
 
     def _streams_client(self) -> Any:
@@ -324,11 +418,14 @@ class Runner:
     def start(self) -> Runner:
         for cfg in self.streams:
             self.reader(cfg)  # resolve streams now: LATEST means "from when the stack started"
+        for topic in self.topics:
+            self.subscribe(topic)  # before anything publishes
         targets: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []
         if self.schedules:
             targets.append(("schedules", self._schedule_loop, ()))
         targets += [(f"sqs:{c.name}", self._queue_loop, (c,)) for c in self.queues]
         targets += [(f"stream:{c.name}", self._stream_loop, (c,)) for c in self.streams]
+        targets += [(f"sns:{c.name}", self._topic_loop, (c,)) for c in self.topics]
         for name, fn, args in targets:
             t = threading.Thread(target=fn, args=args, name=name, daemon=True)
             t.start()
@@ -369,6 +466,12 @@ def drain(queue_name: str, max_batches: int = 100, *, app: Any = None,
     return default_runner(app).drain(queue_name, max_batches=max_batches, retry_after=retry_after)
 
 
+def aws_queue_url(name: str) -> str:
+    from chalicelib.adapters import aws
+
+    return aws.queue_url(name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib.local.runner",
@@ -406,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"sqs       {q.name:30} {q.queue or q.queue_arn} (batch {q.batch_size})")
         for d in runner.streams:
             print(f"stream    {d.name:30} {d.stream_arn} (batch {d.batch_size})")
+        for t in runner.topics:
+            print(f"sns       {t.name:30} {t.topic}")
         return 0
     if args.command == "fire":
         at = args.at if args.at is None or args.at.tzinfo else args.at.replace(tzinfo=UTC)

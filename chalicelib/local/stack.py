@@ -5,7 +5,7 @@
 
 - DynamoDB Local (Java) on the stage's DynamoDB port (dev: 8100), data in ``<data-dir>/ddb``;
   without Java, moto serves DynamoDB there instead and nothing persists (a WARNING says so).
-- moto server, in this process, on the stage's SQS/SNS port (dev: 8101).
+- moto server, in this process, on the stage's SQS/SNS port (dev: 8101); SES too (emails).
 - Tables, indexes, TTL, stream, queues and topics from infra/template.json (idempotent).
 - ``chalice local`` (``chalicelib.local.serve``) on ``--port``, in its own process group.
 - The runner (``chalicelib.local.runner``) in this process: schedules, SQS, table streams.
@@ -156,7 +156,10 @@ class Stack:
             self.overrides["DYNAMODB_ENDPOINT_URL"] = f"http://{self.host}:{self.ddb_port}"
         if args.moto_port:
             moto = f"http://{self.host}:{self.moto_port}"
-            self.overrides.update(SQS_ENDPOINT_URL=moto, SNS_ENDPOINT_URL=moto)
+            self.overrides.update(SQS_ENDPOINT_URL=moto, SNS_ENDPOINT_URL=moto,
+                                  SES_ENDPOINT_URL=moto)
+        if args.port != 8000:  # unsubscribe links in emails point at this stack's API
+            self.overrides["PUBLIC_API_URL"] = f"http://{self.host}:{args.port}"
         self.env = stage_env(args.stage, self.overrides)
         self.console_port: int = args.console_port or args.port + 1
 
@@ -242,7 +245,8 @@ class Stack:
             "pid": os.getpid(), "stage": self.args.stage,
             "api_url": f"http://{self.host}:{self.args.port}",
             "dynamodb_url": self.env["DYNAMODB_ENDPOINT_URL"],
-            "sqs_url": self.env["SQS_ENDPOINT_URL"], "sns_url": self.env["SNS_ENDPOINT_URL"]},
+            "sqs_url": self.env["SQS_ENDPOINT_URL"], "sns_url": self.env["SNS_ENDPOINT_URL"],
+            "ses_url": self.env.get("SES_ENDPOINT_URL")},
             indent=2) + "\n")
         tmp.replace(self.statefile)
 

@@ -21,12 +21,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # types only: the classes live in services that import this module
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.campaigns.segments import SegmentRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
     from chalicelib.adapters.delivery.channels import Channel
     from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+    from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
     from chalicelib.services.delivery.campaigns import CampaignSource
@@ -59,8 +62,10 @@ class Deps:
     programs: ProgramRepository
     coupons: CouponRepository
     campaigns: CampaignRepository
+    segments: SegmentRepository
     preview_jobs: PreviewJobs
     delivery: DeliveryRepository
+    delivery_queues: DeliveryQueues
     channels: dict[str, Channel]
     campaign_source: CampaignSource
     effects: Effects
@@ -68,6 +73,7 @@ class Deps:
     worker: Worker
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
+    contacts: ContactIndex  # members by phone (inbound SMS replies)
 
 
 _lock = threading.Lock()

@@ -215,7 +215,7 @@ def test_a_worker_that_dies_after_its_commit_loses_no_push_or_sms(engine):
     [record] = sends("m1")
     assert record["ch_push"] == "sent" and record["ch_sms"] == "sent"
     s = stats("bday")["totals"]
-    assert s["sent"] == {"push": 1, "sms": 1, "inbox": 1, "webhook": 0}
+    assert s["sent"] == {"push": 1, "sms": 1, "inbox": 1, "webhook": 0, "email": 0}
     assert s["delivered"] == 1 and s["failed"] == 0 and len(inbox("m1")) == 1
 
 

@@ -40,6 +40,10 @@ def params_of(path: str) -> list[str]:
 # member manages its own profile and devices; the console's roles (marketer, admin) author.
 GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/health"): (),  # public: load balancers and uptime checks
+    # public: a mail client's one-click unsubscribe (RFC 8058) carries no credentials; the
+    # signed ticket in the path is the authority (it names one member and one channel)
+    ("POST", "/unsubscribe/{ticket}"): (),
+    ("GET", "/unsubscribe/{ticket}"): (),
     # members: the commerce backend registers, a member manages itself
     ("POST", "/members"): ("service", "admin"),
     ("GET", "/members/{member_id}"): ("service", "marketer", "admin"),
@@ -88,6 +92,11 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/admin/coupon-templates/{template_id}/funnel"): ("marketer", "admin"),
     # campaigns (authoring, review, results: issue 11): marketers and admins, never members
     ("GET", "/admin/campaigns"): ("marketer", "admin"),
+    ("GET", "/admin/segments"): ("marketer", "admin"),
+    ("GET", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("PUT", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("DELETE", "/admin/segments/{slug}"): ("marketer", "admin"),
+    ("POST", "/admin/segments/{slug}/size"): ("marketer", "admin"),
     ("GET", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("PUT", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("DELETE", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),

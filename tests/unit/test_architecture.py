@@ -10,8 +10,6 @@ import ast
 from functools import cache
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "chalicelib"
 DEV_ONLY = ("chalicelib.local", "chalicelib.cli")
@@ -170,8 +168,6 @@ def service_adapter_internals() -> list[str]:
         or (target == "chalicelib.adapters" and name == "keys"))
 
 
-@pytest.mark.xfail(strict=True, reason="phase B: repositories take over every key the "
-                   "services still build (see the list in the assertion message)")
 def test_no_service_imports_boto3_botocore_or_the_key_module() -> None:
     found = service_adapter_internals()
     assert found == [], "services still reaching into adapter internals:\n" + "\n".join(found)

@@ -48,10 +48,11 @@ def test_cross_capability_hooks_are_the_sibling_services_wired_explicitly() -> N
                                          restore_items=checkout.restore_items)
     assert g.campaign_source._active_fn is campaigns.active_campaigns
     assert g.campaign_source._get_fn is campaigns.get_campaign
-    assert g.effects._award is loyalty.award
+    assert g.effects._award_items is loyalty.award_items
     assert g.effects._template_facts is coupons.template_facts
     assert g.worker.campaigns is g.campaign_source is g.planner.campaigns
     assert g.worker.repo is g.delivery is g.planner.repo
+    assert g.planner.queues is g.delivery_queues
 
 
 def test_loyalty_without_a_coupons_service_gets_no_coupon_items() -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.adapters import keys
 from chalicelib.adapters.audit_log import LEGACY_ID_FIELDS, audit_item
 from chalicelib.adapters.dynamo import (
+    NamedItems,
     TableRepository,
     TransactionCancelled,
     doc_text,
@@ -33,6 +34,7 @@ from chalicelib.adapters.dynamo import (
     query_all,
     storable,
     translated,
+    write_named,
 )
 from chalicelib.errors import Conflict, ValidationFailed
 
@@ -66,9 +68,12 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
 
 
 def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not item:
-        return None
-    out = plain(item)
+    return _document(item) if item else None
+
+
+def _document(item: dict[str, Any]) -> dict[str, Any]:
+    """A stored campaign item with its document as JSON data (stored as text)."""
+    out: dict[str, Any] = plain(item)
     if isinstance(out.get("doc"), str):
         out["doc"] = doc_value(out["doc"])
     return out
@@ -115,14 +120,14 @@ class CampaignRepository(TableRepository):
         with translated():
             resp = self.table.query(**args)
         # The indexes project no documents: read the listed CURRENT items (<= limit keys).
-        return [_decoded(i) for i in hydrate(self.table, resp.get("Items", []))], \
+        return [_document(i) for i in hydrate(self.table, resp.get("Items", []))], \
             encode_cursor(resp.get("LastEvaluatedKey"))
 
     def by_status(self, status: str) -> list[dict[str, Any]]:
         """Every CURRENT item in ``status`` (the scheduler's key query for active ones)."""
         from boto3.dynamodb.conditions import Key
 
-        return [_decoded(i) for i in hydrate(self.table, query_all(
+        return [_document(i) for i in hydrate(self.table, query_all(
             self.table, IndexName=keys.GSI2,
             KeyConditionExpression=Key("GSI2PK").eq(keys.campaign_status_partition(status))))]
 
@@ -144,44 +149,46 @@ class CampaignRepository(TableRepository):
                     "ExpressionAttributeNames": {"#v": "version"},
                     "ExpressionAttributeValues": {":v": expected_version}}
         self._transact([
-            {"Put": {"Item": storable(item), **cond}},
-            {"Put": {"Item": storable(history),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"Item": storable(audit),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-        ], cid)
+            ("current", {"Put": {"Item": storable(item), **cond}}),
+            ("version", {"Put": {"Item": storable(history),
+                                 "ConditionExpression": "attribute_not_exists(PK)"}}),
+            ("audit", {"Put": {"Item": storable(audit),
+                               "ConditionExpression": "attribute_not_exists(PK)"}}),
+        ], cid, conflicts={"current", "version"})
 
     def delete_draft(self, campaign_id: str, expected_version: int,
                      audit: dict[str, Any]) -> None:
         """Remove a draft and its history; fails if it left draft or changed meanwhile."""
         history = self.versions(campaign_id)
         extra, kept = history[98:], history[:98]
-        ops: list[dict[str, Any]] = [
-            {"Delete": {"Key": keys.campaign_current(campaign_id),
-                        "ConditionExpression": "#v = :v AND #s = :draft",
-                        "ExpressionAttributeNames": {"#v": "version", "#s": "status"},
-                        "ExpressionAttributeValues": {":v": expected_version,
-                                                      ":draft": "draft"}}},
-            {"Put": {"Item": storable(audit),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
+        ops: NamedItems = [
+            ("current", {"Delete": {"Key": keys.campaign_current(campaign_id),
+                                    "ConditionExpression": "#v = :v AND #s = :draft",
+                                    "ExpressionAttributeNames": {"#v": "version",
+                                                                 "#s": "status"},
+                                    "ExpressionAttributeValues": {":v": expected_version,
+                                                                  ":draft": "draft"}}}),
+            ("audit", {"Put": {"Item": storable(audit),
+                               "ConditionExpression": "attribute_not_exists(PK)"}}),
         ]
-        ops += [{"Delete": {"Key": {"PK": h["PK"], "SK": h["SK"]}}} for h in kept]
-        self._transact(ops, campaign_id)
+        ops += [(f"version:{h['SK']}", {"Delete": {"Key": {"PK": h["PK"], "SK": h["SK"]}}})
+                for h in kept]
+        self._transact(ops, campaign_id, conflicts={"current", "audit"})
         if extra:
             with translated(), self.table.batch_writer() as batch:
                 for h in extra:
                     batch.delete_item(Key={"PK": h["PK"], "SK": h["SK"]})
 
-    def _transact(self, items: list[dict[str, Any]], campaign_id: str) -> None:
+    def _transact(self, named: NamedItems, campaign_id: str, conflicts: set[str]) -> None:
+        """One transaction of named items; a failed condition on one of ``conflicts`` (what
+        the change was based on) is a concurrent change: 409, reload and retry."""
         name = self.table.name
-        for op in items:
+        for _, op in named:
             next(iter(op.values()))["TableName"] = name
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(
-                    TransactItems=items, ClientRequestToken=secrets.token_hex(16))
+            write_named(self.table.meta.client, named, secrets.token_hex(16))
         except TransactionCancelled as e:
-            if e.failed(0) or e.failed(1):
+            if e.failed_names & conflicts:
                 raise Conflict(f"campaign {campaign_id} was changed concurrently; reload and "
                                "retry", details=[{"path": "/", "message": "version conflict"}]
                                ) from e

@@ -24,6 +24,7 @@ from typing import Any
 from chalicelib.adapters import aws
 from chalicelib.adapters.delivery.inbox import InboxRepository
 from chalicelib.adapters.delivery.repository import DeliveryRepository
+from chalicelib.adapters.dynamo import NamedItems
 from chalicelib.config import get_settings
 
 
@@ -37,6 +38,7 @@ class Rendered:
     campaign_id: str
     occurrence: str
     locale: str
+    email: dict[str, str] | None = None  # {subject, text, html} when email is a channel
 
 
 @dataclass
@@ -55,7 +57,8 @@ class Channel:
     def reachable(self, member: dict[str, Any]) -> bool:
         return True
 
-    def items(self, member: dict[str, Any], msg: Rendered, at: datetime) -> list[dict[str, Any]]:
+    def items(self, member: dict[str, Any], msg: Rendered, at: datetime) -> NamedItems:
+        """Named TransactItems of a transactional channel (the worker prefixes the channel)."""
         return []
 
     def send(self, member: dict[str, Any], msg: Rendered, delivery_id: str) -> Result:
@@ -69,10 +72,10 @@ class InboxChannel(Channel):
     def __init__(self, repo: InboxRepository | None = None) -> None:
         self.repo = repo or InboxRepository()
 
-    def items(self, member: dict[str, Any], msg: Rendered, at: datetime) -> list[dict[str, Any]]:
+    def items(self, member: dict[str, Any], msg: Rendered, at: datetime) -> NamedItems:
         body = {"title": msg.title, "body": msg.body, "deep_link": msg.deep_link,
                 "campaign_id": msg.campaign_id, "occurrence": msg.occurrence}
-        return self.repo.message_items(member["member_id"], body, at)
+        return self.repo.message_named(member["member_id"], body, at)
 
 
 class PushChannel(Channel):

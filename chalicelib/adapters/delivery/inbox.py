@@ -1,7 +1,7 @@
 """The member inbox in DynamoDB: messages under the member's partition, and an unread
 marker per unread message.
 
-A message is written by the delivery transaction (``message_items``), so it exists exactly
+A message is written by the delivery transaction (``message_named``), so it exists exactly
 when its send record does; reading and marking read are member requests (key queries only).
 
 Why markers and not a counter: messages expire by TTL, and a counter is not told. Decrementing
@@ -25,11 +25,13 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
+    NamedItems,
     TableRepository,
     TransactionCancelled,
     plain,
     storable,
     translated,
+    write_named,
 )
 from chalicelib.errors import NotFound, Unavailable, ValidationFailed
 
@@ -66,22 +68,26 @@ def decode_cursor(cursor: str) -> str:
 
 
 class InboxRepository(TableRepository):
-    def message_items(self, member_id: str, message: dict[str, Any], at: datetime
-                      ) -> list[dict[str, Any]]:
-        """TransactItems that store one message and bump the unread counter."""
+    def message_named(self, member_id: str, message: dict[str, Any], at: datetime
+                      ) -> NamedItems:
+        """Named TransactItems storing one message: ``message`` and its ``unread`` marker."""
         mid = new_message_id(at)
+        expires = int((at + timedelta(days=TTL_DAYS)).timestamp())
         item = {**keys.inbox_message(member_id, mid), **message, "message_id": mid,
                 "read": False, "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.")
-                + f"{at.microsecond // 1000:03d}Z",
-                keys.TTL_ATTR: int((at + timedelta(days=TTL_DAYS)).timestamp())}
-        expires = item[keys.TTL_ATTR]
+                + f"{at.microsecond // 1000:03d}Z", keys.TTL_ATTR: expires}
         marker = {**keys.inbox_unread(member_id, expires, mid), keys.TTL_ATTR: expires}
-        return [
-            {"Put": {"TableName": self.table.name, "Item": storable(item),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"TableName": self.table.name, "Item": storable(marker),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-        ]
+        return [("message", self._put_new(item)), ("unread", self._put_new(marker))]
+
+    def message_items(self, member_id: str, message: dict[str, Any], at: datetime
+                      ) -> list[dict[str, Any]]:
+        """``message_named`` without the names (the message first), for a plain
+        TransactWriteItems of its own."""
+        return [item for _, item in self.message_named(member_id, message, at)]
+
+    def _put_new(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self.table.name, "Item": storable(item),
+                        "ConditionExpression": "attribute_not_exists(PK)"}}
 
     def page(self, member_id: str, cursor: str | None, limit: int, now: datetime
              ) -> tuple[list[dict[str, Any]], str | None]:
@@ -131,16 +137,14 @@ class InboxRepository(TableRepository):
             return _public(plain(item))
         marker = keys.inbox_unread(member_id, int(item[keys.TTL_ATTR]), message_id)
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=[
-                    {"Update": {"TableName": self.table.name, "Key": key,
-                                "UpdateExpression": "SET #r = :t, #at = :at",
-                                "ConditionExpression": "attribute_exists(PK) AND #r = :f",
-                                "ExpressionAttributeNames": {"#r": "read", "#at": "read_at"},
-                                "ExpressionAttributeValues": {":t": True, ":f": False,
-                                                              ":at": at}}},
-                    {"Delete": {"TableName": self.table.name, "Key": marker}},
-                ])
+            write_named(self.table.meta.client, [
+                ("message", {"Update": {
+                    "TableName": self.table.name, "Key": key,
+                    "UpdateExpression": "SET #r = :t, #at = :at",
+                    "ConditionExpression": "attribute_exists(PK) AND #r = :f",
+                    "ExpressionAttributeNames": {"#r": "read", "#at": "read_at"},
+                    "ExpressionAttributeValues": {":t": True, ":f": False, ":at": at}}}),
+                ("unread", {"Delete": {"TableName": self.table.name, "Key": marker}})])
         except TransactionCancelled as e:
             if e.throttled:
                 raise Unavailable("inbox busy; retry") from e
@@ -200,19 +204,15 @@ class InboxRepository(TableRepository):
             return
         marker = {**keys.inbox_unread(member, expires, str(item["message_id"])),
                   keys.TTL_ATTR: expires}
-        named = ["message", "marker"]
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=[
-                    {"ConditionCheck": {"TableName": self.table.name,
-                                        "Key": {"PK": item["PK"], "SK": item["SK"]},
-                                        "ConditionExpression": "#r = :f",
-                                        "ExpressionAttributeNames": {"#r": "read"},
-                                        "ExpressionAttributeValues": {":f": False}}},
-                    {"Put": {"TableName": self.table.name, "Item": storable(marker),
-                             "ConditionExpression": "attribute_not_exists(PK)"}}])
+            write_named(self.table.meta.client, [
+                ("message", {"ConditionCheck": {
+                    "TableName": self.table.name, "Key": {"PK": item["PK"], "SK": item["SK"]},
+                    "ConditionExpression": "#r = :f", "ExpressionAttributeNames": {"#r": "read"},
+                    "ExpressionAttributeValues": {":f": False}}}),
+                ("marker", self._put_new(marker))])
         except TransactionCancelled as e:
-            failed = e.named(named).failed_names
+            failed = e.failed_names
             if not failed:
                 raise
             report["read" if "message" in failed else "markers_present"] += 1

@@ -1,12 +1,14 @@
 """The reads delivery needs besides its own records: the birthday and other index
-partitions, member-index pages for broadcasts, member profiles in batches, and devices.
-Every request is retried on its own when throttled."""
+partitions, member-index pages for broadcasts, member profiles in batches, checkout
+discounts, and devices. Every request is retried on its own when throttled; items come back
+without keys or index attributes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.adapters import aws, keys
+from chalicelib.adapters.delivery.items import DeliveryItems
 from chalicelib.adapters.dynamo import parallel_query_all, plain, translated, update_args
 from chalicelib.adapters.retries import with_retries
 from chalicelib.errors import Unavailable
@@ -19,7 +21,7 @@ def query_all(table: Any, **kw: Any) -> list[dict[str, Any]]:
     while True:
         def page(kw: dict[str, Any] = kw) -> dict[str, Any]:
             with translated():
-                return table.query(**kw)  # type: ignore[no-any-return]
+                return table.query(**kw)
 
         resp = with_retries(page)
         out.extend(plain(i) for i in resp.get("Items", []))
@@ -28,12 +30,10 @@ def query_all(table: Any, **kw: Any) -> list[dict[str, Any]]:
         kw = {**kw, "ExclusiveStartKey": resp["LastEvaluatedKey"]}
 
 
-class DeliveryReads:
-    """Mixed into DeliveryRepository (which provides ``table`` and ``name``)."""
+Member = tuple[dict[str, Any] | None, dict[str, Any] | None]  # (profile, loyalty)
 
-    table: Any
-    name: str
 
+class DeliveryReads(DeliveryItems):
     def celebrants(self, month_day: str, tz: str | None) -> list[dict[str, Any]]:
         """Profiles in the birthday index partition, for one timezone (or all)."""
         from boto3.dynamodb.conditions import Key
@@ -41,7 +41,7 @@ class DeliveryReads:
         cond = Key("GSI1PK").eq(keys.birthday_partition(month_day))
         if tz is not None:
             cond = cond & Key("GSI1SK").begins_with(f"{tz}#")
-        return [_strip(i) for i in query_all(self.table, IndexName=keys.GSI1,
+        return [strip_keys(i) for i in query_all(self.table, IndexName=keys.GSI1,
                                              KeyConditionExpression=cond)]
 
     def inactive_members(self, last_order_date: str, tz: str | None = None) -> list[str]:
@@ -81,7 +81,7 @@ class DeliveryReads:
         from chalicelib.adapters.members.index import MemberIndex
 
         members, nxt = MemberIndex(self.table).members_page(bucket, start_key, limit)
-        return [(_strip(p), _strip(lo) if lo else None) for p, lo in members], nxt
+        return [(strip_keys(p), strip_keys(lo) if lo else None) for p, lo in members], nxt
 
     def get_many(self, key_list: list[dict[str, str]]) -> list[dict[str, Any]]:
         """BatchGetItem with UnprocessedKeys retried; order is not preserved."""
@@ -95,7 +95,7 @@ class DeliveryReads:
             for attempt in range(10):
                 def get(pending: dict[str, Any] = pending) -> dict[str, Any]:
                     with translated():
-                        return resource.batch_get_item(  # type: ignore[no-any-return]
+                        return resource.batch_get_item(
                             RequestItems=pending)
 
                 resp = with_retries(get)
@@ -107,6 +107,43 @@ class DeliveryReads:
             if pending:
                 raise Unavailable("could not read member profiles; retry")
         return out
+
+    def audience_buckets(self, segment: int, segments: int) -> list[int]:
+        """The member-index buckets of one of ``segments`` broadcast segments: contiguous,
+        near-equal ranges that together cover every bucket once."""
+        n = keys.MEMBER_BUCKETS
+        return list(range(segment * n // segments, (segment + 1) * n // segments))
+
+    def members(self, wanted: dict[str, bool]) -> dict[str, Member]:
+        """member id → (profile, loyalty) for ``wanted`` (member → whether its loyalty item
+        is needed too), by BatchGetItem; None where an item does not exist."""
+        key_list = []
+        for m, loyal in wanted.items():
+            key_list.append(keys.member_profile(m))
+            if loyal:
+                key_list.append(keys.member_loyalty(m))
+        found: dict[str, list[dict[str, Any] | None]] = {m: [None, None] for m in wanted}
+        for item in self.get_many(key_list) if key_list else []:
+            slot = 0 if item["SK"] == keys.PROFILE else 1
+            found[str(keys.member_of(item["PK"]))][slot] = strip_keys(item)
+        return {m: (v[0], v[1]) for m, v in found.items()}
+
+    def profiles(self, member_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Member profiles by id (the sweeper needs the phone and erasure at send time)."""
+        got = self.members(dict.fromkeys(member_ids, False))
+        return {m: p for m, (p, _) in got.items() if p is not None}
+
+    def order_discounts(self, order_id: str) -> dict[str, int]:
+        """coupon id → its discount (items and shipping, in fen) in the order's checkout
+        reservation; empty when the order had none."""
+        def read() -> dict[str, Any] | None:
+            with translated():
+                got = self.table.get_item(Key=keys.reservation(order_id)).get("Item")
+            return plain(got) if got else None
+
+        res = with_retries(read) or {}
+        return {str(c.get("coupon_id")): int(c.get("discount", 0))
+                + int(c.get("shipping_discount", 0)) for c in res.get("coupons", [])}
 
     def devices(self, member_id: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key
@@ -121,5 +158,5 @@ class DeliveryReads:
                 set_=fields, remove=list(remove), condition="attribute_exists(PK)"))
 
 
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
+def strip_keys(item: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k not in ("PK", "SK", *keys.GSI_ATTRS)}

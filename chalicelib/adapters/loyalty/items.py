@@ -105,10 +105,6 @@ def ledger_put(member_id: str, entry: Item) -> Item:
     return put(item)
 
 
-def takes_summary(takes: tuple[Take, ...] | list[Take]) -> list[dict[str, Any]]:
-    return [{"lot_id": t.lot.lot_id, "points": t.points} for t in takes]
-
-
 def order_update(order_id: str, read_version: int, sets: Item) -> Item:
     args = update_args(set_=sets, add={"version": 1}, condition="#ver = :ver",
                        names={"#ver": "version"}, values={":ver": read_version})
@@ -133,11 +129,6 @@ def reward_stock_take(reward_id: str, stock: int | None, shard: int) -> Item:
 
 def reward_share(stock: int, shard: int) -> int:
     return split(stock, keys.REWARD_SHARDS)[shard]
-
-
-def reward_home_shard(member_id: str) -> int:
-    """The counter shard a member's redemptions go to first (spreads concurrent members)."""
-    return keys.reward_shard(member_id)
 
 
 def reward_shards() -> range:

@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
+    NamedItems,
     TableRepository,
     TransactionCancelled,
     doc_text,
@@ -13,7 +14,9 @@ from chalicelib.adapters.dynamo import (
     plain,
     storable,
     translated,
+    write_named,
 )
+from chalicelib.adapters.loyalty.items import reward_shards, reward_share
 from chalicelib.errors import Conflict
 
 
@@ -54,19 +57,17 @@ class ProgramRepository(TableRepository):
             current_cond = {"ConditionExpression": "#v = :prev",
                             "ExpressionAttributeNames": {"#v": "version"},
                             "ExpressionAttributeValues": {":prev": version - 1}}
-        items = [
-            {"Put": {"TableName": name, "Item": storable({**keys.program_version(version),
-                                                           "entity": "program", **record}),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
-            {"Put": {"TableName": name, "Item": storable({**keys.program_current(),
-                                                           "entity": "program", **record}),
-                     **current_cond}},
-            {"Put": {"TableName": name, "Item": storable(audit),
-                     "ConditionExpression": "attribute_not_exists(PK)"}},
+        named: NamedItems = [
+            ("version", {"Put": {"TableName": name, "Item": storable({
+                **keys.program_version(version), "entity": "program", **record}),
+                "ConditionExpression": "attribute_not_exists(PK)"}}),
+            ("current", {"Put": {"TableName": name, "Item": storable({
+                **keys.program_current(), "entity": "program", **record}), **current_cond}}),
+            ("audit", {"Put": {"TableName": name, "Item": storable(audit),
+                               "ConditionExpression": "attribute_not_exists(PK)"}}),
         ]
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=items)
+            write_named(self.table.meta.client, named)
         except TransactionCancelled as e:
             raise Conflict("another program version was published concurrently; "
                            "read it and retry") from e
@@ -96,6 +97,15 @@ class ProgramRepository(TableRepository):
                     out[item["PK"].removeprefix("REWARD#")][shard] = int(item.get("redeemed", 0))
                 request = resp.get("UnprocessedKeys") or {}
         return out
+
+    def reward_room(self, reward_id: str, stock: int | None) -> list[int]:
+        """Counter shards of a stocked reward still under their share, the emptiest first
+        (strongly consistent); none for an unlimited reward."""
+        if stock is None:
+            return []
+        counts = self.reward_counts([reward_id], consistent=True)[reward_id]
+        left = [(reward_share(stock, k) - counts.get(k, 0), k) for k in reward_shards()]
+        return [k for n, k in sorted(left, key=lambda x: (-x[0], x[1])) if n > 0]
 
 
 def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,33 +1,28 @@
-"""Loyalty reads and transactions on the single table (members' points, orders, jobs)."""
+"""Loyalty reads on the single table (members' points, orders, jobs); the writes, every
+transaction item named, are in adapters/loyalty/writes.py."""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from itertools import groupby
 from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
-    TableRepository,
-    TransactionCancelled,
     parallel_pages,
     plain,
     translated,
 )
 from chalicelib.adapters.loyalty.items import lot_from_item
+from chalicelib.adapters.loyalty.records import OrderReads, StoredOrder, recorded, stored_order
+from chalicelib.adapters.loyalty.writes import LoyaltyWrites
+from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import Lot
-from chalicelib.errors import Conflict, ValidationFailed
+from chalicelib.errors import ValidationFailed
 
 
-class StaleWrite(Conflict):
-    """A guarded item changed between read and write: re-read and try again."""
-
-    def __init__(self, cancelled: TransactionCancelled | None = None) -> None:
-        super().__init__("the member's points changed concurrently; retry")
-        self.cancelled = cancelled
-
-
-class LoyaltyRepository(TableRepository):
+class LoyaltyRepository(LoyaltyWrites):
     # --- reads --------------------------------------------------------------------------
     def get_many(self, wanted: dict[str, dict[str, str]]) -> dict[str, dict[str, Any] | None]:
         """Strongly consistent BatchGetItem of named keys: one request (more only when
@@ -50,7 +45,7 @@ class LoyaltyRepository(TableRepository):
         return plain(item) if item else None
 
     def member_points(self, member_id: str, consistent: bool = False
-                      ) -> tuple[dict[str, Any] | None, list[Lot]]:
+                      ) -> tuple[LoyaltyState, list[Lot]]:
         """The LOYALTY item and every open lot, earliest-expiring first: one Query."""
         from boto3.dynamodb.conditions import Key
 
@@ -71,11 +66,36 @@ class LoyaltyRepository(TableRepository):
                 elif item["SK"].startswith(keys.LOT):
                     lots.append(lot_from_item(item))
             if not page.get("LastEvaluatedKey"):
-                return loyalty, lots
+                return LoyaltyState.from_item(member_id, loyalty), lots
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def order_and_refunds(self, order_id: str
-                          ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    def state(self, member_id: str, consistent: bool = True) -> LoyaltyState:
+        """The member's LOYALTY item (a fresh state when there is none yet)."""
+        return LoyaltyState.from_item(member_id, self.get(keys.member_loyalty(member_id),
+                                                          consistent=consistent))
+
+    def member_live(self, member_id: str) -> bool:
+        """Whether the member's profile exists and is not erased (eventually consistent)."""
+        profile = self.get(keys.member_profile(member_id), consistent=False)
+        return profile is not None and not profile.get("erased")
+
+    def order_reads(self, member_id: str, order_id: str, with_program: bool) -> OrderReads:
+        """Profile, LOYALTY, the order id (a replay?) and, when asked, the live program: one
+        strongly consistent BatchGetItem."""
+        wanted = {"profile": keys.member_profile(member_id),
+                  "loyalty": keys.member_loyalty(member_id), "order": keys.order(order_id)}
+        if with_program:
+            wanted["program"] = keys.program_current()
+        got = self.get_many(wanted)
+        profile, order = got["profile"], got["order"]
+        return OrderReads(
+            member_live=profile is not None and not profile.get("erased"),
+            timezone=profile.get("timezone") if profile else None,
+            state=LoyaltyState.from_item(member_id, got["loyalty"]),
+            recorded=recorded(order) if order else None, program=got.get("program"))
+
+    def order(self, order_id: str) -> StoredOrder | None:
+        """The order as recorded, with its refunds (one strongly consistent Query)."""
         from boto3.dynamodb.conditions import Key
 
         from chalicelib.adapters.dynamo import query_all
@@ -83,8 +103,9 @@ class LoyaltyRepository(TableRepository):
         items = query_all(self.table, ConsistentRead=True,
                           KeyConditionExpression=Key("PK").eq(keys.order(order_id)["PK"]))
         order = next((i for i in items if i["SK"] == "ORDER"), None)
-        refunds = {i["refund_id"]: i for i in items if i["SK"].startswith(keys.REFUND)}
-        return order, refunds
+        if order is None:
+            return None
+        return stored_order(order, [i for i in items if i["SK"].startswith(keys.REFUND)])
 
     def history(self, member_id: str, limit: int, cursor: str | None
                 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -105,15 +126,46 @@ class LoyaltyRepository(TableRepository):
         lek = page.get("LastEvaluatedKey")
         return items, encode_cursor(lek["SK"]) if lek else None
 
-    def lot_expiry_pages(self, local_date: str) -> Iterator[list[dict[str, Any]]]:
-        """Pages of the lots expiring on ``local_date``: every date shard in parallel, plus
-        the legacy unsharded key. A member's lots sit on one shard, sorted together."""
-        return self._shard_pages(keys.GSI1, "GSI1PK", keys.lot_expiry_partitions(local_date))
+    def lot_expiry_pages(self, local_date: str) -> Iterator[list[tuple[str, list[Lot]]]]:
+        """Pages of the lots expiring on ``local_date``, as (member id, lots) groups: every
+        date shard in parallel, plus the legacy unsharded key. A member's lots sit on one
+        shard, sorted together."""
+        for page in self._shard_pages(keys.GSI1, "GSI1PK",
+                                      keys.lot_expiry_partitions(local_date)):
+            yield [(m, [lot_from_item(i) for i in items])
+                   for m, items in groupby(page, key=lambda i: str(i["member_id"]))]
 
-    def review_pages(self, local_date: str) -> Iterator[list[dict[str, Any]]]:
-        """Pages of index entries (keys only) of members whose tier review is due on
-        ``local_date``: every date shard in parallel, plus the legacy key."""
-        return self._shard_pages(keys.GSI1, "GSI1PK", keys.review_partitions(local_date))
+    def review_pages(self, local_date: str) -> Iterator[list[str]]:
+        """Pages of the ids of members whose tier review is due on ``local_date``: every
+        date shard in parallel, plus the legacy key (the index projects keys only)."""
+        for page in self._shard_pages(keys.GSI1, "GSI1PK", keys.review_partitions(local_date)):
+            yield [str(i.get("member_id") or keys.member_of(i["PK"])) for i in page]
+
+    def lots_now(self, member_id: str, lots: list[Lot]) -> list[Lot]:
+        """The given lots as they are now (strongly consistent); the gone ones left out."""
+        fresh = []
+        for lot in lots:
+            item = self.get(keys.member_lot(member_id, lot.expires_at, lot.lot_id))
+            if item:
+                fresh.append(lot_from_item(item))
+        return fresh
+
+    def job_cursor(self, job: str) -> str | None:
+        """The last local date the loyalty job (``expiry``, ``review``) fully processed."""
+        cur = self.get(keys.loyalty_job_cursor(job), consistent=True)
+        return str(cur["date"]) if cur else None
+
+    def job_done(self, job: str, day: str, at: str) -> None:
+        from chalicelib.adapters.dynamo import storable
+
+        with translated():
+            self.table.put_item(Item=storable({**keys.loyalty_job_cursor(job), "entity": "job",
+                                               "date": day, "at": at}))
+
+    @staticmethod
+    def reward_home_shard(member_id: str) -> int:
+        """The counter shard a member's redemptions go to first (spreads concurrent members)."""
+        return keys.reward_shard(member_id)
 
     def _shard_pages(self, index: str, pk_attr: str, partitions: list[str]
                      ) -> Iterator[list[dict[str, Any]]]:
@@ -122,54 +174,6 @@ class LoyaltyRepository(TableRepository):
         return parallel_pages(self.table, [
             {"IndexName": index, "KeyConditionExpression": Key(pk_attr).eq(p)}
             for p in partitions])
-
-    # --- writes -------------------------------------------------------------------------
-    def transact(self, items: list[dict[str, Any]], token: str | None = None,
-                 guarded: tuple[int, ...] = ()) -> None:
-        """One TransactWriteItems. A failed condition on a ``guarded`` index (a version or
-        lot remainder read earlier) or a transaction conflict raises StaleWrite."""
-        from botocore.exceptions import ClientError
-
-        args: dict[str, Any] = {"TransactItems": items}
-        if token:
-            args["ClientRequestToken"] = token
-        try:
-            with translated():
-                self.table.meta.client.transact_write_items(**args)
-        except TransactionCancelled as e:
-            if e.throttled or any(e.failed(i) for i in guarded):
-                raise StaleWrite(e) from e
-            raise
-        except ClientError as e:  # same token, different request: a concurrent twin
-            if e.response.get("Error", {}).get("Code") == "IdempotentParameterMismatchException":
-                raise StaleWrite() from e
-            raise
-
-    def transact_named(self, named: list[tuple[str, dict[str, Any]]], token: str | None = None,
-                       guarded: frozenset[str] | set[str] = frozenset()) -> None:
-        """``transact`` with every item named: a cancellation carries the names
-        (``TransactionCancelled.failed_names``); a failed ``guarded`` item, or a
-        transaction conflict, raises StaleWrite (read again and retry)."""
-        names = [n for n, _ in named]
-        if len(set(names)) != len(names):
-            raise ValueError(f"transaction item names must be unique: {names}")
-        try:
-            self.transact([item for _, item in named], token)
-        except StaleWrite as e:
-            if e.cancelled is not None:
-                e.cancelled.named(names)
-            raise
-        except TransactionCancelled as e:
-            e.named(names)
-            if e.failed_names & set(guarded):
-                raise StaleWrite(e) from e
-            raise
-
-    def put(self, item: dict[str, Any]) -> None:
-        from chalicelib.adapters.dynamo import storable
-
-        with translated():
-            self.table.put_item(Item=storable(item))
 
 
 def encode_cursor(sk: str) -> str:

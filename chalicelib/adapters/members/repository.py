@@ -15,6 +15,7 @@ from chalicelib.adapters.dynamo import (
     storable,
     translated,
     update_args,
+    write_named,
 )
 from chalicelib.errors import AlreadyExists, Conflict, NotFound
 
@@ -41,12 +42,11 @@ class MemberRepository(TableRepository):
         put = {"Put": {"TableName": self.table.name, "Item": storable(item),
                        "ConditionExpression": "attribute_not_exists(PK)"}}
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=[put, guard])
+            write_named(self.table.meta.client, [("profile", put), ("request", guard)])
         except TransactionCancelled as e:
-            if e.failed(1):
+            if e.failed_item("request"):
                 raise  # the guard: this keyed request already ran (the caller replays it)
-            if e.failed(0):
+            if e.failed_item("profile"):
                 raise exists from e
             raise
 
@@ -113,6 +113,8 @@ class MemberRepository(TableRepository):
         removed = [k for k in before if k not in after and k not in SERVER_FIELDS]
         if not after.get("birthday"):
             removed += ["GSI1PK", "GSI1SK"]
+        if not after.get("phone"):  # the phone index (inbound SMS replies)
+            removed += ["GSI2PK", "GSI2SK"]
         return update_args(
             set_=sets,
             remove=removed,
@@ -125,14 +127,11 @@ class MemberRepository(TableRepository):
     def _transact(self, named: dict[str, dict[str, Any]]) -> dict[str, TransactionCancelled]:
         """Commit named items; the names of the items whose condition failed (none: done)."""
         try:
-            with translated():
-                self.table.meta.client.transact_write_items(TransactItems=list(named.values()))
+            write_named(self.table.meta.client, list(named.items()))
         except TransactionCancelled as e:
-            failed = {name: e for name, reason in zip(named, e.reasons, strict=False)
-                      if reason == "ConditionalCheckFailed"}
-            if not failed:
+            if not e.failed_names:
                 raise
-            return failed
+            return dict.fromkeys(e.failed_names, e)
         return {}
 
     # --- devices: addressed by an opaque id (the token's hash); one member per token -------
@@ -270,6 +269,8 @@ class MemberRepository(TableRepository):
         md = month_day(profile.get("birthday"))
         if md is not None:
             out.update(keys.birthday_index(md, profile["timezone"], profile["member_id"]))
+        if profile.get("phone"):
+            out.update(keys.phone_index(str(profile["phone"]), profile["member_id"]))
         return out
 
 

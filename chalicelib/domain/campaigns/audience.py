@@ -1,6 +1,11 @@
 """The audience language: a JSON tree checked once and compiled into a plain Python function.
 
     {"all": [...]}   {"any": [...]}   {"not": {...}}   {"attr": "tier", "op": "in", "value": [...]}
+    {"segment": "lapsing-high-value"}   (a named segment, see segments.py)
+
+A segment leaf is resolved before compilation (``segments.resolve``): the service pins it to
+``{"segment": slug, "version": n, "audience": {...}}``, the segment's expression at that
+version, so a stored campaign is self-contained. Compiling an unresolved segment leaf fails.
 
 ``compile_audience(tree)`` returns ``match(profile) -> bool`` where ``profile`` is the flat
 dict built by ``profile.audience_profile`` (keys are attribute names such as ``"tier"``,
@@ -82,6 +87,9 @@ OPS_BY_KIND: dict[str, tuple[str, ...]] = {
 OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "contains_any",
        "contains_all", "exists", "between")
 LEAF_KEYS = frozenset({"attr", "op", "value"})
+SEGMENT_KEYS = frozenset({"segment", "version", "audience"})
+SEGMENT_SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SEGMENT_SLUG_MAX = 64
 
 
 def attribute(name: str) -> Attr | None:
@@ -130,28 +138,16 @@ def _check(node: Any, path: str, depth: int, errors: list[dict[str, str]],
         return
     groups = [k for k in ("all", "any", "not") if k in node]
     if groups:
-        if len(node) != 1:
-            extra = sorted(k for k in node if k != groups[0])
-            errors.append(_err(f"{path}/{extra[0]}" if extra else path,
-                               f"a '{groups[0]}' node must have no other fields",
-                               "wrap sibling conditions in their own node"))
-            return
-        key = groups[0]
-        child = node[key]
-        if key == "not":
-            _check(child, f"{path}/not", depth + 1, errors, budget)
-            return
-        if not isinstance(child, list):
-            errors.append(_err(f"{path}/{key}", f"'{key}' takes a list of conditions",
-                               f'write {{"{key}": [{{...}}, {{...}}]}}'))
-            return
-        for i, c in enumerate(child):
-            _check(c, f"{path}/{key}/{i}", depth + 1, errors, budget)
+        _check_group(node, groups[0], path, depth, errors, budget)
+        return
+    if "segment" in node:
+        _check_segment(node, path, depth, errors, budget)
         return
     unknown = sorted(set(node) - LEAF_KEYS)
     if unknown:
         errors.append(_err(f"{path}/{_esc(unknown[0])}", f"unknown field '{unknown[0]}'",
-                           _suggest(unknown[0], ["attr", "op", "value", "all", "any", "not"])
+                           _suggest(unknown[0], ["attr", "op", "value", "all", "any", "not",
+                                                 "segment"])
                            + "a condition has attr, op and value"))
         return
     if "attr" not in node:
@@ -163,6 +159,54 @@ def _check(node: Any, path: str, depth: int, errors: list[dict[str, str]],
                            "one of: " + ", ".join(OPS)))
         return
     _check_leaf(node, path, errors)
+
+
+def _check_group(node: dict[str, Any], key: str, path: str, depth: int,
+                 errors: list[dict[str, str]], budget: list[int]) -> None:
+    if len(node) != 1:
+        extra = sorted(k for k in node if k != key)
+        errors.append(_err(f"{path}/{extra[0]}" if extra else path,
+                           f"a '{key}' node must have no other fields",
+                           "wrap sibling conditions in their own node"))
+        return
+    child = node[key]
+    if key == "not":
+        _check(child, f"{path}/not", depth + 1, errors, budget)
+        return
+    if not isinstance(child, list):
+        errors.append(_err(f"{path}/{key}", f"'{key}' takes a list of conditions",
+                           f'write {{"{key}": [{{...}}, {{...}}]}}'))
+        return
+    for i, c in enumerate(child):
+        _check(c, f"{path}/{key}/{i}", depth + 1, errors, budget)
+
+
+def valid_slug(slug: Any) -> bool:
+    return isinstance(slug, str) and len(slug) <= SEGMENT_SLUG_MAX \
+        and SEGMENT_SLUG_RE.match(slug) is not None
+
+
+def _check_segment(node: dict[str, Any], path: str, depth: int, errors: list[dict[str, str]],
+                   budget: list[int]) -> None:
+    """``{"segment": slug}``, or as pinned ``{"segment", "version", "audience"}``."""
+    extra = sorted(set(node) - SEGMENT_KEYS)
+    if extra:
+        errors.append(_err(f"{path}/{_esc(extra[0])}", f"unknown field '{extra[0]}'",
+                           'a segment reference is {"segment": "<slug>"} alone'))
+        return
+    if not valid_slug(node["segment"]):
+        errors.append(_err(f"{path}/segment", "a segment slug is lower-case letters, digits "
+                           f"and dashes (at most {SEGMENT_SLUG_MAX})",
+                           'e.g. "segment": "lapsing-high-value"'))
+        return
+    version = node.get("version")
+    if "version" in node and (not isinstance(version, int) or isinstance(version, bool)
+                              or version < 1):
+        errors.append(_err(f"{path}/version", "a pinned segment version is a whole number "
+                           ">= 1", "leave it out: saving the campaign pins the current one"))
+        return
+    if "audience" in node:
+        _check(node["audience"], f"{path}/audience", depth + 1, errors, budget)
 
 
 def _esc(key: str) -> str:
@@ -316,6 +360,12 @@ def _emit(node: dict[str, Any], consts: list[Any], counter: list[int]) -> str:
         return "(" + " or ".join(parts) + ")" if parts else "False"
     if "not" in node:
         return f"(not {_emit(node['not'], consts, counter)})"
+    if "segment" in node:
+        if "audience" not in node:
+            raise ValidationFailed(f"segment '{node['segment']}' is not resolved", details=[
+                {"path": "/audience", "message": "save the campaign (or preview it) so the "
+                 "segment is resolved and pinned", "hint": ""}])
+        return _emit(node["audience"], consts, counter)
     return _emit_leaf(node, consts, counter)
 
 
@@ -412,4 +462,6 @@ def leaves(tree: Any, path: str = "/audience", negated: bool = False
             return out
     if "not" in tree:
         return leaves(tree["not"], f"{path}/not", not negated)
+    if "segment" in tree:  # a resolved segment's conditions; an unresolved one has none
+        return leaves(tree.get("audience"), f"{path}/audience", negated)
     return [(path, tree, negated)]

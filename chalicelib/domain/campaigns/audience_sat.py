@@ -23,6 +23,8 @@ def matches_nobody(tree: Any) -> bool:
 
 
 def _unsat(node: dict[str, Any]) -> bool:
+    if "segment" in node:  # resolved: its expression; unresolved: unknown, so not provable
+        return "audience" in node and _unsat(node["audience"])
     if "any" in node:
         return all(_unsat(c) for c in node["any"])
     if "not" in node:
@@ -38,6 +40,8 @@ def _unsat(node: dict[str, Any]) -> bool:
 
 
 def _taut(node: dict[str, Any]) -> bool:
+    if "segment" in node:
+        return "audience" in node and _taut(node["audience"])
     if "all" in node:
         return all(_taut(c) for c in node["all"])
     if "any" in node:
@@ -48,6 +52,8 @@ def _taut(node: dict[str, Any]) -> bool:
 
 
 def _flatten_all(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "segment" in node and "audience" in node:  # a resolved segment is its expression
+        return _flatten_all(node["audience"])
     if "all" in node:
         out: list[dict[str, Any]] = []
         for c in node["all"]:

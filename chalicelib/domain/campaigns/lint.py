@@ -200,10 +200,7 @@ def _placeholders(c: Campaign) -> list[Warning_]:
                           f"{', '.join(a.content)}"))
         has_coupon = prefix in coupon_arms
         for loc, content in a.content.items():
-            for field in ("title", "body", "deep_link"):
-                text = getattr(content, field)
-                if not text:
-                    continue
+            for field, text in content.texts():
                 path = f"{prefix}/{i}/content/{loc}/{field}"
                 for name in sorted(tpl.placeholders(text)):
                     if name not in tpl.PLACEHOLDERS:
@@ -221,32 +218,40 @@ def _placeholders(c: Campaign) -> list[Warning_]:
     return out
 
 
+def coupon_paths(prefix: str, i: int, a: IssueCoupon) -> list[tuple[str, str]]:
+    """(JSON path, template id) of every template an issue_coupon action may issue."""
+    if a.coupon is not None:
+        return [(f"{prefix}/{i}/coupon/best_of/{j}", tid)
+                for j, tid in enumerate(a.coupon.best_of)]
+    return [(f"{prefix}/{i}/template", a.template)] if a.template else []
+
+
 def _coupons(c: Campaign, templates: TemplateLookup) -> list[Warning_]:
     out: list[Warning_] = []
-    arms: dict[str, list[tuple[str, CouponFacts]]] = {}
+    arms: dict[str, list[tuple[str, int, CouponFacts]]] = {}
     for prefix, i, a in c.all_actions():
         if not isinstance(a, IssueCoupon):
             continue
-        path = f"{prefix}/{i}/template"
-        doc = templates(a.template)
-        if doc is None:
-            out.append(_w("unknown-template", path,
-                          f"no coupon template '{a.template}'",
-                          "create it in campaigns/coupons/ (and sync), or fix the id"))
-            continue
-        facts = coupon_facts(a.template, doc)
-        if facts.kind == "percent" and facts.max_discount_minor is None:
-            out.append(_w("percent-without-max", path,
-                          f"'{a.template}' takes a percentage off with no maximum discount",
-                          "set a maximum discount on the template so a large basket cannot "
-                          "cost without limit"))
-        arms.setdefault(prefix, []).append((path, facts))
+        for path, tid in coupon_paths(prefix, i, a):
+            doc = templates(tid)
+            if doc is None:
+                out.append(_w("unknown-template", path, f"no coupon template '{tid}'",
+                              "create it in campaigns/coupons/ (and sync), or fix the id"))
+                continue
+            facts = coupon_facts(tid, doc)
+            if facts.kind == "percent" and facts.max_discount_minor is None:
+                out.append(_w("percent-without-max", path,
+                              f"'{tid}' takes a percentage off with no maximum discount",
+                              "set a maximum discount on the template so a large basket "
+                              "cannot cost without limit"))
+            arms.setdefault(prefix, []).append((path, i, facts))
     # Variant actions replace the base actions, so overlaps are checked per arm: coupons of
     # one stack group cannot be used together, and an exclusive coupon stands alone.
+    # A best_of action issues one of its templates, never two: those never overlap.
     for found in arms.values():
-        for j, (path, f) in enumerate(found):
-            for _, g in found[:j]:
-                if f.id == g.id:
+        for j, (path, i, f) in enumerate(found):
+            for _, k, g in found[:j]:
+                if f.id == g.id or i == k:
                     continue
                 if f.stack_group and f.stack_group == g.stack_group:
                     why = f"both are in stack group '{f.stack_group}'"

@@ -45,10 +45,12 @@ if TYPE_CHECKING:  # safe_text builds an Annotated[str, ...] at run time
     Text = str
     ShortText = str
     LinkText = str
+    HtmlText = str
 else:
     Text = safe_text(1, 2000, multiline=True)
     ShortText = safe_text(1, 200)
     LinkText = safe_text(1, 500)
+    HtmlText = safe_text(1, 10_000, multiline=True)  # an email's html template
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -253,12 +255,39 @@ TimeTrigger = Once | Recurring | Birthday | Holiday
 
 # --- actions -------------------------------------------------------------------------------
 
+class CouponChoice(Strict):
+    """The template of ``best_of`` that fits the member best (the coupon center's ranking:
+    category affinity, basket size against the threshold, tier; docs/coupons.md)."""
+
+    best_of: Annotated[list[Ident], Field(min_length=2, max_length=10)]
+
+    @model_validator(mode="after")
+    def _once_each(self) -> CouponChoice:
+        if len(set(self.best_of)) != len(self.best_of):
+            raise ValueError("list each template once")
+        return self
+
+
 class IssueCoupon(Strict):
-    """Issue ``quantity`` coupons of a coupon template to the member."""
+    """Issue ``quantity`` coupons of a coupon template to the member: ``template``, or the
+    best-fitting one of a list, ``coupon: {"best_of": [...]}``."""
 
     type: Literal["issue_coupon"]
-    template: Ident
+    template: Ident | None = None
+    coupon: CouponChoice | None = None
     quantity: Annotated[int, Field(ge=1, le=10)] = 1
+
+    @model_validator(mode="after")
+    def _one_of(self) -> IssueCoupon:
+        if (self.template is None) == (self.coupon is None):
+            raise ValueError("give exactly one of template or coupon (best_of)")
+        return self
+
+    def candidates(self) -> tuple[str, ...]:
+        """The template, or the templates delivery chooses from."""
+        if self.coupon is not None:
+            return tuple(self.coupon.best_of)
+        return (self.template,) if self.template else ()
 
 
 class AwardPoints(Strict):
@@ -281,6 +310,17 @@ class Channel(StrEnum):
     sms = "sms"
     inbox = "inbox"
     webhook = "webhook"
+    email = "email"
+
+
+class EmailContent(Strict):
+    """The email channel's own texts for one locale: ``subject``, an ``html`` body (at most
+    10,000 characters: placeholders are HTML-escaped) and a plain ``text`` body. Without
+    them an email uses the message's title (subject) and body (text; html from the text)."""
+
+    subject: ShortText
+    html: HtmlText | None = None
+    text: Text | None = None
 
 
 class Content(Strict):
@@ -289,13 +329,22 @@ class Content(Strict):
     title: ShortText
     body: Text
     deep_link: LinkText | None = None
+    email: EmailContent | None = None
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(JSON path below the content, template text) of every text that is rendered."""
+        out = [(f, getattr(self, f)) for f in ("title", "body", "deep_link") if getattr(self, f)]
+        if self.email is not None:
+            out += [(f"email/{f}", getattr(self.email, f)) for f in ("subject", "html", "text")
+                    if getattr(self.email, f)]
+        return out
 
 
 class Message(Strict):
     """Send a message on ``channels``; content per locale, ``fallback`` locale otherwise."""
 
     type: Literal["message"]
-    channels: Annotated[list[Channel], Field(min_length=1, max_length=4)]
+    channels: Annotated[list[Channel], Field(min_length=1, max_length=5)]
     content: Annotated[dict[Locale, Content], Field(min_length=1, max_length=20)]
     fallback: Locale = "zh-CN"
 

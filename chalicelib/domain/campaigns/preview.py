@@ -96,12 +96,13 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
         for a in actions:
             if isinstance(a, IssueCoupon):
                 totals["coupons"] += n * a.quantity
-                facts = coupons(a.template)
-                worst = facts.worst_case_minor if facts else None
-                if worst is None:
-                    unbounded.append(a.template)
+                # best_of: the costliest of the list (any member may get it)
+                worst = {tid: f.worst_case_minor if f else None
+                         for tid in a.candidates() for f in [coupons(tid)]}
+                if None in worst.values():
+                    unbounded += [tid for tid, w in worst.items() if w is None]
                 else:
-                    money += n * a.quantity * worst
+                    money += n * a.quantity * max(w or 0 for w in worst.values())
             elif isinstance(a, AwardPoints):
                 if a.points is not None:
                     totals["points"] += n * a.points

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.domain.campaigns.audience import ATTRIBUTES, OPS_BY_KIND
+from chalicelib.domain.campaigns.audience import ATTRIBUTES, OPS_BY_KIND, SEGMENT_SLUG_MAX
 from chalicelib.domain.campaigns.model import Campaign
+from chalicelib.domain.campaigns.segments import SLUG_PATTERN as SEGMENT_SLUG
+from chalicelib.domain.campaigns.segments import Segment
 
 SCHEMA_ID = "https://perks.example/schemas/campaign.json"
+SEGMENT_SCHEMA_ID = "https://perks.example/schemas/segment.json"
 CUSTOM_ATTR = r"^attributes\.[A-Za-z_][A-Za-z0-9_]{0,39}$"
 WALL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
 DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
@@ -53,6 +56,16 @@ def _audience_defs() -> dict[str, Any]:
             "additionalProperties": False,
         })
     ref = {"$ref": "#/$defs/AudienceNode"}
+    conditions.append({
+        "type": "object", "title": "segment",
+        "description": "a named segment (campaigns/segments/<slug>.json); saving pins its "
+                       "current version and expression",
+        "properties": {"segment": {"type": "string", "pattern": SEGMENT_SLUG,
+                                   "maxLength": SEGMENT_SLUG_MAX},
+                       "version": {"type": "integer", "minimum": 1,
+                                   "description": "pinned by the store; leave it out"},
+                       "audience": ref},
+        "required": ["segment"], "additionalProperties": False})
     return {
         "AudienceNode": {
             "description": "An audience: all/any/not groups of conditions on member "
@@ -106,3 +119,21 @@ def campaign_json_schema() -> dict[str, Any]:
 
 def schema_text() -> str:
     return json.dumps(campaign_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def segment_json_schema() -> dict[str, Any]:
+    """The schema of ``campaigns/segments/*.json`` (committed as campaigns/segments/schema.json)."""
+    schema = Segment.model_json_schema(by_alias=True, mode="validation")
+    props = schema["properties"]
+    props.pop("version", None)
+    props["$schema"] = {"type": "string", "description": "path or URL of this schema, for "
+                        "editors: \"./schema.json\""}
+    props["audience"] = {"$ref": "#/$defs/AudienceNode",
+                         "description": "who is in the segment (the campaign audience language)"}
+    schema.setdefault("$defs", {}).update(_audience_defs())
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SEGMENT_SCHEMA_ID,
+            **schema}
+
+
+def segment_schema_text() -> str:
+    return json.dumps(segment_json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -8,6 +8,7 @@ about placeholders that are not in ``PLACEHOLDERS`` so typos are caught before l
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -459,7 +460,43 @@ def render_message(message: Message, locale: str | None, context: Mapping[str, A
                            "body": render(content.body, context)}
     if content.deep_link:
         out["deep_link"] = render(content.deep_link, context)
+    if "email" in message.channels:
+        out["email"] = render_email(content, context)
     return out
+
+
+# --- email: a subject and two bodies ------------------------------------------------------
+
+MAX_SUBJECT = 200
+
+
+def html_escaped(value: Any) -> Any:
+    """``value`` with every string in it HTML-escaped (the context of an html template: a
+    member's name ``<b>`` shows as text). Keys starting with ``_`` (how dates are shown) are
+    kept as they are."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, Mapping):
+        return {k: v if str(k).startswith("_") else html_escaped(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [html_escaped(v) for v in value]
+    return value
+
+
+def text_as_html(text: str) -> str:
+    """Plain text as an HTML fragment: escaped, one ``<br>`` per line break."""
+    return "<br>\n".join(html.escape(line, quote=True) for line in text.split("\n"))
+
+
+def render_email(content: Content, context: Mapping[str, Any]) -> dict[str, str]:
+    """{subject, text, html} for one member: the content's ``email`` texts, else its title
+    (subject) and body (text, and html made from it). The html template renders with an
+    HTML-escaped context; the subject is one line of at most MAX_SUBJECT characters."""
+    e = content.email
+    subject = " ".join(render(e.subject if e else content.title, context).split())
+    text = render(e.text if e and e.text else content.body, context)
+    body = render(e.html, html_escaped(context)) if e and e.html else text_as_html(text)
+    return {"subject": subject[:MAX_SUBJECT], "text": text, "html": body}
 
 
 def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None, *,

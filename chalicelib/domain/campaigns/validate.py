@@ -194,6 +194,7 @@ _TYPE_HINTS = {
 _PATTERN_HINTS = {
     "id": "lowercase letters, digits and dashes, 2-64 characters, e.g. \"birthday-gift\"",
     "template": "the id of a coupon template, e.g. \"new-member-5\"",
+    "best_of": "ids of coupon templates, e.g. [\"coffee-5\", \"tea-5\"]",
     "calendar": "a country code such as \"CN\"",
 }
 
@@ -221,7 +222,8 @@ def pydantic_errors(err: ValidationError, data: Any) -> list[Error]:
         elif kind in ("literal_error", "enum"):
             hint = f"use {ctx.get('expected', '')}"
         elif kind == "string_pattern_mismatch":
-            hint = _PATTERN_HINTS.get(str(path[-1]) if path else "", "")
+            field = next((str(p) for p in reversed(path) if isinstance(p, str)), "")
+            hint = _PATTERN_HINTS.get(field, "")
             msg = "has the wrong format"
         elif kind == "value_error":
             msg = msg.removeprefix("Value error, ")
@@ -367,9 +369,8 @@ def _action_errors(c: Campaign) -> list[Error]:
                 errors.append(_e(f"{prefix}/{i}/channels", "a channel is listed twice",
                                  "list each channel once"))
             for loc, content in a.content.items():
-                for field in ("title", "body", "deep_link"):
-                    text = getattr(content, field)
-                    problem = template_problem(text) if text else None
+                for field, text in content.texts():
+                    problem = template_problem(text)
                     if problem:
                         errors.append(_e(f"{prefix}/{i}/content/{loc}/{field}", *problem))
     return errors

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 SUPPRESS_REASONS = ("consent", "cap", "budget", "erased", "limit", "quiet")
-CHANNELS = ("push", "sms", "inbox", "webhook")
+CHANNELS = ("push", "sms", "inbox", "webhook", "email")
 # Outbox retries finished as failed because they were no longer allowed when retried.
 OUTBOX_STOP_REASONS = ("erased", "consent_withdrawn", "campaign_paused", "campaign_ended")
 
@@ -16,13 +16,14 @@ OUTBOX_STOP_REASONS = ("erased", "consent_withdrawn", "campaign_paused", "campai
 COUNTERS = (
     "targeted", "held_out", "deferred", "delivered", "failed", "dead_lettered",
     *(f"suppressed_{r}" for r in SUPPRESS_REASONS),
-    *(f"sent_{c}" for c in CHANNELS),
-    *(f"failed_{c}" for c in CHANNELS),
+    *(f"sent_{c}" for c in CHANNELS[:4]),
+    *(f"failed_{c}" for c in CHANNELS[:4]),
     *(f"outbox_stopped_{r}" for r in OUTBOX_STOP_REASONS),
     "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
     "orders_treated", "revenue_treated", "converters_treated",
     "orders_holdout", "revenue_holdout", "converters_holdout",
-    "assigned",  # last: CSV columns keep their positions
+    "assigned",  # new counters go last: CSV columns keep their positions
+    "sent_email", "failed_email",
 )
 
 

@@ -75,6 +75,7 @@ def put(campaign_id: str, campaign: Campaign, who: str) -> dict[str, Any]:
         raise ValidationFailed("the campaign id does not match the URL", details=[
             {"path": "/id", "message": f"must be '{campaign_id}'",
              "hint": "ids are fixed once created; copy the campaign to rename it"}])
+    campaign = pin_segments(campaign)
     before = repo().current(campaign_id)
     warnings = lint(campaign, online=True)
     if before is not None and before.get("doc") == campaign.document():
@@ -222,7 +223,21 @@ def check(campaign_id: str, raw: Any) -> dict[str, Any]:
                    "hint": "ids are fixed once created; copy the campaign to rename it"}]
     if campaign is None or errors:
         raise ValidationFailed("the campaign is invalid", details=errors)
+    campaign = pin_segments(campaign)
     return {"valid": True, "errors": [], "warnings": lint(campaign, online=True)}
+
+
+def pin_segments(campaign: Campaign) -> Campaign:
+    """The campaign with each ``{"segment": slug}`` pinned to the segment's current version
+    and expression (see domain/campaigns/segments.py); unchanged without references."""
+    from chalicelib.services.campaigns import segments
+
+    if not campaign.audience:
+        return campaign
+    pinned = segments.resolve_audience(campaign.audience)
+    if pinned == campaign.audience:
+        return campaign
+    return parse_campaign({**campaign.document(), "audience": pinned})
 
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,
@@ -230,6 +245,7 @@ def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10
     """Audience, sample members, next fires and projected cost (see preview.py)."""
     from chalicelib.services.campaigns.preview import preview_on_stack
 
+    campaign = pin_segments(campaign)
     return preview_on_stack(campaign, at=at or clock.now(), samples=samples,
                             scan_limit=max(1, min(scan_limit, MAX_SCAN_LIMIT)),
                             templates=template_lookup())

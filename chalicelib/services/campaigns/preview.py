@@ -37,7 +37,7 @@ from chalicelib.adapters.members.index import BUCKETS, RANKS, BucketSample, Memb
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.lint import CouponFacts, coupon_facts, lint
-from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, Message
+from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, IssueCoupon, Message
 from chalicelib.domain.campaigns.preview import holiday_calendar, project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
@@ -130,9 +130,10 @@ def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
     }
     coupon = None
     for a in c.actions:
-        if a.type == "issue_coupon":
-            f = facts(a.template)
-            coupon = {"title": f.title if f else a.template,
+        if isinstance(a, IssueCoupon):  # best_of: shown with the first of its list
+            tid = a.candidates()[0]
+            f = facts(tid)
+            coupon = {"title": f.title if f else tid,
                       "expires_at": (f.valid_until(at) or "") if f else "",
                       "value": f.value_minor if f else None}
             break

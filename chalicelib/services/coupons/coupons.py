@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from pydantic import Field
 
 from chalicelib.adapters.coupons.repository import CouponRepository, Grant, Reads
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.config import get_settings
 from chalicelib.domain.coupons.eligibility import audience_problem
+from chalicelib.domain.coupons.ranking import Tiers, for_member
 from chalicelib.domain.coupons.rules import Rules, compile_template
 from chalicelib.domain.coupons.template import CouponTemplate, TemplateView
 from chalicelib.domain.coupons.validity import (
@@ -56,6 +60,7 @@ class ProgramFacts:
     tz: ZoneInfo
     tier_order: tuple[str, ...]
     base_tier: str | None
+    tier_names: Mapping[str, str] = field(default_factory=dict)
 
 
 def want_program(reads: Reads) -> Any:
@@ -74,7 +79,8 @@ def program_facts(hit: Any, got: dict[str, Any]) -> ProgramFacts:
 
     version, program = hit or programs.remember(got.get("program"))
     tz = program.timezone if version else get_settings().default_timezone
-    return ProgramFacts(ZoneInfo(tz), tuple(t.id for t in program.tiers), program.base.id)
+    return ProgramFacts(ZoneInfo(tz), tuple(t.id for t in program.tiers), program.base.id,
+                        {t.id: t.name for t in program.tiers})
 
 
 def require_audience(t: CouponTemplate, hit: Any, got: dict[str, Any], profile: dict[str, Any],
@@ -175,6 +181,11 @@ class CenterEntry(Out):
     remaining: int | None
     claimed: int
     per_member_claim: int | None
+    rank: int = Field(default=1, description="1 = fits the member best (its category "
+                      "habits, basket size against the threshold, tier); the list is in this "
+                      "order")
+    reason: str = Field(default="", description="why, in one phrase in the member's "
+                        "language: 因为你常买咖啡, 满减门槛贴近你的平均客单, 金卡专享, ...")
 
 
 class ClaimRequest(Out):
@@ -182,7 +193,7 @@ class ClaimRequest(Out):
 
 
 def center(member_id: str) -> list[CenterEntry]:
-    """Templates the member can claim right now, with the stock left."""
+    """Templates the member can claim right now, with the stock left, best fit first."""
     now = clock.now()
     candidates = []
     for item in repo().catalog():
@@ -203,8 +214,18 @@ def center(member_id: str) -> list[CenterEntry]:
     for item, t in candidates:
         entry = _center_entry(item, t, got, facts)
         if entry is not None:
-            out.append(entry)
-    return out
+            out.append((entry, t))
+    return _by_fit(out, got, facts, now)
+
+
+def _by_fit(found: list[tuple[CenterEntry, CouponTemplate]], got: dict[str, Any],
+            facts: ProgramFacts, now: datetime) -> list[CenterEntry]:
+    """The entries best fit first, each with its rank and reason (no further reads)."""
+    entries = {e.template_id: e for e, _ in found}
+    order = for_member([t for _, t in found], got["profile"], got["loyalty"],
+                       Tiers(facts.tier_order, facts.tier_names), now, str(facts.tz))
+    return [entries[r.template_id].model_copy(update={"rank": r.rank, "reason": r.reason})
+            for r in order]
 
 
 def _center_entry(item: dict[str, Any], t: CouponTemplate, got: dict[str, Any],

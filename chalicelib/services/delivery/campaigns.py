@@ -88,34 +88,40 @@ def _needs_loyalty(key: str, audience_json: str, texts: tuple[str, ...],
 
 
 def needs_contact(c: Campaign) -> bool:
-    """True when a message goes by SMS: the phone number is on the PROFILE item only (the
-    indexes never project contact data), so tasks planned from an index leave the profile
-    for the worker to read whole."""
-    return any(isinstance(a, Message) and "sms" in [str(ch) for ch in a.channels]
+    """True when a message goes by SMS or email: the phone number and email address are on
+    the PROFILE item only (the indexes never project contact data), so tasks planned from an
+    index leave the profile for the worker to read whole."""
+    return any(isinstance(a, Message) and {"sms", "email"} & {str(ch) for ch in a.channels}
                for _, _, a in c.all_actions())
 
 
 def needs_loyalty(c: Campaign) -> bool:
-    """True when the audience, the message placeholders or a points multiplier read the
-    member's LOYALTY item (otherwise workers read the profile only)."""
+    """True when the audience, the message placeholders, a points multiplier or a best_of
+    coupon read the member's LOYALTY item (otherwise workers read the profile only)."""
     import json
 
     texts: list[str] = []
     multiplier = False
     for _, _, a in c.all_actions():
+        if isinstance(a, IssueCoupon) and a.coupon is not None:
+            return True  # best_of ranks on the member's tier and facts
         if isinstance(a, Message):
             for content in a.content.values():
-                texts += [content.title, content.body, content.deep_link or ""]
+                texts += [text for _, text in content.texts()]
         if isinstance(a, AwardPoints) and a.multiplier is not None:
             multiplier = True
     return _needs_loyalty(f"{c.id}", json.dumps(c.audience, sort_keys=True, default=str),
                           tuple(texts), multiplier)
 
 
-def coupon_actions(actions: Iterable[Any]) -> dict[str, int]:
-    """Template → total quantity (one transaction may touch a template's items once)."""
+def coupon_actions(actions: Iterable[Any],
+                   choose: Callable[[tuple[str, ...]], str] | None = None) -> dict[str, int]:
+    """Template → total quantity (one transaction may touch a template's items once); a
+    ``best_of`` action counts the template ``choose`` picks of its list (the first without)."""
     out: dict[str, int] = {}
     for a in actions:
         if isinstance(a, IssueCoupon):
-            out[a.template] = out.get(a.template, 0) + a.quantity
+            ids = a.candidates()
+            tid = choose(ids) if a.coupon is not None and choose is not None else ids[0]
+            out[tid] = out.get(tid, 0) + a.quantity
     return out

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from chalicelib.adapters.delivery.queues import DeliveryQueues
 from chalicelib.adapters.delivery.repository import DeliveryRepository
 from chalicelib.adapters.retries import with_retries
 from chalicelib.config import get_settings
@@ -41,6 +43,10 @@ def worker() -> Worker:
     return deps().worker
 
 
+def queues() -> DeliveryQueues:
+    return deps().delivery_queues
+
+
 def tick(now: datetime | None = None) -> PlanReport:
     """The scheduled planner run over (last run, now]; also counts the dead letters."""
     report = planner().run(now)
@@ -71,9 +77,9 @@ def stop_outbox(entries: list[dict[str, str]], reason: str) -> int:
     sweeper's index, the send record and the stats say why. Returns how many it finished."""
     done = 0
     for e in entries:
-        done += bool(with_retries(lambda e=e: repo().outbox_finish(
-            e["member_id"], e["campaign_id"], e["occurrence"], e["channel"], "failed", reason,
-            stopped=True)))
+        done += bool(with_retries(partial(
+            repo().outbox_finish, e["member_id"], e["campaign_id"], e["occurrence"],
+            e["channel"], "failed", reason, stopped=True)))
     return done
 
 
@@ -89,18 +95,7 @@ def results_day(campaign_id: str, at: datetime | str) -> str | None:
 def dead_letters() -> dict[str, int]:
     """Messages waiting in the delivery and events dead-letter queues (an alarm watches them;
     processing is idempotent, so they can be moved back to their queue and retried)."""
-    from chalicelib.adapters import aws
-
-    s = get_settings()
-    out: dict[str, int] = {}
-    for label, name in (("delivery", s.delivery_dlq_name), ("events", s.events_dlq_name)):
-        try:
-            attrs = aws.client("sqs").get_queue_attributes(
-                QueueUrl=aws.queue_url(name), AttributeNames=["ApproximateNumberOfMessages"])
-            out[label] = int(attrs["Attributes"]["ApproximateNumberOfMessages"])
-        except Exception:  # counting must never fail the planner
-            logger().warning("could not count dead letters", extra={"queue": label})
-    return out
+    return queues().dead_letters()
 
 
 def handle_entry(body: str) -> dict[str, int]:
@@ -125,8 +120,9 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     )
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, processor=processor, context=context,  # type: ignore[no-any-return]
-                                    record_handler=lambda record: handle_entry(record.body))
+    return dict(process_partial_response(
+        event=event, processor=processor, context=context,
+        record_handler=lambda record: handle_entry(record.body)))
 
 
 REHEARSAL_MAX_DAYS = 3  # a whole occurrence spans at most ~50 hours of time zones

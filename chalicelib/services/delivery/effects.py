@@ -1,10 +1,17 @@
-"""Campaign effects as TransactItems, so they commit together with the send record.
+"""Campaign effects as named TransactItems, so they commit together with the send record.
 
 - coupons: ``issue_coupon`` (bootstrap wires ``loyalty_hooks.coupon_issue_items``, which
   uses the coupons service's ``issue_items`` when wired) with a deterministic coupon id per
   (campaign, occurrence, member, template, n): a replay collides instead of issuing twice.
-- points: ``award`` (bootstrap wires the loyalty service's ``award``: a lot, a ledger entry
-  and the balance, all conditional).
+  Items are named ``coupon:<coupon id>``.
+- points: ``award_items`` (bootstrap wires the loyalty service's ``award_items``: the
+  balance with a version check, a ledger entry and a lot, built from a fresh read). Items
+  are named ``points:<loyalty's name>``; a failed ``points:loyalty`` means the balance moved
+  since the read, so the decision reads again and retries.
+- best_of: ``chooser`` picks, per member, the template of a list that fits it best, with the
+  coupon center's pure ranking (``domain/coupons/ranking.py``) over the definitions
+  (``definition``, cached) and program tiers (``tiers``) bootstrap wires from the coupons
+  service; the picks go into the send record.
 
 The collaborators are passed at construction (``chalicelib/bootstrap.py``); a deployment
 without one of them gets ``EffectUnavailable`` for that effect.
@@ -15,12 +22,19 @@ Each provider returns an ``Effect``: the items, the facts message placeholders m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from chalicelib.adapters.dynamo import NamedItems
+from chalicelib.domain.coupons.ranking import Tiers, for_member
+from chalicelib.domain.coupons.template import CouponTemplate
+from chalicelib.errors import NotFound
 
 TEMPLATE_TTL_SECONDS = 60.0
 IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
+AwardItems = Callable[..., NamedItems]
 
 
 class EffectUnavailable(Exception):
@@ -29,14 +43,16 @@ class EffectUnavailable(Exception):
 
 @dataclass
 class Effect:
-    items: list[dict[str, Any]] = field(default_factory=list)
+    items: NamedItems = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
     spend: dict[str, int] = field(default_factory=dict)  # budget dimensions
-    # Set when another service must run the transaction (points: the loyalty service reads
-    # the balance and writes it with a version check); our items go in at ``offset``.
-    executor: Callable[[list[dict[str, Any]]], None] | None = None
-    offset: int = 0
+    # Items built from a read (points: the member's balance and its version), built again
+    # on every try of the decision; a failed condition on a ``stale`` name means the read
+    # was old.
+    fresh: Callable[[], NamedItems] | None = None
+    stale: frozenset[str] = frozenset()
+    metrics: dict[str, int] = field(default_factory=dict)  # business metrics once committed
 
 
 def issued_expiry(template: dict[str, Any] | None, issued_at: str) -> str:
@@ -62,11 +78,16 @@ class Effects:
 
     def __init__(self, *, issue_coupon: IssueCoupon | None = None,
                  template_facts: Callable[[str], dict[str, Any] | None] | None = None,
-                 award: Callable[..., Any] | None = None) -> None:
+                 award_items: AwardItems | None = None,
+                 definition: Callable[[str], CouponTemplate | None] | None = None,
+                 tiers: Callable[[], Tiers] | None = None) -> None:
         self._issue_coupon = issue_coupon
         self._template_facts = template_facts
-        self._award = award
+        self._award_items = award_items
+        self._definition = definition
+        self._tiers = tiers
         self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._definitions: dict[str, tuple[float, CouponTemplate | None]] = {}
 
     def coupons(self, member_id: str, template_id: str, quantity: int, campaign_id: str,
                 occurrence: str, now: str) -> Effect:
@@ -79,7 +100,7 @@ class Effects:
             coupon_id, items = self._issue_coupon(member_id, template_id, source="campaign",
                                                   ref=ref, now=now)
             ids.append(coupon_id)
-            out.items += items
+            out.items += named(f"coupon:{coupon_id}", items)
         template = self.template(template_id)
         value = int(template.get("value_minor") or 0) if template else 0
         if value:
@@ -102,27 +123,78 @@ class Effects:
         self._templates[template_id] = (time.monotonic(), facts)
         return facts
 
+    def definition(self, template_id: str) -> CouponTemplate | None:
+        """A template's definition for best_of, cached briefly like ``template``."""
+        import time
+
+        hit = self._definitions.get(template_id)
+        if hit and time.monotonic() - hit[0] < TEMPLATE_TTL_SECONDS:
+            return hit[1]
+        fn = self._definition
+        found = fn(template_id) if fn else None
+        self._definitions[template_id] = (time.monotonic(), found)
+        return found
+
+    def tiers(self) -> Tiers:
+        """The program's tiers (EffectUnavailable when templates cannot be read here)."""
+        if self._definition is None:
+            raise EffectUnavailable("best_of needs the coupon templates; none are wired here")
+        return self._tiers() if self._tiers else Tiers()
+
+    def chooser(self, profile: Mapping[str, Any] | None, loyalty: Mapping[str, Any] | None,
+                now: datetime, default_tz: str) -> Chooser:
+        """Picks best_of templates for one member (a pick raises EffectUnavailable when
+        templates cannot be read here)."""
+        return Chooser(self, profile, loyalty, now, default_tz)
+
     def points(self, member_id: str, points: int, reason: str, campaign_id: str,
                occurrence: str, now: str) -> Effect:
-        """The loyalty service's ``award`` runs the transaction: [LOYALTY, ledger, *ours, lot]
-        (our items at offset 2), retrying its own version conflicts."""
-        award = self._award
+        """The loyalty service's award as named items, built from a fresh read of the
+        member's balance on every try (``points:loyalty`` carries its version check)."""
+        award = self._award_items
         if award is None:
             raise EffectUnavailable("the loyalty service cannot award points here")
 
-        def run(items: list[dict[str, Any]]) -> None:
-            from chalicelib.adapters.dynamo import TransactionCancelled
-            from chalicelib.errors import Conflict, NotFound, Unavailable
-
+        def build() -> NamedItems:
             try:
-                award(member_id, points, reason=reason, campaign_id=campaign_id,
-                      ref=f"{campaign_id}#{occurrence}", extra=items)
-            except TransactionCancelled:
-                raise
+                got = award(member_id, points, reason=reason, campaign_id=campaign_id,
+                            ref=f"{campaign_id}#{occurrence}")
             except NotFound as e:  # no loyalty program published
                 raise EffectUnavailable(str(e)) from e
-            except Conflict as e:  # its optimistic loop gave up: try again later
-                raise Unavailable("points award conflicted; retry") from e
+            return [(f"points:{name}", item) for name, item in got]
 
         return Effect(counters={"points_awarded": points}, spend={"points": points},
-                      executor=run, offset=2)
+                      fresh=build, stale=frozenset({"points:loyalty"}),
+                      metrics={"PointsEarned": points})
+
+
+class Chooser:
+    """The best-fitting template of a best_of list for one member (``Effects.chooser``):
+    issuable ones only (active, not ended), ranked like the coupon center; ``made`` lists
+    each pick for the send record."""
+
+    def __init__(self, effects: Effects, profile: Mapping[str, Any] | None,
+                 loyalty: Mapping[str, Any] | None, now: datetime, default_tz: str) -> None:
+        self._effects, self._profile, self._loyalty = effects, profile, loyalty
+        self._now, self._tz = now, default_tz
+        self.made: list[dict[str, Any]] = []
+
+    def __call__(self, template_ids: tuple[str, ...]) -> str:
+        tiers = self._effects.tiers()
+        found = [t for t in map(self._effects.definition, template_ids)
+                 if t is not None and t.status == "active" and self._now < t.validity.ends_at]
+        ranked = for_member(found, self._profile, self._loyalty, tiers, self._now,
+                            self._tz) if found else []
+        # Nothing issuable: the first of the list, which then fails like a fixed template.
+        best = ranked[0] if ranked else None
+        chosen = best.template_id if best else template_ids[0]
+        self.made.append({"of": list(template_ids), "chosen": chosen,
+                          "reason": best.reason_code if best else "none"})
+        return chosen
+
+
+def named(prefix: str, items: list[dict[str, Any]]) -> NamedItems:
+    """Name another capability's items: ``prefix`` alone for one, ``prefix:<n>`` for more."""
+    if len(items) == 1:
+        return [(prefix, items[0])]
+    return [(f"{prefix}:{n}", item) for n, item in enumerate(items)]

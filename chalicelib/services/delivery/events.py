@@ -22,88 +22,59 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.retries import send_batches, with_retries
-from chalicelib.config import get_settings
+from chalicelib.adapters.delivery import stream
+from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.campaigns.model import Campaign, Event
 from chalicelib.domain.delivery.work import Task
 from chalicelib.observability import logger
 from chalicelib.services import clock
 
 
-def _value(v: Any) -> Any:
-    """One AttributeValue → Python, tolerating the empty ``{}`` some engines put in stream
-    images for an empty map (a malformed value must never block the stream's shard)."""
-    from decimal import Decimal
-
-    if not isinstance(v, dict) or len(v) != 1:
-        return None
-    kind, x = next(iter(v.items()))
-    if kind == "M":
-        return {k: _value(i) for k, i in (x or {}).items()}
-    if kind == "L":
-        return [_value(i) for i in x or []]
-    if kind == "N":
-        return Decimal(x)
-    if kind in ("NS",):
-        return {Decimal(i) for i in x}
-    if kind == "NULL":
-        return None
-    return x  # S, B, BOOL, SS, BS
-
-
-def _image(raw: dict[str, Any] | None) -> dict[str, Any]:
-    from chalicelib.adapters.dynamo import plain
-
-    return plain({k: _value(v) for k, v in (raw or {}).items()}) or {}
-
-
-def _relevant(keys_: dict[str, Any]) -> bool:
-    pk = str((keys_.get("PK") or {}).get("S", ""))
-    sk = str((keys_.get("SK") or {}).get("S", ""))
-    return (pk.startswith(keys.MEMBER) and (sk in (keys.PROFILE, keys.LOYALTY)
-                                            or sk.startswith("COUPON#"))) or (
-        pk.startswith("ORDER#") and sk == "ORDER")
-
-
 def from_stream(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Lambda DynamoDB stream records → domain events (unrelated changes are skipped)."""
-    out: list[dict[str, Any]] = []
-    for r in records:
-        name = r.get("eventName")
-        ddb = r.get("dynamodb", {})
-        if not _relevant(ddb.get("Keys") or {}):
-            continue
-        new, old = _image(ddb.get("NewImage")), _image(ddb.get("OldImage"))
-        pk, sk = str(new.get("PK") or old.get("PK", "")), str(new.get("SK") or old.get("SK", ""))
-        if name == "INSERT" and pk.startswith(keys.MEMBER) and sk == keys.PROFILE:
-            member = new.get("member_id") or pk[len(keys.MEMBER):]
-            out.append({"id": "signup", "type": "signup", "member_id": member,
-                        "at": new.get("signup_at") or new.get("created_at")})
-        elif name == "INSERT" and pk.startswith("ORDER#") and sk == "ORDER" and new.get(
-                "member_id"):
-            order = {"id": new.get("order_id"), "total": int(new.get("total") or 0),
-                     "points": int(new.get("points") or 0),
-                     "placed_at": new.get("placed_at")}
-            base = {"member_id": new["member_id"], "at": new.get("placed_at"), "order": order,
-                    "points": order["points"]}
-            out.append({**base, "id": f"order-{order['id']}", "type": "order"})
-            if new.get("first_order"):
-                out.append({**base, "id": f"first-order-{order['id']}", "type": "first_order"})
-        elif name in ("INSERT", "MODIFY") and sk == keys.LOYALTY and pk.startswith(keys.MEMBER):
-            before, after = old.get("tier"), new.get("tier")
-            kind = new.get("tier_change")
-            if before and after and before != after and kind in ("upgrade", "downgrade"):
-                at = new.get("tier_changed_at") or clock.iso()
-                out.append({"id": f"tier-{after}-{at}", "type": f"tier_{kind}",
-                            "member_id": pk[len(keys.MEMBER):], "tier": after,
-                            "tier_before": before, "at": at})
-        elif name == "MODIFY" and sk.startswith("COUPON#") and _redemption(old, new):
-            out.append({"id": f"redeemed-{new.get('coupon_id')}", "type": "coupon_redeemed",
-                        "member_id": pk[len(keys.MEMBER):], "coupon_id": new.get("coupon_id"),
-                        "source_ref": new["source_ref"],
-                        "order_id": new.get("used_order"), "at": new.get("used_at")})
+    return [e for change in stream.changes(records) for e in events_of(change)]
+
+
+def events_of(ch: stream.Change) -> list[dict[str, Any]]:
+    """The domain events one committed change means (most changes mean none)."""
+    if ch.kind == "profile" and ch.event == "INSERT":
+        return [{"id": "signup", "type": "signup",
+                 "member_id": ch.new.get("member_id") or ch.member_id,
+                 "at": ch.new.get("signup_at") or ch.new.get("created_at")}]
+    if ch.kind == "order" and ch.event == "INSERT" and ch.new.get("member_id"):
+        return _order_events(ch.new)
+    if ch.kind == "loyalty" and ch.event in ("INSERT", "MODIFY"):
+        return _tier_change(ch)
+    if ch.kind == "coupon" and ch.event == "MODIFY" and _redemption(ch.old, ch.new):
+        new = ch.new
+        return [{"id": f"redeemed-{new.get('coupon_id')}", "type": "coupon_redeemed",
+                 "member_id": ch.member_id, "coupon_id": new.get("coupon_id"),
+                 "source_ref": new["source_ref"], "order_id": new.get("used_order"),
+                 "at": new.get("used_at")}]
+    return []
+
+
+def _order_events(new: dict[str, Any]) -> list[dict[str, Any]]:
+    """``order``, and ``first_order`` when it was the member's first."""
+    order = {"id": new.get("order_id"), "total": int(new.get("total") or 0),
+             "points": int(new.get("points") or 0), "placed_at": new.get("placed_at")}
+    base = {"member_id": new["member_id"], "at": new.get("placed_at"), "order": order,
+            "points": order["points"]}
+    out = [{**base, "id": f"order-{order['id']}", "type": "order"}]
+    if new.get("first_order"):
+        out.append({**base, "id": f"first-order-{order['id']}", "type": "first_order"})
     return out
+
+
+def _tier_change(ch: stream.Change) -> list[dict[str, Any]]:
+    """``tier_upgrade`` / ``tier_downgrade`` when the tier actually changed."""
+    before, after = ch.old.get("tier"), ch.new.get("tier")
+    kind = ch.new.get("tier_change")
+    if not (before and after and before != after and kind in ("upgrade", "downgrade")):
+        return []
+    at = ch.new.get("tier_changed_at") or clock.iso()
+    return [{"id": f"tier-{after}-{at}", "type": f"tier_{kind}", "member_id": ch.member_id,
+             "tier": after, "tier_before": before, "at": at}]
 
 
 def _redemption(old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -114,12 +85,12 @@ def _redemption(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 def on_stream(event: dict[str, Any]) -> dict[str, Any]:
     """Stream batch → events queue (SendMessageBatch, ten per request)."""
+    from chalicelib.services.delivery import delivery
+
     found = from_stream(event.get("Records", []))
     if found:
-        from chalicelib.adapters import aws
-
-        url = aws.queue_url(get_settings().events_queue_name)
-        send_batches(url, [json.dumps(e, default=str, ensure_ascii=False) for e in found])
+        delivery.queues().send_events(
+            [json.dumps(e, default=str, ensure_ascii=False) for e in found])
     return {"events": len(found)}
 
 
@@ -194,9 +165,8 @@ def _attribute(e: dict[str, Any]) -> int:
         return 0
     member = str(e["member_id"])
     window = timedelta(days=delivery.ATTRIBUTION_DAYS)
-    repo = delivery.repo()
     n = 0
-    for rec in with_retries(lambda: repo.sends_of(member)):
+    for rec in with_retries(partial(delivery.repo().sends_of, member)):
         # The record's group (treated: assigned to treatment, delivered or not; holdout);
         # records written before groups were recorded on suppressions: by state.
         group = rec.get("group") or {"delivered": "treated", "held_out": "holdout"}.get(
@@ -204,21 +174,30 @@ def _attribute(e: dict[str, Any]) -> int:
         decided = _parse(rec.get("decided_at"))
         if group is None or decided is None or not (decided <= placed <= decided + window):
             continue
-        cid, occ = rec["campaign_id"], rec["occurrence"]
-        if occ == e.get("id"):
+        if rec["occurrence"] == e.get("id"):
             continue  # the order that triggered this very send
-        # Daily results count the order on the day it was placed (campaign timezone); the
-        # send record's attributed revenue keeps the arm's sum of squares exact.
-        day, arm = delivery.results_day(cid, placed), rec.get("variant")
-        added = with_retries(partial(
-            repo.credit_order, member, str(order["id"]), cid, occ, str(group),
-            int(order.get("total", 0)), clock.iso(), day=day,
-            variant=arm if group == "treated" else None,
-            prior=int(rec.get("attributed_revenue") or 0)))
-        with_retries(partial(repo.convert, member, cid, occ, str(group), clock.iso(), day=day,
-                             variant=arm))
-        n += int(added)
+        n += int(_credit(member, order, rec, str(group), placed))
     return n
+
+
+def _credit(member: str, order: dict[str, Any], rec: dict[str, Any], group: str,
+            placed: datetime) -> bool:
+    """One order credited to one send record's (campaign, occurrence) and group, once; the
+    member converts once. Daily results count it on the day it was placed (campaign
+    timezone)."""
+    from chalicelib.services.delivery import delivery
+
+    repo = delivery.repo()
+    cid, occ = str(rec["campaign_id"]), str(rec["occurrence"])
+    day, arm = delivery.results_day(cid, placed), rec.get("variant")
+    # The send record's attributed revenue keeps the arm's sum of squares exact.
+    added = with_retries(partial(repo.count_order, member, str(order["id"]), cid, occ, group,
+                                 int(order.get("total", 0)), clock.iso(), day=day,
+                                 variant=arm if group == "treated" else None,
+                                 prior=int(rec.get("attributed_revenue") or 0)))
+    with_retries(partial(repo.convert, member, cid, occ, group, clock.iso(), day=day,
+                         variant=arm))
+    return bool(added)
 
 
 def _redeemed(e: dict[str, Any]) -> bool:
@@ -229,29 +208,14 @@ def _redeemed(e: dict[str, Any]) -> bool:
         logger().warning("redeemed coupon without a campaign reference")
         return False
     cid, occ, member = parts[0], parts[1], str(e["member_id"])
-    discount = _discount(str(e.get("order_id") or ""), str(e.get("coupon_id")))
-    marker = {"PK": keys.member_pk(member), "SK": f"REDEEMED#{e.get('coupon_id')}",
-              "campaign_id": cid, "at": clock.iso()}
+    coupon_id, order_id = str(e.get("coupon_id")), str(e.get("order_id") or "")
+    repo = delivery.repo()
+    # The coupon's discount (items and shipping) from the checkout reservation, in fen.
+    discount = repo.order_discounts(order_id).get(coupon_id, 0) if order_id else 0
     # The redemption counts on its own day, and for the arm the member's send record names.
     day = delivery.results_day(cid, _parse(e.get("at")) or clock.now())
-    sent = with_retries(lambda: delivery.repo().send_record(member, cid, occ)) or {}
-    return bool(with_retries(lambda: delivery.repo().add_stats(
-        cid, occ, member, {"coupons_redeemed": 1, "cost_minor": discount},
-        marker=marker, day=day, variant=sent.get("variant"))))
-
-
-def _discount(order_id: str, coupon_id: str) -> int:
-    """The coupon's discount (items and shipping) from the checkout reservation, in fen."""
-    if not order_id:
-        return 0
-    from chalicelib.adapters import aws
-    from chalicelib.adapters.dynamo import plain, translated
-
-    def read() -> dict[str, Any] | None:
-        with translated():
-            got = aws.table().get_item(Key=keys.reservation(order_id)).get("Item")
-        return plain(got) if got else None
-
-    res = with_retries(read) or {}
-    share = next((c for c in res.get("coupons", []) if c.get("coupon_id") == coupon_id), {})
-    return int(share.get("discount", 0)) + int(share.get("shipping_discount", 0))
+    sent = with_retries(partial(repo.send_record, member, cid, occ)) or {}
+    return bool(with_retries(partial(
+        repo.count_redemption, member, coupon_id, cid, occ,
+        {"coupons_redeemed": 1, "cost_minor": discount}, clock.iso(), day=day,
+        variant=sent.get("variant"))))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.adapters.delivery.channels import Channel, Rendered
@@ -51,8 +52,9 @@ def message_id(campaign_id: str, occurrence: str, member_id: str) -> str:
 
 
 def rendered_fields(msg: Rendered) -> dict[str, Any]:
-    return {"title": msg.title, "body": msg.body, "deep_link": msg.deep_link,
-            "locale": msg.locale}
+    out = {"title": msg.title, "body": msg.body, "deep_link": msg.deep_link,
+           "locale": msg.locale}
+    return {**out, "email": msg.email} if msg.email else out
 
 
 @dataclass
@@ -65,8 +67,6 @@ class SweepReport:
     skipped: int = 0
     stopped: int = 0     # no longer allowed (erased, consent, campaign paused or ended)
     postponed: int = 0   # in the member's quiet hours: moved to the window's end
-
-
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Outbox:
             return self._finish(entry, "failed", "erased", stopped=True)
         m = entry["message"]
         msg = Rendered(m["title"], m["body"], m.get("deep_link"), entry["campaign_id"],
-                       entry["occurrence"], m["locale"])
+                       entry["occurrence"], m["locale"], m.get("email"))
         try:
             res = with_retries(lambda: channel.send({**profile, "member_id": member}, msg,
                                                     entry["message_id"]),
@@ -157,14 +157,13 @@ class Outbox:
             elif tries >= self.max_tries:  # the last try never reported back: give up
                 outcome = self._finish(entry, "dead", entry.get("error") or "no_answer")
             elif until is not None:
-                if with_retries(lambda entry=entry, until=until: self.repo.outbox_postpone(
-                        entry, clock.iso(until))):
+                if with_retries(partial(self.repo.outbox_postpone, entry, clock.iso(until))):
                     report.postponed += 1
                 else:
                     report.skipped += 1
                 continue
-            elif not with_retries(lambda entry=entry, tries=tries: self.repo.outbox_claim(
-                    entry, retry_at(tries + 1, now))):
+            elif not with_retries(partial(self.repo.outbox_claim, entry,
+                                          retry_at(tries + 1, now))):
                 report.skipped += 1  # finished or claimed by someone else meanwhile
                 continue
             else:

@@ -20,14 +20,14 @@ the send records drop the duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
-from chalicelib.adapters import keys
+from chalicelib.adapters.delivery.queues import DeliveryQueues
 from chalicelib.adapters.delivery.repository import DeliveryRepository
-from chalicelib.adapters.retries import retryable, send_batches, with_retries
+from chalicelib.adapters.retries import retryable, with_retries
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event
 from chalicelib.domain.delivery import windows
 from chalicelib.domain.delivery.work import Entry, Task, pack
@@ -39,6 +39,9 @@ from chalicelib.services.delivery.campaigns import CampaignSource, needs_contact
 DAILY_EVENT_AT = time(10, 0)  # inactive / points_expiring fire at 10:00 member/campaign time
 SCAN_PAGES_PER_MESSAGE = 20
 SCAN_PAGE_ITEMS = 1000
+# Deferred work for a member whose local time comes later: campaign, occurrence, member,
+# due, quarter-hour bucket, task.
+Parked = tuple[str, str, str, str, str, dict[str, Any]]
 
 
 def iso(dt: datetime) -> str:
@@ -77,7 +80,7 @@ class PlanReport:
 class Planner:
     repo: DeliveryRepository
     campaigns: CampaignSource
-    queue_url: Callable[[], str]
+    queues: DeliveryQueues
     segments: int = 10
     catchup_hours: int = 36
     interval_minutes: int = 15
@@ -136,10 +139,9 @@ class Planner:
         entries = pack(tasks, sim=sim) + scans
         report.tasks, report.entries, report.scans = len(tasks), len(entries), len(scans)
         if entries:
-            report.sqs_requests = send_batches(self.queue_url(), [e.body() for e in entries])
+            report.sqs_requests = self.queues.send_work([e.body() for e in entries])
         for cid, occ in markers:
-            with_retries(lambda cid=cid, occ=occ: self.repo.mark_broadcast(
-                cid, occ, iso(end), self.segments))
+            with_retries(partial(self.repo.mark_broadcast, cid, occ, iso(end), self.segments))
         return report
 
     # --- birthdays ------------------------------------------------------------------------------
@@ -213,7 +215,7 @@ class Planner:
                 first[slot.occurrence] = slot.fire_at
         entries, markers = [], []
         for occ, anchor in sorted(first.items()):
-            if with_retries(lambda occ=occ: self.repo.broadcast_started(c.id, occ)):
+            if with_retries(partial(self.repo.broadcast_started, c.id, occ)):
                 continue
             for seg in range(self.segments):
                 entries.append(Entry("scan", scan={
@@ -230,67 +232,90 @@ class Planner:
         c = self.campaigns.get(spec["c"])
         if c is None or c.status != "active":
             return 0
-        start, end, anchor = parse_iso(spec["start"]), parse_iso(spec["end"]), \
-            parse_iso(spec["anchor"])
-        fires: dict[str, datetime | None] = {}
+        run = BroadcastScan(c, spec)
+        buckets = self.repo.audience_buckets(spec["seg"], spec["of"])
+        at = resume_at(spec.get("key"), buckets)
         tasks: list[Task] = []
-        count = 0
-        buckets = segment_buckets(spec["seg"], spec["of"])
-        key = spec.get("key")
-        # A continuation written before the member index ("key" without "b") restarts the
-        # segment: send records drop any member reached twice.
-        at: tuple[int, Any] | None = (key["b"], key.get("k")) if key and "b" in key else (
-            (buckets[0], None) if buckets else None)
-        whole = needs_contact(c)
+        parked = 0
         for _ in range(SCAN_PAGES_PER_MESSAGE):
             if at is None:
                 break
             bucket, page_key = at
-            members, page_key = with_retries(lambda b=bucket, k=page_key: self.repo.audience_page(
-                b, k, SCAN_PAGE_ITEMS))
-            parked: list[tuple[str, str, str, str, str, dict[str, Any]]] = []
-            for profile, lo in members:
-                tz = profile.get("timezone") or c.timezone
-                if spec["local"]:
-                    if tz not in fires:
-                        fires[tz] = windows.member_fire_at(c, spec["o"], tz,
-                                                           anchor - timedelta(hours=30),
-                                                           anchor + timedelta(hours=30))
-                    fire = fires[tz]
-                else:
-                    fire = anchor
-                if fire is None or fire <= start or not self._matches(c, profile, lo, fire):
-                    continue
-                task = Task(c.id, spec["o"], profile["member_id"], iso(fire),
-                            profile=None if whole else profile, loyalty=None if whole else lo)
-                if fire <= end:
-                    tasks.append(task)
-                else:
-                    due = iso(fire)
-                    parked.append((c.id, spec["o"], task.member, due,
-                                   iso(windows.floor_quarter(fire)),
-                                   Task(c.id, spec["o"], task.member, due).to_json()))
-            if parked:
-                with_retries(lambda parked=parked: self.repo.park(parked))
-                count += len(parked)
-            if page_key is not None:
-                at = (bucket, page_key)
-            else:
-                later = [b for b in buckets if b > bucket]
-                at = (later[0], None) if later else None
+            members, page_key = with_retries(partial(self.repo.audience_page, bucket,
+                                                     page_key, SCAN_PAGE_ITEMS))
+            due, later = self._sort_page(run, members)
+            tasks += due
+            if later:
+                with_retries(partial(self.repo.park, later))
+                parked += len(later)
+            at = (bucket, page_key) if page_key is not None else next_bucket(buckets, bucket)
         entries = pack(tasks, sim=sim)
         if at is not None:
             entries.append(Entry("scan", scan={**spec, "key": {"b": at[0], "k": at[1]}},
                                  sim=sim))
         if entries:
-            send_batches(self.queue_url(), [e.body() for e in entries])
-        return len(tasks) + count
+            self.queues.send_work([e.body() for e in entries])
+        return len(tasks) + parked
+
+    def _sort_page(self, run: BroadcastScan,
+                   members: list[tuple[dict[str, Any], dict[str, Any] | None]]
+                   ) -> tuple[list[Task], list[Parked]]:
+        """A page's members in the audience: due in this window (tasks), or later in their
+        local time (parked as deferred work)."""
+        c, occurrence = run.campaign, run.occurrence
+        tasks: list[Task] = []
+        parked: list[Parked] = []
+        for profile, lo in members:
+            fire = run.fire_at(profile)
+            if fire is None or fire <= run.start or not self._matches(c, profile, lo, fire):
+                continue
+            member, due = str(profile["member_id"]), iso(fire)
+            if fire <= run.end:
+                tasks.append(Task(c.id, occurrence, member, due,
+                                  profile=None if run.whole else profile,
+                                  loyalty=None if run.whole else lo))
+            else:
+                parked.append((c.id, occurrence, member, due, iso(windows.floor_quarter(fire)),
+                               Task(c.id, occurrence, member, due).to_json()))
+        return tasks, parked
 
 
-def segment_buckets(segment: int, segments: int) -> list[int]:
-    """The member-index buckets of a broadcast segment: contiguous, near-equal ranges."""
-    n = keys.MEMBER_BUCKETS
-    return list(range(segment * n // segments, (segment + 1) * n // segments))
+class BroadcastScan:
+    """One scan message's broadcast: when each member's local time fires (computed once per
+    timezone), and whether tasks must leave the profile for the worker to read whole."""
+
+    def __init__(self, campaign: Campaign, spec: dict[str, Any]) -> None:
+        self.campaign = campaign
+        self.occurrence: str = spec["o"]
+        self.start, self.end = parse_iso(spec["start"]), parse_iso(spec["end"])
+        self.anchor = parse_iso(spec["anchor"])
+        self.local = bool(spec["local"])
+        self.whole = needs_contact(campaign)
+        self._fires: dict[str, datetime | None] = {}
+
+    def fire_at(self, profile: dict[str, Any]) -> datetime | None:
+        if not self.local:
+            return self.anchor
+        tz = profile.get("timezone") or self.campaign.timezone
+        if tz not in self._fires:
+            self._fires[tz] = windows.member_fire_at(
+                self.campaign, self.occurrence, tz, self.anchor - timedelta(hours=30),
+                self.anchor + timedelta(hours=30))
+        return self._fires[tz]
+
+
+def resume_at(key: dict[str, Any] | None, buckets: list[int]) -> tuple[int, Any] | None:
+    """Where a segment's scan (re)starts: the continuation's bucket and page key, else the
+    segment's first bucket. A continuation written before the member index ("key" without
+    "b") restarts the segment: send records drop any member reached twice."""
+    if key and "b" in key:
+        return key["b"], key.get("k")
+    return (buckets[0], None) if buckets else None
+
+
+def next_bucket(buckets: list[int], bucket: int) -> tuple[int, Any] | None:
+    later = [b for b in buckets if b > bucket]
+    return (later[0], None) if later else None
 
 
 def _dates(start: datetime, end: datetime, tz: str) -> list[date]:

@@ -1,24 +1,28 @@
 """The delivery worker: decide and deliver each (campaign, occurrence, member) exactly once.
 
-For each member of an entry, tasks run highest priority first (so a frequency cap is spent
-on the campaign that matters most). Per task: campaign still active → member not erased →
-audience → holdout → consent → quiet hours (defer to the window's end) → one transaction
-with the send record, counters, cap/limit/budget guards, the effects (coupons, points,
-inbox) and one outbox entry per external channel → external channels (push, sms, webhook)
-sent with a stable message id and marked sent or failed once; what a crash leaves pending
-the outbox sweeper sends again (at least once, see ``delivery_outbox.py``).
+For each member of an entry, tasks run highest priority first (``policy.by_priority``, so a
+frequency cap is spent on the campaign that matters most). Per task: campaign still active →
+member not erased → audience → holdout → consent → quiet hours (defer to the window's end) →
+one transaction with the send record, counters, cap/limit/budget guards, the effects
+(coupons, points, inbox) and one outbox entry per external channel → external channels
+(push, sms, webhook) sent with a stable message id and marked sent or failed once; what a
+crash leaves pending the outbox sweeper sends again (at least once, see ``outbox.py``).
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.channels import Channel, Rendered
-from chalicelib.adapters.delivery.repository import Commit, DeliveryRepository, OutboxEntry, Outcome
+from chalicelib.adapters.delivery.outbox import OutboxEntry
+from chalicelib.adapters.delivery.reads import Member
+from chalicelib.adapters.delivery.repository import Commit, DeliveryRepository, Guard, Outcome
+from chalicelib.adapters.dynamo import NamedItems
 from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.campaigns.model import AwardPoints, Birthday, Campaign, Message
 from chalicelib.domain.delivery import policy, results
@@ -38,6 +42,7 @@ from chalicelib.services.delivery.effects import Effect, Effects, EffectUnavaila
 from chalicelib.services.delivery.outbox import Outbox, message_id, rendered_fields, retry_at
 
 MAX_DEFERRALS = 3
+BUDGET_DIMENSIONS = ("coupons", "points", "messages", "money_minor")
 
 
 def iso(dt: datetime) -> str:
@@ -48,9 +53,67 @@ def parse_iso(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _day(now: datetime, c: Campaign) -> str:
-    """The results day of a decision: its calendar day in the campaign's timezone."""
-    return results.local_day(now, c.timezone)
+def by_priority(pairs: list[tuple[Task, Campaign]]) -> list[tuple[Task, Campaign]]:
+    """One member's tasks in the order caps are spent: campaigns by ``policy.by_priority``
+    (higher priority first, then campaign id), then each campaign's occurrences."""
+    rank = {cid: i for i, (_, cid) in enumerate(policy.by_priority(
+        list({(c.priority, c.id) for _, c in pairs})))}
+    return sorted(pairs, key=lambda tc: (rank[tc[1].id], tc[0].occurrence))
+
+
+@dataclass
+class Decision:
+    """One task being decided: who, what, when, and what was chosen so far."""
+
+    task: Task
+    campaign: Campaign
+    profile: dict[str, Any]
+    loyalty: dict[str, Any] | None
+    now: datetime
+    attempt: str = field(default_factory=lambda: secrets.token_hex(8))
+    arm: str | None = None
+    actions: list[Any] = field(default_factory=list)
+    msg: Message | None = None
+    channels: list[str] = field(default_factory=list)
+
+    @property
+    def tz(self) -> str:
+        return str(self.profile.get("timezone") or self.campaign.timezone)
+
+    @property
+    def day(self) -> str:
+        """The results day of the decision: its calendar day in the campaign's timezone."""
+        return results.local_day(self.now, self.campaign.timezone)
+
+    @property
+    def external(self) -> list[str]:
+        return [ch for ch in self.channels if ch != "inbox"]
+
+
+@dataclass
+class Bundle:
+    """What the effects and the message add to the decision transaction."""
+
+    items: NamedItems = field(default_factory=list)
+    fresh: list[Callable[[], NamedItems]] = field(default_factory=list)
+    stale: frozenset[str] = frozenset()
+    facts: dict[str, Any] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=lambda: {
+        "targeted": 1, "delivered": 1, "assigned": 1})
+    spend: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, int] = field(default_factory=dict)
+    choices: list[dict[str, Any]] = field(default_factory=list)  # best_of picks
+
+    def add(self, e: Effect) -> None:
+        self.items += e.items
+        if e.fresh is not None:
+            self.fresh.append(e.fresh)
+        self.stale |= e.stale
+        self.facts.update(e.facts)
+        for target, more in ((self.counters, e.counters), (self.spend, e.spend),
+                             (self.metrics, e.metrics)):
+            for k, v in more.items():
+                target[k] = target.get(k, 0) + v
 
 
 @dataclass
@@ -67,7 +130,7 @@ class Worker:
         """Process every task; raises after trying them all if any failed (SQS retries)."""
         outcomes: dict[str, int] = {}
         wanted = self._profiles_needed(tasks)
-        fetched = with_retries(lambda: self._read(wanted)) if wanted else {}
+        fetched = with_retries(lambda: self.repo.members(wanted)) if wanted else {}
         by_member: dict[str, list[tuple[Task, Campaign]]] = {}
         for t in tasks:
             c = self.campaigns.get(t.campaign)
@@ -77,26 +140,29 @@ class Worker:
             by_member.setdefault(t.member, []).append((t, c))
         errors: list[Exception] = []
         for member_id, pairs in by_member.items():
-            pairs.sort(key=lambda tc: (-tc[1].priority, tc[1].id, tc[0].occurrence))
-            for t, c in pairs:
-                profile, loyalty = t.profile, t.loyalty
-                got = fetched.get(member_id)
-                if got is not None:
-                    profile = got[0] if profile is None else profile
-                    loyalty = got[1] if loyalty is None else loyalty
-                try:
-                    result = self.process(t, c, profile, loyalty, sim)
-                except Exception as e:  # keep going; the entry is retried as a whole
-                    logger().warning("delivery task failed", extra={
-                        "campaign": t.campaign, "occurrence": t.occurrence,
-                        "error": type(e).__name__})
-                    errors.append(e)
-                    metrics_add("DeliveryTaskFailed")
-                    continue
-                outcomes[result] = outcomes.get(result, 0) + 1
+            for t, c in by_priority(pairs):
+                result = self._try(t, c, fetched.get(member_id), sim, errors)
+                if result is not None:
+                    outcomes[result] = outcomes.get(result, 0) + 1
         if errors:
             raise errors[0]
         return outcomes
+
+    def _try(self, t: Task, c: Campaign, got: Member | None, sim: str | None,
+             errors: list[Exception]) -> str | None:
+        """One task with what the task carries, completed by what was read; a failure is
+        logged and kept (the entry is retried as a whole), the others still run."""
+        profile = t.profile if t.profile is not None or got is None else got[0]
+        loyalty = t.loyalty if t.loyalty is not None or got is None else got[1]
+        try:
+            return self.process(t, c, profile, loyalty, sim)
+        except Exception as e:
+            logger().warning("delivery task failed", extra={
+                "campaign": t.campaign, "occurrence": t.occurrence,
+                "error": type(e).__name__})
+            errors.append(e)
+            metrics_add("DeliveryTaskFailed")
+            return None
 
     def _profiles_needed(self, tasks: list[Task]) -> dict[str, bool]:
         """member → whether LOYALTY is needed too, for members whose profile must be read."""
@@ -110,38 +176,28 @@ class Worker:
                 out[t.member] = out.get(t.member, False) or loyal
         return out
 
-    def _read(self, wanted: dict[str, bool]) -> dict[str, tuple[dict[str, Any] | None,
-                                                                dict[str, Any] | None]]:
-        key_list = []
-        for m, loyal in wanted.items():
-            key_list.append(keys.member_profile(m))
-            if loyal:
-                key_list.append({"PK": keys.member_pk(m), "SK": keys.LOYALTY})
-        found: dict[str, list[Any]] = {m: [None, None] for m in wanted}
-        for item in self.repo.get_many(key_list):
-            m = item["PK"][len(keys.MEMBER):]
-            slot = 0 if item["SK"] == keys.PROFILE else 1
-            found[m][slot] = {k: v for k, v in item.items()
-                              if k not in ("PK", "SK", *keys.GSI_ATTRS)}
-        return {m: (v[0], v[1]) for m, v in found.items()}
-
     # --- one task ------------------------------------------------------------------------
 
     def process(self, t: Task, c: Campaign, profile: dict[str, Any] | None,
                 loyalty: dict[str, Any] | None, sim: str | None = None) -> str:
-        now = parse_iso(sim) if sim else clock.now()
+        """Decide one task and deliver it (or record why not): its outcome's name."""
         if profile is None:
             return "no_member"
-        tz = profile.get("timezone") or c.timezone
-        attempt = secrets.token_hex(8)
-        if profile.get("erased"):
-            return self._final(t, c, "suppressed", "erased", now, attempt, treated=False)
-        if isinstance(c.trigger, Birthday) and not birthday_counts(profile, t.occurrence):
-            return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
+        d = Decision(t, c, profile, loyalty, parse_iso(sim) if sim else clock.now())
+        return (self._screen(d) or self._choose(d) or self._quiet(d)
+                or self._deliver(d))
+
+    def _screen(self, d: Decision) -> str | None:
+        """Erased, a birthday set too recently, outside the audience, or held out."""
         from chalicelib.domain.campaigns.profile import audience_profile
 
-        local_today = now.astimezone(policy.zone(tz)).date()
-        if not c.matcher(audience_profile(profile, loyalty, today=local_today)):
+        t, c = d.task, d.campaign
+        if d.profile.get("erased"):
+            return self._final(d, "suppressed", "erased", treated=False)
+        if isinstance(c.trigger, Birthday) and not birthday_counts(d.profile, t.occurrence):
+            return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
+        local_today = d.now.astimezone(policy.zone(d.tz)).date()
+        if not c.matcher(audience_profile(d.profile, d.loyalty, today=local_today)):
             return "not_in_audience"
         # Intent to treat: the holdout is drawn from the audience alone, before consent,
         # quiet hours, caps, limits and budget, and every member assigned to treatment
@@ -151,40 +207,50 @@ class Worker:
         # holdout reported lift where the campaign did nothing.
         exp = c.experiment
         if exp and policy.held_out(c.id, t.member, exp.holdout_percent):
-            return self._final(t, c, "held_out", None, now, attempt)
-        actions = list(c.actions)
-        arm = None
-        if exp and exp.variants:
-            arm = policy.variant(c.id, t.member, [(v.id, v.weight) for v in exp.variants])
-            chosen = next((v for v in exp.variants if v.id == arm), None)
-            if chosen and chosen.actions:
-                actions = list(chosen.actions)
-        msg = message_action(actions)
-        allowed = policy.consent_outcome(
-            [str(ch) for ch in msg.channels] if msg else [], profile.get("consent"),
-            require_consent=c.delivery.require_consent,
-            other_effects=any(not isinstance(a, Message) for a in actions))
-        if allowed is None:
-            return self._final(t, c, "suppressed", "consent", now, attempt, arm)
-        channels = allowed
-        quiet = c.delivery.quiet_hours
-        noisy = [ch for ch in channels if ch != "inbox"]
-        if quiet and noisy:
-            until = policy.quiet_until(now, tz, quiet.start, quiet.end)
-            if until is not None:
-                if t.deferred >= MAX_DEFERRALS:  # never loop: give up rather than wake them
-                    return self._final(t, c, "suppressed", "quiet", now, attempt, arm)
-                return self._defer(t, until, count=t.deferred == 0, day=_day(now, c))
-        return self._deliver(t, c, profile, loyalty, actions, msg, channels, arm, tz, now,
-                             attempt)
+            return self._final(d, "held_out", None)
+        return None
 
-    def _final(self, t: Task, c: Campaign, state: str, reason: str | None, now: datetime,
-               attempt: str, arm: str | None = None, treated: bool = True) -> str:
+    def _choose(self, d: Decision) -> str | None:
+        """The experiment arm, its actions and the consented channels (None: go on)."""
+        c, exp = d.campaign, d.campaign.experiment
+        d.actions = list(c.actions)
+        if exp and exp.variants:
+            d.arm = policy.variant(c.id, d.task.member,
+                                   [(v.id, v.weight) for v in exp.variants])
+            chosen = next((v for v in exp.variants if v.id == d.arm), None)
+            if chosen and chosen.actions:
+                d.actions = list(chosen.actions)
+        d.msg = message_action(d.actions)
+        allowed = policy.consent_outcome(
+            [str(ch) for ch in d.msg.channels] if d.msg else [], d.profile.get("consent"),
+            require_consent=c.delivery.require_consent,
+            other_effects=any(not isinstance(a, Message) for a in d.actions))
+        if allowed is None:
+            return self._final(d, "suppressed", "consent")
+        d.channels = allowed
+        return None
+
+    def _quiet(self, d: Decision) -> str | None:
+        """In the member's quiet hours with a noisy channel: defer to the window's end (or
+        give up after MAX_DEFERRALS rather than wake them)."""
+        quiet = d.campaign.delivery.quiet_hours
+        if not quiet or not d.external:
+            return None
+        until = policy.quiet_until(d.now, d.tz, quiet.start, quiet.end)
+        if until is None:
+            return None
+        if d.task.deferred >= MAX_DEFERRALS:
+            return self._final(d, "suppressed", "quiet")
+        return self._defer(d.task, until, count=d.task.deferred == 0, day=d.day)
+
+    def _final(self, d: Decision, state: str, reason: str | None,
+               treated: bool = True) -> str:
         """Held out, suppressed or failed: a send record and counters, nothing else.
 
         A member decided after the holdout draw (``treated``; erased members are decided
         before it) is in the treated group with its arm: ``assigned`` and the variant's
         counters include it, and its orders are credited like a delivered member's."""
+        t, c = d.task, d.campaign
         counter = {"held_out": "held_out", "failed": "failed"}.get(state, f"suppressed_{reason}")
         counters = {"targeted": 1, counter: 1}
         group = None
@@ -193,10 +259,9 @@ class Worker:
         elif treated:
             group = "treated"
             counters["assigned"] = 1
-        record = self._record(t, state, attempt, now, reason=reason, group=group, variant=arm)
+        record = self._record(d, state, reason=reason, group=group, variant=d.arm)
         out = with_retries(lambda: self.repo.commit(c.id, t.occurrence, t.member,
-                                                    Commit(record, counters,
-                                                           day=_day(now, c))))
+                                                    Commit(record, counters, day=d.day)))
         return state if out.status == "committed" else "duplicate"
 
     def _defer(self, t: Task, until: datetime, count: bool, day: str | None = None) -> str:
@@ -208,131 +273,143 @@ class Worker:
                                              task, count, day=day))
         return "deferred"
 
-    def _record(self, t: Task, state: str, attempt: str, now: datetime, **extra: Any
-                ) -> dict[str, Any]:
-        rec = {"state": state, "attempt": attempt, "decided_at": iso(now), "due_at": t.at,
-               **{k: v for k, v in extra.items() if v is not None}}
-        if t.event:
-            rec["event_type"] = t.event.get("type")
+    def _record(self, d: Decision, state: str, **extra: Any) -> dict[str, Any]:
+        rec = {"state": state, "attempt": d.attempt, "decided_at": iso(d.now),
+               "due_at": d.task.at, **{k: v for k, v in extra.items() if v is not None}}
+        if d.task.event:
+            rec["event_type"] = d.task.event.get("type")
         return rec
 
-    def _deliver(self, t: Task, c: Campaign, profile: dict[str, Any],
-                 loyalty: dict[str, Any] | None, actions: list[Any], msg: Message | None,
-                 channels: list[str], arm: str | None, tz: str, now: datetime,
-                 attempt: str) -> str:
-        stamp = iso(now)
-        effects: list[Effect] = []
+    # --- delivering -------------------------------------------------------------------------
+
+    def _deliver(self, d: Decision) -> str:
+        """The effects, the message, the guards and the outbox in one transaction; then the
+        external channels."""
         try:
-            for template, qty in coupon_actions(actions).items():
-                effects.append(with_retries(lambda template=template, qty=qty: (
-                    self.effects.coupons(t.member, template, qty, c.id, t.occurrence, stamp))))
-            pts = 0
-            for a in actions:  # several awards become one (one balance write)
-                if isinstance(a, AwardPoints):  # multipliers: the earning rule's exact floor
-                    pts += a.points or scale_points(int((t.event or {}).get("points", 0)),
-                                                    a.multiplier or 0)
-            if pts > 0:
-                reason = next((a.reason for a in actions if isinstance(a, AwardPoints)
-                               and a.reason), None) or c.name
-                effects.append(self.effects.points(t.member, pts, reason, c.id, t.occurrence,
-                                                   stamp))
+            bundle = self._bundle(d)
         except EffectUnavailable as e:
-            logger().warning("campaign effect unavailable", extra={"campaign": c.id,
-                                                                   "error": str(e)})
-            return self._final(t, c, "failed", "effect_unavailable", now, attempt, arm)
-        facts: dict[str, Any] = {}
-        counters: dict[str, int] = {"targeted": 1, "delivered": 1, "assigned": 1}
-        spend: dict[str, int] = {}
-        items: list[dict[str, Any]] = []
-        executor, offset = None, 0
-        for e in effects:
-            items += e.items
-            if e.executor is not None:
-                executor, offset = e.executor, e.offset
-            facts.update(e.facts)
-            for k, v in e.counters.items():
-                counters[k] = counters.get(k, 0) + v
-            for k, v in e.spend.items():
-                spend[k] = spend.get(k, 0) + v
-        rendered = None
-        if msg and channels:  # no consented channel: the coupon/points go without it
-            rendered = self._render(c, msg, profile, loyalty, facts, t)
-            spend["messages"] = 1
-            if "inbox" in channels:
-                items += self.channels["inbox"].items(profile, rendered, now)
-                counters["sent_inbox"] = 1
-        guards = []
-        cap = self.caps.get(str(c.delivery.cap_class))
-        if cap:
-            day, week = policy.cap_periods(now, tz)
-            if cap.per_day is not None:
-                guards.append(self.repo.cap_guard(t.member, str(c.delivery.cap_class), day,
-                                                  cap.per_day, now + timedelta(days=3)))
-            if cap.per_week is not None:
-                guards.append(self.repo.cap_guard(t.member, str(c.delivery.cap_class), week,
-                                                  cap.per_week, now + timedelta(days=15)))
-        period = str(c.limits.period)
-        guards.append(self.repo.limit_guard(
-            t.member, c.id, policy.limit_period(now, tz, period), c.limits.per_member,
-            None if period == "campaign" else now + timedelta(days=400)))
-        if c.budget and not c.budget.is_empty():
-            limits = {k: getattr(c.budget, k) for k in ("coupons", "points", "messages",
-                                                         "money_minor")}
-            over = [k for k, v in spend.items() if limits.get(k) is not None
-                    and v > int(limits[k])]
-            if over:
-                return self._final(t, c, "suppressed", "budget", now, attempt, arm)
-            budgeted = {k: (v, int(limits[k])) for k, v in spend.items()
-                        if limits.get(k) is not None and v}
-            if budgeted:
-                guards.append(self.repo.budget_guard(c.id, budgeted, t.member))
-        external = [ch for ch in channels if ch != "inbox"]
-        record = self._record(t, "delivered", attempt, now, group="treated", variant=arm,
-                              channels=channels,
-                              **{f"ch_{ch}": "pending" for ch in external},
-                              coupon_ids=(facts.get("coupon") or {}).get("ids"))
+            return self._unavailable(d, e)
+        rendered = self._message(d, bundle)
+        guards = self._guards(d, bundle.spend)
+        if guards is None:
+            return self._final(d, "suppressed", "budget")
         # The outbox entries ride in the commit: a crash after it cannot lose the sends.
-        mid = message_id(c.id, t.occurrence, t.member)
+        mid = message_id(d.campaign.id, d.task.occurrence, d.task.member)
         outbox = [OutboxEntry(ch, mid, rendered_fields(rendered), retry_at(1))
-                  for ch in external] if rendered else []
+                  for ch in d.external] if rendered else []
+        record = self._record(d, "delivered", group="treated", variant=d.arm,
+                              channels=d.channels,
+                              **{f"ch_{ch}": "pending" for ch in d.external},
+                              coupon_ids=(bundle.facts.get("coupon") or {}).get("ids"),
+                              coupon_choices=bundle.choices or None)
+        commit = Commit(record, bundle.counters, guards, bundle.items, bundle.fresh,
+                        bundle.stale, outbox, day=d.day)
         try:
             out: Outcome = with_retries(lambda: self.repo.commit(
-                c.id, t.occurrence, t.member,
-                Commit(record, counters, guards, items, executor, offset, outbox,
-                       day=_day(now, c))))
+                d.campaign.id, d.task.occurrence, d.task.member, commit))
         except EffectUnavailable as e:
-            logger().warning("campaign effect unavailable", extra={"campaign": c.id,
-                                                                   "error": str(e)})
-            return self._final(t, c, "failed", "effect_unavailable", now, attempt, arm)
+            return self._unavailable(d, e)
+        return self._committed(d, out, outbox, bundle.metrics)
+
+    def _committed(self, d: Decision, out: Outcome, outbox: list[OutboxEntry],
+                   metrics: dict[str, int]) -> str:
         if out.status == "duplicate":
             return "duplicate"
         if out.status == "suppressed":
-            return self._final(t, c, "suppressed", out.reason, now, attempt, arm)
+            return self._final(d, "suppressed", out.reason)
         if out.status == "effect_failed":
-            return self._final(t, c, "failed", "effect", now, attempt, arm)
+            return self._final(d, "failed", "effect")
         metrics_add("CampaignDelivered")
+        for name, value in metrics.items():
+            metrics_add(name, value)
         if outbox:
-            self._send_external(t, c, profile, outbox, _day(now, c))
+            self._send_external(d, outbox)
         return "delivered"
 
-    def _render(self, c: Campaign, msg: Message, profile: dict[str, Any],
-                loyalty: dict[str, Any] | None, facts: dict[str, Any], t: Task) -> Rendered:
+    def _unavailable(self, d: Decision, e: EffectUnavailable) -> str:
+        logger().warning("campaign effect unavailable", extra={"campaign": d.campaign.id,
+                                                               "error": str(e)})
+        return self._final(d, "failed", "effect_unavailable")
+
+    def _bundle(self, d: Decision) -> Bundle:
+        """The coupons and points of the chosen actions (raises EffectUnavailable)."""
+        t, c, stamp = d.task, d.campaign, iso(d.now)
+        bundle = Bundle()
+        chooser = self.effects.chooser(d.profile, d.loyalty, d.now, d.tz)  # ranked per member
+        for template, qty in coupon_actions(d.actions, chooser).items():
+            bundle.add(with_retries(partial(self.effects.coupons, t.member, template, qty,
+                                            c.id, t.occurrence, stamp)))
+        bundle.choices = chooser.made
+        awards = [a for a in d.actions if isinstance(a, AwardPoints)]
+        # Several awards become one (one balance write); multipliers: the earning rule's
+        # exact floor.
+        pts = sum(a.points or scale_points(int((t.event or {}).get("points", 0)),
+                                           a.multiplier or 0) for a in awards)
+        if pts > 0:
+            reason = next((a.reason for a in awards if a.reason), None) or c.name
+            bundle.add(self.effects.points(t.member, pts, reason, c.id, t.occurrence, stamp))
+        return bundle
+
+    def _message(self, d: Decision, bundle: Bundle) -> Rendered | None:
+        """The rendered message (None without a message or a consented channel: the coupon
+        and points go without it); the inbox copy joins the transaction."""
+        if not d.msg or not d.channels:
+            return None
+        rendered = self._render(d, d.msg, bundle.facts)
+        bundle.spend["messages"] = 1
+        if "inbox" in d.channels:
+            bundle.items += [(f"inbox:{name}", item) for name, item in
+                             self.channels["inbox"].items(d.profile, rendered, d.now)]
+            bundle.counters["sent_inbox"] = 1
+        return rendered
+
+    def _guards(self, d: Decision, spend: dict[str, int]) -> list[Guard] | None:
+        """Frequency cap, per-member limit and budget guards; None when the spend alone is
+        over the budget."""
+        t, c, now = d.task, d.campaign, d.now
+        guards = []
+        cap = self.caps.get(str(c.delivery.cap_class))
+        if cap:
+            day, week = policy.cap_periods(now, d.tz)
+            for ceiling, period, keep in ((cap.per_day, day, 3), (cap.per_week, week, 15)):
+                if ceiling is not None:
+                    guards.append(self.repo.cap_guard(t.member, str(c.delivery.cap_class),
+                                                      period, ceiling,
+                                                      now + timedelta(days=keep)))
+        period = str(c.limits.period)
+        guards.append(self.repo.limit_guard(
+            t.member, c.id, policy.limit_period(now, d.tz, period), c.limits.per_member,
+            None if period == "campaign" else now + timedelta(days=400)))
+        if not c.budget or c.budget.is_empty():
+            return guards
+        limits = {k: getattr(c.budget, k) for k in BUDGET_DIMENSIONS}
+        budgeted = {k: (v, int(limits[k])) for k, v in spend.items()
+                    if limits.get(k) is not None}
+        if any(v > limit for v, limit in budgeted.values()):
+            return None
+        budgeted = {k: vl for k, vl in budgeted.items() if vl[0]}
+        if budgeted:
+            guards.append(self.repo.budget_guard(c.id, budgeted, t.member))
+        return guards
+
+    def _render(self, d: Decision, msg: Message, facts: dict[str, Any]) -> Rendered:
         from chalicelib.domain.campaigns.templates import context_for, render_message
 
+        c, t = d.campaign, d.task
         order = (t.event or {}).get("order")
-        ctx = context_for(profile, loyalty, coupon=facts.get("coupon"), order=order,
-                          campaign_name=c.name, tz=profile.get("timezone") or c.timezone)
-        out = render_message(msg, profile.get("locale"), ctx)
+        ctx = context_for(d.profile, d.loyalty, coupon=facts.get("coupon"), order=order,
+                          campaign_name=c.name, tz=d.tz)
+        out = render_message(msg, d.profile.get("locale"), ctx)
         return Rendered(out["title"], out["body"], out.get("deep_link"), c.id, t.occurrence,
-                        out["locale"])
+                        out["locale"], out.get("email"))
 
-    def _send_external(self, t: Task, c: Campaign, profile: dict[str, Any],
-                       outbox: list[OutboxEntry], day: str | None = None) -> None:
+    def _send_external(self, d: Decision, outbox: list[OutboxEntry]) -> None:
         """After the commit: one try per channel through the outbox (its entry is pending;
         whatever this try leaves pending the sweeper sends again with the same id)."""
+        day = d.day
         sender = Outbox(self.repo, self.channels, day_of=lambda _cid: day)
         for o in outbox:
-            sender.send({"member_id": t.member, "campaign_id": c.id,
-                         "occurrence": t.occurrence, "channel": o.channel,
+            sender.send({"member_id": d.task.member, "campaign_id": d.campaign.id,
+                         "occurrence": d.task.occurrence, "channel": o.channel,
                          "message_id": o.message_id, "message": o.message, "tries": 1},
-                        profile)
+                        d.profile)

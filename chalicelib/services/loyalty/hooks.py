@@ -5,8 +5,8 @@ a coupon must change in the same step, these functions supply the extra items:
 
 - ``coupon_issue_items``: a reward of kind ``coupon`` and the coupon templates granted on
   entering a tier. Uses the coupons service's ``issue_items`` when bootstrap wires it
-  (``deps().coupon_hooks``); otherwise writes a minimal wallet coupon
-  (``keys.loyalty_issued_coupon``).
+  (``deps().coupon_hooks``); otherwise writes a minimal wallet coupon (the loyalty
+  repository's ``wallet_coupon_item``).
 - ``reservation_for_order``: ``POST /orders`` with ``reservation_id`` must match that
   checkout reservation (member, lines, discount; 409 listing the differences), earns on the
   reservation's per-line discounts and confirms it in the order's transaction
@@ -25,8 +25,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.loyalty.items import put
 from chalicelib.services.deps import CouponHooks, deps
 
 Item = dict[str, Any]
@@ -57,10 +55,8 @@ def minimal_wallet_coupon(member_id: str, coupon_id: str, template_id: str, sour
                           ref: str, now: str) -> Item:
     """Fallback wallet entry, for the coupons service to take over (validity is applied
     from the template when the coupon is first read or used)."""
-    return put({**keys.loyalty_issued_coupon(member_id, coupon_id), "entity": "coupon",
-                "coupon_id": coupon_id, "member_id": member_id, "template_id": template_id,
-                "status": "available", "source": source, "source_ref": ref, "claimed_at": now,
-                "issued_by": "loyalty"})
+    return deps().loyalty.wallet_coupon_item(member_id, coupon_id, template_id, source=source,
+                                             ref=ref, now=now)
 
 
 def reservation_for_order(*, order_id: str, member_id: str, reservation_id: str,

@@ -15,22 +15,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from itertools import groupby
 from typing import Any
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.loyalty import items as li
-from chalicelib.adapters.loyalty.repository import StaleWrite
+from chalicelib.adapters.loyalty.writes import Expiry, StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
 from chalicelib.domain.loyalty.program import Program
-from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import Lot, plan_expire
 from chalicelib.errors import PerksError
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.loyalty import hooks as loyalty_hooks
 from chalicelib.services.loyalty import program as programs
-from chalicelib.services.loyalty.loyalty import entry, optimistic, repo, token
+from chalicelib.services.loyalty.loyalty import (
+    entry,
+    named,
+    optimistic,
+    repo,
+    takes_summary,
+    token,
+)
 
 FIRST_RUN_LOOKBACK_DAYS = 31
 MAX_LOTS_PER_TRANSACTION = 90
@@ -73,15 +76,15 @@ def _budget(seconds: float, lambda_context: Any) -> float:
 
 
 def _due_dates(job: str, today: date) -> list[str]:
-    cur = repo().get(keys.loyalty_job_cursor(job), consistent=True)
-    start = (date.fromisoformat(cur["date"]) if cur
+    cur = repo().job_cursor(job)
+    start = (date.fromisoformat(cur) if cur
              else today - timedelta(days=FIRST_RUN_LOOKBACK_DAYS))
     days = (today - start).days
     return [(start + timedelta(days=i)).isoformat() for i in range(max(days, 0) + 1)]
 
 
 def _done(job: str, day: str, at: str) -> None:
-    repo().put({**keys.loyalty_job_cursor(job), "entity": "job", "date": day, "at": at})
+    repo().job_done(job, day, at)
 
 
 # --- expiry -----------------------------------------------------------------------------
@@ -102,9 +105,7 @@ def expire_due(now: datetime | None = None, *, workers: int = EXPIRY_WORKERS,
     now_iso = dates.iso(now)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for day in report.dates:
-            for page in repo().lot_expiry_pages(day):
-                groups = [(m, [li.lot_from_item(i) for i in items])
-                          for m, items in groupby(page, key=lambda i: str(i["member_id"]))]
+            for groups in repo().lot_expiry_pages(day):
                 for members, lots, points, failed in pool.map(
                         lambda batch: _expire_batch(batch, now_iso), _pack(groups)):
                     report.members += members
@@ -144,17 +145,14 @@ def _pack(groups: list[Group]) -> list[list[Group]]:
     return batches
 
 
-def _expire_items(member_id: str, lots: list[Lot], now_iso: str
-                  ) -> tuple[list[dict[str, Any]], int, int]:
+def _expiry(member_id: str, lots: list[Lot], now_iso: str) -> Expiry | None:
+    """The member's expiry of ``lots`` (what remains of the expired ones), or None."""
     takes = plan_expire(lots, now_iso)
     if not takes:
-        return [], 0, 0
+        return None
     n = sum(t.points for t in takes)
-    e = entry("expire", -n, "expired", now_iso, lots=li.takes_summary(takes))
-    items = [*(li.lot_take(member_id, t) for t in takes),
-             li.loyalty_add(member_id, {"points": -n, "lifetime_expired": n}),
-             li.ledger_put(member_id, e)]
-    return items, len(takes), n
+    return Expiry(member_id, takes, entry("expire", -n, "expired", now_iso,
+                                          lots=takes_summary(takes)))
 
 
 def _expire_batch(batch: list[Group], now_iso: str) -> tuple[int, int, int, int]:
@@ -165,22 +163,16 @@ def _expire_batch(batch: list[Group], now_iso: str) -> tuple[int, int, int, int]
     """
     if len(batch) == 1 and len(batch[0][1]) + 2 > MAX_ITEMS_PER_TRANSACTION:
         return _expire_alone(*batch[0], now_iso)
-    items: list[dict[str, Any]] = []
-    members = lots = points = 0
-    for member, member_lots in batch:
-        its, n_lots, n_points = _expire_items(member, member_lots, now_iso)
-        items += its
-        members += 1 if n_lots else 0
-        lots += n_lots
-        points += n_points
-    if not items:
+    expiries = [x for x in (_expiry(m, member_lots, now_iso) for m, member_lots in batch) if x]
+    if not expiries:
         return 0, 0, 0, 0
     try:
-        repo().transact(items, token())
+        repo().expire(expiries, token())
     except PerksError:
         out = [_expire_alone(m, member_lots, now_iso) for m, member_lots in batch]
         return tuple(sum(o[i] for o in out) for i in range(4))  # type: ignore[return-value]
-    return members, lots, points, 0
+    return (len(expiries), sum(len(x.takes) for x in expiries),
+            sum(x.points for x in expiries), 0)
 
 
 def _expire_alone(member_id: str, lots: list[Lot], now_iso: str) -> tuple[int, int, int, int]:
@@ -197,29 +189,20 @@ def _expire_member(member_id: str, lots: list[Lot], now_iso: str) -> tuple[int, 
     for start in range(0, len(lots), MAX_LOTS_PER_TRANSACTION):
         chunk = lots[start:start + MAX_LOTS_PER_TRANSACTION]
         for attempt in range(5):
-            items, n_lots, n_points = _expire_items(member_id, chunk, now_iso)
-            if not items:
+            expiry = _expiry(member_id, chunk, now_iso)
+            if expiry is None:
                 break
             try:
-                repo().transact(items, token(), guarded=tuple(range(n_lots)))
+                repo().expire([expiry], token(), guard_lots=True)
             except StaleWrite:  # a lot was spent meanwhile (the index lags): re-read them
                 if attempt == 4:
                     raise
-                chunk = _reread(member_id, chunk)
+                chunk = repo().lots_now(member_id, chunk)
                 continue
-            count += n_lots
-            points += n_points
+            count += len(expiry.takes)
+            points += expiry.points
             break
     return count, points
-
-
-def _reread(member_id: str, lots: list[Lot]) -> list[Lot]:
-    fresh = []
-    for lot in lots:
-        item = repo().get(keys.member_lot(member_id, lot.expires_at, lot.lot_id))
-        if item:
-            fresh.append(li.lot_from_item(item))
-    return fresh
 
 
 # --- tier review ------------------------------------------------------------------------
@@ -237,8 +220,8 @@ def review_due(now: datetime | None = None, *, budget_seconds: float = JOB_BUDGE
     report = JobReport(_due_dates("review", today))
     for day in report.dates:
         for page in repo().review_pages(day):
-            for item in page:
-                _review_one(program, item, now, report)
+            for member_id in page:
+                _review_one(program, member_id, now, report)
             if time.monotonic() - started > budget:
                 break
         else:
@@ -252,13 +235,11 @@ def review_due(now: datetime | None = None, *, budget_seconds: float = JOB_BUDGE
     return report.as_dict()
 
 
-def _review_one(program: Program, item: dict[str, Any], now: datetime,
-                report: JobReport) -> None:
+def _review_one(program: Program, member_id: str, now: datetime, report: JobReport) -> None:
     try:
-        kind = review_member(program, item, now)
+        kind = review_member(program, member_id, now)
     except PerksError:  # one member's trouble must not stop the others
-        logger().warning("tier review failed", exc_info=True,
-                         extra={"member_id": item.get("member_id") or keys.member_of(item["PK"])})
+        logger().warning("tier review failed", exc_info=True, extra={"member_id": member_id})
         report.failed += 1
         return
     if kind:
@@ -267,17 +248,15 @@ def _review_one(program: Program, item: dict[str, Any], now: datetime,
         setattr(report, attr, getattr(report, attr) + 1)
 
 
-def review_member(program: Program, item: dict[str, Any], now: datetime) -> str | None:
+def review_member(program: Program, member: str, now: datetime) -> str | None:
     """Apply one due review; returns its kind, or None when it was not (or no longer) due.
 
-    ``item`` is the review index entry: the index projects keys only, so the LOYALTY item
-    is read from the table (one read per reviewed member, ~1 review a year per member)."""
-    member = str(item.get("member_id") or keys.member_of(item["PK"]))
+    The review index projects keys only, so the LOYALTY item is read from the table (one
+    read per reviewed member, ~1 review a year per member)."""
     today = dates.local_date(now, program.timezone).isoformat()
 
     def attempt() -> str | None:
-        raw = repo().get(keys.member_loyalty(member))
-        state = LoyaltyState.from_item(member, raw)
+        state = repo().state(member)
         if not state.review_at or state.review_at > today:
             return None
         spend, orders = tiers.totals(state.window, now, program.timezone)
@@ -288,14 +267,14 @@ def review_member(program: Program, item: dict[str, Any], now: datetime) -> str 
         if change.changed:
             new = replace(new, tier_prev=change.before, tier_change=change.kind,
                           tier_changed_at=now_iso)
-        items = [li.loyalty_write(new, state.version, program.base.id)]
+        coupons: list[tuple[str, dict[str, Any]]] = []
         if change.kind == "upgrade":
             tier = program.tiers[program.tier_index(change.after)]
             for template in tier.benefits.coupon_templates:
-                items.extend(loyalty_hooks.coupon_issue_items(
+                coupons += named(f"tier_coupon:{template}", loyalty_hooks.coupon_issue_items(
                     member, template, source="tier", ref=f"{member}:{tier.id}:{change.since}",
                     now=now_iso)[1])
-        repo().transact(items, token(), guarded=(0,))
+        repo().save_state(new, state.version, program.base.id, extra=coupons, token=token())
         return change.kind
 
     return optimistic(attempt, attempts=10)

@@ -11,14 +11,12 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from chalicelib.adapters import keys
-from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.guards import guard_put, replayed
-from chalicelib.adapters.loyalty import items as li
-from chalicelib.adapters.loyalty.repository import LoyaltyRepository, StaleWrite
+from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+from chalicelib.adapters.loyalty.writes import StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
-from chalicelib.domain.loyalty.program import Program, RewardKind
+from chalicelib.domain.loyalty.program import Program, Reward, RewardKind
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.views import (
     AdjustmentResult,
@@ -40,6 +38,11 @@ from chalicelib.services.loyalty import program as programs
 
 T = TypeVar("T")
 ATTEMPTS = 60
+Item = dict[str, Any]
+Named = list[tuple[str, Item]]
+# Items a caller adds to a credit or debit: named (the name comes back in
+# TransactionCancelled.failed_names), or bare (named ``extra:<i>``).
+Extra = Sequence[Item | tuple[str, Item]]
 
 
 def repo() -> LoyaltyRepository:
@@ -85,13 +88,21 @@ def entry(kind: str, points: int, reason: str, at: str, **refs: Any) -> dict[str
             "reason": reason, "created_at": at, **{k: v for k, v in refs.items() if v is not None}}
 
 
+def named(prefix: str, items: Sequence[Item]) -> Named:
+    """Another capability's items for one of our transactions, as ``<prefix>:<n>``."""
+    return [(f"{prefix}:{n}", item) for n, item in enumerate(items)]
+
+
+def named_extra(extra: Extra) -> Named:
+    return [x if isinstance(x, tuple) else (f"extra:{i}", x) for i, x in enumerate(extra)]
+
+
 # --- reads ------------------------------------------------------------------------------
 def points(member_id: str) -> PointsView:
     """Available, pending, lifetime earned and the next expiries: ≤ 2 read requests."""
     hit = programs.cached()
-    item, lots = repo().member_points(member_id)
+    state, lots = repo().member_points(member_id)
     _, program = hit or programs.current()
-    state = LoyaltyState.from_item(member_id, item)
     today, now = today_and_now(program, clock.now())
     b = balance(lots, state.debt, today, now)
     return PointsView(member_id=member_id, available=b.available, pending=b.pending,
@@ -108,8 +119,7 @@ def history(member_id: str, limit: int, cursor: str | None) -> HistoryPage:
 def tier(member_id: str) -> TierView:
     """Tier, review date, window totals and what the next tier needs."""
     _, program = programs.current()
-    state = LoyaltyState.from_item(member_id, repo().get(keys.member_loyalty(member_id),
-                                                         consistent=False))
+    state = repo().state(member_id, consistent=False)
     now = clock.now()
     spend, orders = tiers.totals(state.window, now, program.timezone)
     idx = program.tier_index(state.tier)
@@ -149,75 +159,74 @@ def redeem(member_id: str, reward_id: str, request_key: str | None = None) -> Re
     now = clock.now()
     if not reward.open_at(now):
         raise Unprocessable("this reward is not available now")
-    today, now_iso = today_and_now(program, now)
     # The member's stock counter shard; when it is full, another with room (never oversold).
-    shards = [li.reward_home_shard(member_id)]
-
-    def attempt() -> Redemption:
-        item, lots = repo().member_points(member_id, consistent=True)
-        state = LoyaltyState.from_item(member_id, item)
-        if reward.min_tier and program.tier_index(state.tier) < program.tier_index(
-                reward.min_tier):
-            raise Unprocessable(f"this reward needs tier {reward.min_tier} or above")
-        used = state.rewards.get(reward.id, 0)
-        if reward.per_member_limit is not None and used >= reward.per_member_limit:
-            raise LimitReached(f"you have redeemed this reward {used} time(s), the limit")
-        takes = plan_spend(lots, state.debt, reward.cost_points, today, now_iso)
-        new = replace(state, points=state.points - reward.cost_points,
-                      lifetime_spent=state.lifetime_spent + reward.cost_points,
-                      rewards={**state.rewards, reward.id: used + 1})
-        rid = f"r{secrets.token_hex(8)}"
-        coupon_id, extra = None, []
-        if reward.kind == RewardKind.coupon:
-            assert reward.coupon_template_id
-            coupon_id, extra = loyalty_hooks.coupon_issue_items(
-                member_id, reward.coupon_template_id, source="reward", ref=rid, now=now_iso)
-        record = {"redemption_id": rid, "reward_id": reward.id, "kind": reward.kind.value,
-                  "points_spent": reward.cost_points, "coupon_id": coupon_id,
-                  "gift_sku": reward.gift_sku, "created_at": now_iso,
-                  "status": "issued" if coupon_id else "to_fulfil"}
-        items = [li.loyalty_write(new, state.version, program.base.id),
-                 *(li.lot_take(member_id, t) for t in takes),
-                 li.ledger_put(member_id, entry("spend", -reward.cost_points,
-                                                f"reward {reward.id}", now_iso,
-                                                reward_id=reward.id, redemption_id=rid,
-                                                lots=li.takes_summary(takes))),
-                 li.reward_stock_take(reward.id, reward.stock, shards[-1]),
-                 li.put({**keys.member_redemption(member_id, now_iso, rid),
-                         "entity": "redemption", "member_id": member_id, **record}),
-                 *extra]
-        stock_at = 2 + len(takes)
-        if request_key:
-            items.append(guard_put(request_key, record))
-        try:
-            repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
-        except TransactionCancelled as e:
-            first = replayed(e, request_key)
-            if first is not None:
-                return Redemption.model_validate(
-                    {**first, "available": points(member_id).available})
-            if e.failed(stock_at):
-                room = [k for k in reward_room(reward.id, reward.stock) if k not in shards]
-                if not room:
-                    raise SoldOut(f"reward {reward.id} is out of stock") from e
-                shards.append(room[0])
-                raise StaleWrite(e) from e  # again, on a shard with room
-            raise Conflict("the reward could not be issued; retry") from e
-        after = balance([_after(lt, takes) for lt in lots], new.debt, today, now_iso)
-        metrics_add("RewardRedeemed")
-        metrics_add("PointsSpent", reward.cost_points)
-        return Redemption.model_validate({**record, "available": after.available})
-
-    return optimistic(attempt)
+    shards = [repo().reward_home_shard(member_id)]
+    return optimistic(lambda: _redeem_once(member_id, program, reward, now, shards,
+                                           request_key))
 
 
-def reward_room(reward_id: str, stock: int | None) -> list[int]:
-    """Stock counter shards still under their share, the emptiest first."""
-    if stock is None:
-        return []
-    counts = programs.repo().reward_counts([reward_id], consistent=True)[reward_id]
-    left = [(li.reward_share(stock, k) - counts.get(k, 0), k) for k in li.reward_shards()]
-    return [k for n, k in sorted(left, key=lambda x: (-x[0], x[1])) if n > 0]
+def _redeem_once(member_id: str, program: Program, reward: Reward, now: datetime,
+                 shards: list[int], request_key: str | None) -> Redemption:
+    """One read-decide-write of a redemption (``shards[-1]``: the counter shard to use)."""
+    today, now_iso = today_and_now(program, now)
+    state, lots = repo().member_points(member_id, consistent=True)
+    used = _redeemable(program, reward, state)
+    takes = plan_spend(lots, state.debt, reward.cost_points, today, now_iso)
+    new = replace(state, points=state.points - reward.cost_points,
+                  lifetime_spent=state.lifetime_spent + reward.cost_points,
+                  rewards={**state.rewards, reward.id: used + 1})
+    rid = f"r{secrets.token_hex(8)}"
+    coupon_id: str | None = None
+    issued: list[Item] = []
+    if reward.kind == RewardKind.coupon:
+        assert reward.coupon_template_id
+        coupon_id, issued = loyalty_hooks.coupon_issue_items(
+            member_id, reward.coupon_template_id, source="reward", ref=rid, now=now_iso)
+    record = {"redemption_id": rid, "reward_id": reward.id, "kind": reward.kind.value,
+              "points_spent": reward.cost_points, "coupon_id": coupon_id,
+              "gift_sku": reward.gift_sku, "created_at": now_iso,
+              "status": "issued" if coupon_id else "to_fulfil"}
+    spent = entry("spend", -reward.cost_points, f"reward {reward.id}", now_iso,
+                  reward_id=reward.id, redemption_id=rid, lots=takes_summary(takes))
+    extra = named("reward_coupon", issued)
+    if request_key:
+        extra.append(("request", guard_put(request_key, record)))
+    try:
+        repo().redeem(new, state.version, program.base.id, takes, spent, record,
+                      reward_id=reward.id, stock=reward.stock, shard=shards[-1], extra=extra,
+                      token=token())
+    except TransactionCancelled as e:
+        first = replayed(e, request_key)
+        if first is not None:
+            return Redemption.model_validate({**first, "available": points(member_id).available})
+        if e.failed_item("stock"):
+            room = [k for k in programs.repo().reward_room(reward.id, reward.stock)
+                    if k not in shards]
+            if not room:
+                raise SoldOut(f"reward {reward.id} is out of stock") from e
+            shards.append(room[0])
+            raise StaleWrite(e) from e  # again, on a shard with room
+        raise Conflict("the reward could not be issued; retry") from e
+    after = balance([_after(lt, takes) for lt in lots], new.debt, today, now_iso)
+    metrics_add("RewardRedeemed")
+    metrics_add("PointsSpent", reward.cost_points)
+    return Redemption.model_validate({**record, "available": after.available})
+
+
+def _redeemable(program: Program, reward: Reward, state: LoyaltyState) -> int:
+    """How often the member redeemed ``reward`` so far; 422/409 when they may not now."""
+    if reward.min_tier and program.tier_index(state.tier) < program.tier_index(
+            reward.min_tier):
+        raise Unprocessable(f"this reward needs tier {reward.min_tier} or above")
+    used = state.rewards.get(reward.id, 0)
+    if reward.per_member_limit is not None and used >= reward.per_member_limit:
+        raise LimitReached(f"you have redeemed this reward {used} time(s), the limit")
+    return used
+
+
+def takes_summary(takes: Sequence[Take]) -> list[dict[str, Any]]:
+    """What a ledger entry records of the lots it took from."""
+    return [{"lot_id": t.lot.lot_id, "points": t.points} for t in takes]
 
 
 def _after(lot: Lot, takes: Sequence[Take]) -> Lot:
@@ -226,51 +235,56 @@ def _after(lot: Lot, takes: Sequence[Take]) -> Lot:
 
 
 def credit(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
-           source: str, extra: Sequence[dict[str, Any]] = (), refs: dict[str, Any] | None = None,
+           source: str, extra: Extra = (), refs: dict[str, Any] | None = None,
            ) -> tuple[dict[str, Any], LoyaltyState]:
     """Add available points now (a new lot, repaying debt first): adjustments and awards.
 
     ``extra`` items ride in the same transaction (an audit record, a campaign's
-    exactly-once send record); a failed condition in them raises TransactionCancelled.
+    exactly-once send record), named; a failed condition in them raises TransactionCancelled.
     """
     def attempt() -> tuple[dict[str, Any], LoyaltyState]:
-        now = clock.now()
-        today, now_iso = today_and_now(program, now)
-        item, _ = repo().member_points(member_id, consistent=True)
-        state = LoyaltyState.from_item(member_id, item)
-        kept, repaid = earn_split(points_, state.debt)
-        lot, expiry_day = new_lot(program, now, kept, today, source)
-        new = replace(state, points=state.points + points_, debt=state.debt - repaid,
-                      tier=state.tier or program.base.id,
-                      lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
-        e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
-                  if kept else [], debt_repaid=repaid or None, **(refs or {}))
-        items = [li.loyalty_write(new, state.version, program.base.id),
-                 li.ledger_put(member_id, e), *extra]
-        if kept:
-            items.append(li.lot_put(member_id, lot, expiry_day, now_iso))
-        repo().transact(items, token(), guarded=(0,))
+        e, new, named = credit_items(member_id, program, points_, kind=kind, reason=reason,
+                                     source=source, refs=refs)
+        repo().transact_named([*named, *named_extra(extra)], token(), guarded={"loyalty"})
         return e, new
 
     return optimistic(attempt)
 
 
+def credit_items(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
+                 source: str, refs: dict[str, Any] | None = None,
+                 ) -> tuple[dict[str, Any], LoyaltyState, list[tuple[str, dict[str, Any]]]]:
+    """(ledger entry, new state, named items) crediting ``points_`` now, from a fresh read:
+    ``loyalty`` (conditional on the version read: when it fails, read again), ``ledger``
+    and ``lot`` (absent when everything repays debt)."""
+    now = clock.now()
+    today, now_iso = today_and_now(program, now)
+    state, _ = repo().member_points(member_id, consistent=True)
+    kept, repaid = earn_split(points_, state.debt)
+    lot, expiry_day = new_lot(program, now, kept, today, source)
+    new = replace(state, points=state.points + points_, debt=state.debt - repaid,
+                  tier=state.tier or program.base.id,
+                  lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
+    e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
+              if kept else [], debt_repaid=repaid or None, **(refs or {}))
+    named = repo().credit_items(new, state.version, program.base.id, e,
+                                lot=lot if kept else None, expiry_date=expiry_day, now=now_iso)
+    return e, new, named
+
+
 def debit(member_id: str, program: Program, points_: int, *, reason: str,
-          extra: Sequence[dict[str, Any]] = (), refs: dict[str, Any] | None = None,
+          extra: Extra = (), refs: dict[str, Any] | None = None,
           ) -> tuple[dict[str, Any], LoyaltyState]:
     """Take available points (earliest-expiring first); 409 when there are not enough."""
     def attempt() -> tuple[dict[str, Any], LoyaltyState]:
         today, now_iso = today_and_now(program, clock.now())
-        item, lots = repo().member_points(member_id, consistent=True)
-        state = LoyaltyState.from_item(member_id, item)
+        state, lots = repo().member_points(member_id, consistent=True)
         takes = plan_spend(lots, state.debt, points_, today, now_iso)
         new = replace(state, points=state.points - points_)
-        e = entry("adjust", -points_, reason, now_iso, lots=li.takes_summary(takes),
+        e = entry("adjust", -points_, reason, now_iso, lots=takes_summary(takes),
                   **(refs or {}))
-        items = [li.loyalty_write(new, state.version, program.base.id),
-                 *(li.lot_take(member_id, t) for t in takes), li.ledger_put(member_id, e),
-                 *extra]
-        repo().transact(items, token(), guarded=tuple(range(1 + len(takes))))
+        repo().spend(new, state.version, program.base.id, takes, e, extra=named_extra(extra),
+                     token=token())
         return e, new
 
     return optimistic(attempt)
@@ -286,18 +300,17 @@ def adjust(member_id: str, delta: int, reason: str, actor: str,
     if delta == 0:
         raise Unprocessable("delta must not be zero",
                             details=[{"path": "/delta", "message": "non-zero"}])
-    profile = repo().get(keys.member_profile(member_id), consistent=False)
-    if profile is None or profile.get("erased"):
+    if not repo().member_live(member_id):
         raise NotFound(f"member {member_id} not found")
     _, program = programs.current()
     at = clock.iso()
-    audit = li.put(audit_item(at, actor, "points", member_id, "adjust", delta=delta,
-                              reason=reason))
     refs: dict[str, Any] = {"actor": actor}
-    extra = [audit]
+    extra: Named = [("audit", repo().points_audit_item(at, actor, member_id, "adjust",
+                                                       delta=delta, reason=reason))]
     if request_key:  # a deterministic entry id, known to the guard before the commit
         refs["entry_id"] = f"e{request_key[:16]}"
-        extra.append(guard_put(request_key, {"entry_id": refs["entry_id"], "audited_at": at}))
+        extra.append(("request", guard_put(request_key, {"entry_id": refs["entry_id"],
+                                                         "audited_at": at})))
     try:
         if delta > 0:
             e, _ = credit(member_id, program, delta, kind="adjust", reason=reason,
@@ -318,12 +331,15 @@ def adjust(member_id: str, delta: int, reason: str, actor: str,
 
 
 def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None = None,
-          ref: str | None = None, extra: Sequence[dict[str, Any]] = ()) -> str:
+          ref: str | None = None, extra: Extra = ()) -> str:
     """Award points for an activity or campaign (for the campaign/delivery workers).
 
     Put your exactly-once record (e.g. the send record, ``attribute_not_exists``) in
     ``extra``: it commits with the points or not at all; a duplicate raises
-    TransactionCancelled with your item's condition failed. Returns the ledger entry id.
+    TransactionCancelled with your item's condition failed. Give the items as
+    ``(name, item)`` pairs to find them by name (``e.failed_item(name)``, ``e.old(name)``);
+    bare items are named ``extra:<i>`` and sit from index 2 of the transaction (see
+    ``credit``). Returns the ledger entry id.
     """
     if points_ <= 0:
         raise ValueError("points must be positive")
@@ -333,3 +349,18 @@ def award(member_id: str, points_: int, *, reason: str, campaign_id: str | None 
                   refs={"campaign_id": campaign_id, "ref": ref})
     metrics_add("PointsEarned", points_)
     return str(e["entry_id"])
+
+
+def award_items(member_id: str, points_: int, *, reason: str, campaign_id: str,
+                ref: str) -> list[tuple[str, dict[str, Any]]]:
+    """A campaign's points award as named items for the caller's own transaction (the
+    delivery decision): ``loyalty`` carries the version check of a fresh read (when it fails,
+    call again for items built on a new read), ``ledger`` and ``lot``. NotFound when no
+    program is published."""
+    if points_ <= 0:
+        raise ValueError("points must be positive")
+    _, program = programs.current()
+    _, _, named = credit_items(member_id, program, points_, kind="earn", reason=reason,
+                               source=f"campaign:{campaign_id}",
+                               refs={"campaign_id": campaign_id, "ref": ref})
+    return named

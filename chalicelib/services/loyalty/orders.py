@@ -15,15 +15,13 @@ import secrets
 from dataclasses import replace
 from typing import Any, NoReturn
 
-from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import TransactionCancelled
-from chalicelib.adapters.loyalty import items as li
-from chalicelib.adapters.loyalty.repository import StaleWrite
+from chalicelib.adapters.loyalty.records import Recorded, StoredOrder
+from chalicelib.adapters.loyalty.writes import StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
 from chalicelib.domain.loyalty.orders import NewOrder, OrderPlan, plan_order
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.refunds import NewRefund, plan_refund
-from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.views import OrderResult, RefundResult, TierOutcome, TierProgress
 from chalicelib.domain.loyalty.wallet import Lot, plan_reverse
 from chalicelib.errors import AlreadyExists, Conflict, NotFound, ReservationExpired
@@ -31,14 +29,24 @@ from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.loyalty import hooks as loyalty_hooks
 from chalicelib.services.loyalty import program as programs
-from chalicelib.services.loyalty.loyalty import entry, optimistic, repo, today_and_now, token
+from chalicelib.services.loyalty.loyalty import (
+    entry,
+    named,
+    optimistic,
+    repo,
+    takes_summary,
+    today_and_now,
+    token,
+)
+
+Named = list[tuple[str, dict[str, Any]]]
 
 
-def _replay(stored: dict[str, Any], fingerprint: str, what: str) -> dict[str, Any]:
-    if stored.get("fingerprint") != fingerprint:
+def _replay(stored: Recorded, fingerprint: str, what: str) -> dict[str, Any]:
+    if stored.fingerprint != fingerprint:
         raise AlreadyExists(f"{what} was already recorded with different content", details=[
             {"path": "/", "message": "reuse an id only to replay the same request"}])
-    return dict(stored["result"])
+    return dict(stored.result)
 
 
 def record(req: NewOrder) -> OrderResult:
@@ -48,27 +56,20 @@ def record(req: NewOrder) -> OrderResult:
     def attempt() -> OrderResult:
         now = clock.now()
         hit = programs.cached()
-        wanted = {"profile": keys.member_profile(req.member_id),
-                  "loyalty": keys.member_loyalty(req.member_id), "order": keys.order(req.order_id)}
-        if hit is None:
-            wanted["program"] = keys.program_current()
-        got = repo().get_many(wanted)
-        version, program = hit or programs.remember(got.get("program"))
-        if got["order"]:
-            return OrderResult.model_validate(_replay(got["order"], fingerprint, "order"))
-        profile = got["profile"]
-        if profile is None or profile.get("erased"):
+        got = repo().order_reads(req.member_id, req.order_id, with_program=hit is None)
+        version, program = hit or programs.remember(got.program)
+        if got.recorded:
+            return OrderResult.model_validate(_replay(got.recorded, fingerprint, "order"))
+        if not got.member_live:
             raise NotFound(f"member {req.member_id} not found")
-        state = LoyaltyState.from_item(req.member_id, got["loyalty"])
         line_discounts, confirm = _reservation(req, dates.iso(now))
-        plan = plan_order(program, state, req, now, profile.get("timezone"), line_discounts)
+        plan = plan_order(program, got.state, req, now, got.timezone, line_discounts)
         result = _result(req, plan)
-        items = _order_items(req, plan, program, version, fingerprint, result, state.version,
-                             dates.iso(now)) + confirm
         try:
             # a lost race on the member's points or on the reservation (released,
             # re-reserved or confirmed meanwhile): read both again and decide afresh
-            repo().transact_named(items, token(), guarded={"loyalty", "reservation"})
+            _write_order(req, plan, program, version, fingerprint, result, got.state.version,
+                         dates.iso(now), confirm)
         except TransactionCancelled as e:
             _cancelled(e)
         _metrics(plan)
@@ -127,49 +128,32 @@ def _result(req: NewOrder, plan: OrderPlan) -> OrderResult:
     )
 
 
-def _order_items(req: NewOrder, plan: OrderPlan, program: Program, version: int,
-                 fingerprint: str, result: OrderResult, read_version: int, now_iso: str
-                 ) -> list[tuple[str, dict[str, Any]]]:
+def _write_order(req: NewOrder, plan: OrderPlan, program: Program, version: int,
+                 fingerprint: str, result: OrderResult, read_version: int, now_iso: str,
+                 confirm: Named) -> None:
+    """One transaction: the order record, LOYALTY, the ledger entry and lot, tier coupons
+    and the reservation's confirmation (re-read on a lost race, like LOYALTY)."""
     member = req.member_id
-    lot_id = f"l{secrets.token_hex(8)}" if plan.lot_points else None
-    gross, paid = plan.earned.gross, plan.earned.gross - req.discount_total + req.shipping_fee
-    order = {
-        **keys.order(req.order_id), "entity": "order", "version": 1, "order_id": req.order_id,
-        "member_id": member, "currency": req.currency, "placed_at": dates.iso(req.placed_at),
-        "recorded_at": now_iso, "store_id": req.store_id, "channel": req.channel,
-        "payment_method": req.payment_method, "reservation_id": req.reservation_id,
-        "gross": gross, "discount_total": req.discount_total, "shipping_fee": req.shipping_fee,
-        "total": paid, "qualifying_spend": plan.earned.qualifying, "points": plan.points,
-        "lot_id": lot_id, "month": plan.month, "first_order": plan.first_order,
-        "tier_before": result.tier.before, "tier_after": result.tier.after,
-        "tier_change": result.tier.change, "program_version": version,
-        "fingerprint": fingerprint, "refunded_value": 0, "reversed_points": 0,
-        "fully_refunded": False,
-        "lines": [{"sku": ln.sku, "category": ln.category, "quantity": ln.quantity,
-                   "unit_price": ln.unit_price, "gross": ln.gross, "discount": ln.discount,
-                   "qualifying": ln.qualifying, "points": ln.points, "refunded_qty": 0,
-                   "refunded_value": 0, "reversed_points": 0} for ln in plan.earned.lines],
-        "result": result.model_dump(mode="json"),
-    }
-    items = [("order", li.put(order)),
-             ("loyalty", li.loyalty_write(plan.state, read_version, program.base.id))]
-    if plan.points:
-        items.append(("ledger", li.ledger_put(member, entry(
-            "earn", plan.points, "order", now_iso, order_id=req.order_id,
-            lots=[{"lot_id": lot_id, "points": plan.lot_points}] if lot_id else [],
-            debt_repaid=plan.debt_repaid or None, available_on=plan.available_on))))
-    if lot_id:
-        lot = Lot(lot_id, plan.lot_points, plan.lot_points, plan.expires_at, plan.available_on,
-                  f"order:{req.order_id}")
-        items.append(("lot", li.lot_put(member, lot, plan.expiry_date, now_iso)))
+    lot = None
+    if plan.lot_points:
+        lot = Lot(f"l{secrets.token_hex(8)}", plan.lot_points, plan.lot_points, plan.expires_at,
+                  plan.available_on, f"order:{req.order_id}")
+    earned = entry("earn", plan.points, "order", now_iso, order_id=req.order_id,
+                   lots=[{"lot_id": lot.lot_id, "points": plan.lot_points}] if lot else [],
+                   debt_repaid=plan.debt_repaid or None,
+                   available_on=plan.available_on) if plan.points else None
+    coupons: Named = []
     if plan.change:  # coupon templates granted on entering the tier
         tier = program.tiers[program.tier_index(plan.change.after)]
         for template in tier.benefits.coupon_templates:
             _, extra = loyalty_hooks.coupon_issue_items(
                 member, template, source="tier", ref=f"{member}:{tier.id}:{plan.change.since}",
                 now=now_iso)
-            items.extend((f"tier_coupon:{template}:{n}", item) for n, item in enumerate(extra))
-    return items
+            coupons += named(f"tier_coupon:{template}", extra)
+    repo().record_order(req, plan, result, read_version=read_version,
+                        base_tier=program.base.id, program_version=version,
+                        fingerprint=fingerprint, lot=lot, entry=earned, now=now_iso,
+                        extra=[*coupons, *confirm], guarded={"reservation"}, token=token())
 
 
 def _metrics(plan: OrderPlan) -> None:
@@ -182,14 +166,11 @@ def _metrics(plan: OrderPlan) -> None:
 
 def get(order_id: str) -> dict[str, Any]:
     """The stored order with its refund totals (service/admin)."""
-    order, refunds = repo().order_and_refunds(order_id)
+    order = repo().order(order_id)
     if order is None:
         raise NotFound(f"order {order_id} not found")
-    hidden = {"PK", "SK", "fingerprint", "result", "entity", "version"}
-    out = {k: v for k, v in order.items() if k not in hidden}
-    out["refunds"] = [r["result"] for r in sorted(refunds.values(),
-                                                   key=lambda r: r.get("created_at", ""))]
-    return out
+    refunds = sorted(order.refunds.values(), key=lambda r: r.created_at)
+    return {**order.fields, "refunds": [r.result for r in refunds]}
 
 
 def refund(order_id: str, req: NewRefund) -> RefundResult:
@@ -197,65 +178,59 @@ def refund(order_id: str, req: NewRefund) -> RefundResult:
     fingerprint = req.fingerprint()
 
     def attempt() -> RefundResult:
-        order, refunds = repo().order_and_refunds(order_id)
+        order = repo().order(order_id)
         if order is None:
             raise NotFound(f"order {order_id} not found")
-        if req.refund_id in refunds:
+        if req.refund_id in order.refunds:
             return RefundResult.model_validate(
-                _replay(refunds[req.refund_id], fingerprint, "refund"))
-        _, program = programs.current()
-        plan = plan_refund(order["lines"], req)
-        member = order["member_id"]
-        item, lots = repo().member_points(member, consistent=True)
-        state = LoyaltyState.from_item(member, item)
-        now = clock.now()
-        today, now_iso = today_and_now(program, now)
-        policy = program.points.refund_policy
-        rev = plan_reverse(lots, plan.points, order.get("lot_id"), policy, today, now_iso)
-        newly_full = plan.fully_refunded and not order.get("fully_refunded")
-        new = replace(
-            state, points=state.points - rev.reversed, debt=state.debt + rev.debt_added,
-            lifetime_reversed=state.lifetime_reversed + rev.reversed,
-            lifetime_spend=max(0, state.lifetime_spend - plan.value),
-            window=tiers.add(state.window, order["month"], -plan.value,
-                             -1 if newly_full else 0, now, program.timezone))
-        result = RefundResult(
-            refund_id=req.refund_id, order_id=order_id, member_id=member,
-            refunded_value=plan.value, points_reversed=rev.reversed,
-            points_written_off=rev.written_off, debt_added=rev.debt_added,
-            fully_refunded=plan.fully_refunded, policy=policy.value, lines=plan.refunded)
-        extra = loyalty_hooks.refund_restore_items(order=order, refund_id=req.refund_id,
-                                                   now=now_iso) if newly_full else []
-        result.coupons_restored = len(extra)
-        items = [
-            li.put({**keys.order_refund(order_id, req.refund_id), "entity": "refund",
-                    "order_id": order_id, "refund_id": req.refund_id, "member_id": member,
-                    "created_at": now_iso, "fingerprint": fingerprint,
-                    "result": result.model_dump(mode="json")}),
-            li.order_update(order_id, int(order["version"]), {
-                "lines": plan.lines, "fully_refunded": plan.fully_refunded,
-                "refunded_value": int(order.get("refunded_value", 0)) + plan.value,
-                "reversed_points": int(order.get("reversed_points", 0)) + plan.points}),
-            li.loyalty_write(new, state.version, program.base.id),
-            *(li.lot_take(member, t) for t in rev.takes),
-        ]
-        guarded = tuple(range(1, len(items)))
-        if rev.reversed or rev.written_off:
-            items.append(li.ledger_put(member, entry(
-                "reverse", -rev.reversed, "refund", now_iso, order_id=order_id,
-                refund_id=req.refund_id, lots=li.takes_summary(rev.takes),
-                written_off=rev.written_off or None, debt_added=rev.debt_added or None)))
-        items.extend(extra)
-        try:
-            repo().transact(items, token(), guarded=guarded)
-        except TransactionCancelled as e:
-            if e.failed(0):  # the same refund committed concurrently: replay it
-                raise StaleWrite(e) from e
-            raise Conflict("the refund could not be recorded together with its coupon "
-                           "restorations; retry") from e
+                _replay(order.refunds[req.refund_id], fingerprint, "refund"))
+        result = _write_refund(order, req, fingerprint)
         metrics_add("RefundRecorded")
-        if rev.reversed:
-            metrics_add("PointsReversed", rev.reversed)
+        if result.points_reversed:
+            metrics_add("PointsReversed", result.points_reversed)
         return result
 
     return optimistic(attempt)
+
+
+def _write_refund(order: StoredOrder, req: NewRefund, fingerprint: str) -> RefundResult:
+    """Plan the refund on the order and the member's lots as read, and record it."""
+    _, program = programs.current()
+    plan = plan_refund(order.fields["lines"], req)
+    member = str(order.fields["member_id"])
+    state, lots = repo().member_points(member, consistent=True)
+    now = clock.now()
+    today, now_iso = today_and_now(program, now)
+    policy = program.points.refund_policy
+    rev = plan_reverse(lots, plan.points, order.fields.get("lot_id"), policy, today, now_iso)
+    newly_full = plan.fully_refunded and not order.fields.get("fully_refunded")
+    new = replace(
+        state, points=state.points - rev.reversed, debt=state.debt + rev.debt_added,
+        lifetime_reversed=state.lifetime_reversed + rev.reversed,
+        lifetime_spend=max(0, state.lifetime_spend - plan.value),
+        window=tiers.add(state.window, order.fields["month"], -plan.value,
+                         -1 if newly_full else 0, now, program.timezone))
+    result = RefundResult(
+        refund_id=req.refund_id, order_id=order.fields["order_id"], member_id=member,
+        refunded_value=plan.value, points_reversed=rev.reversed,
+        points_written_off=rev.written_off, debt_added=rev.debt_added,
+        fully_refunded=plan.fully_refunded, policy=policy.value, lines=plan.refunded)
+    restore = loyalty_hooks.refund_restore_items(order=order.fields, refund_id=req.refund_id,
+                                                 now=now_iso) if newly_full else []
+    result.coupons_restored = len(restore)
+    reversed_ = entry(
+        "reverse", -rev.reversed, "refund", now_iso, order_id=result.order_id,
+        refund_id=req.refund_id, lots=takes_summary(rev.takes),
+        written_off=rev.written_off or None, debt_added=rev.debt_added or None,
+    ) if rev.reversed or rev.written_off else None
+    try:
+        repo().record_refund(order, req.refund_id, plan, new, read_version=state.version,
+                             base_tier=program.base.id, takes=rev.takes, entry=reversed_,
+                             fingerprint=fingerprint, result=result.model_dump(mode="json"),
+                             now=now_iso, extra=named("restore", restore), token=token())
+    except TransactionCancelled as e:
+        if e.failed_item("refund"):  # the same refund committed concurrently: replay it
+            raise StaleWrite(e) from e
+        raise Conflict("the refund could not be recorded together with its coupon "
+                       "restorations; retry") from e
+    return result
