@@ -77,8 +77,8 @@ def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch, capsys):
     # an order credited with a stale attributed revenue is read back, squares stay exact
     buyer = next(m for m in MEMBERS if revenue[m] and arm_of[m] != "holdout")
     group = "treated"
-    assert delivery.repo().credit_order(buyer, "o-late", CID, "2025", group, 700, clock.iso(),
-                                        day="2025-03-02", variant=arm_of[buyer], prior=0)
+    assert delivery.repo().count_order(buyer, "o-late", CID, "2025", group, 700, clock.iso(),
+                                       day="2025-03-02", variant=arm_of[buyer], prior=0)
     revenue[buyer] += 700
     record = next(s for s in sends(buyer) if s["occurrence"] == "2025")
     assert record["attributed_revenue"] == revenue[buyer]
@@ -130,6 +130,15 @@ def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch, capsys):
     assert main(["--stage", "test", "campaigns", "stats", CID, "--from", "2026-03-01"]) == 0
     out = capsys.readouterr().out
     assert "per arm, 2026-03-01" in out and "SRM: mismatch" in out and "样本比例不匹配" in out
+    # an order credited where there is no send record (expired): counted without its
+    # square, so the revenue interval is withheld rather than shown too narrow
+    assert delivery.repo().count_order(buyer, "o-orphan", CID, "2024", group, 500, clock.iso(),
+                                       day="2026-03-01", variant="A")
+    orphan = {r["arm"]: r for r in campaign_results.results(
+        CID, "2026-03-01", "2026-03-01")["arms"]}["A"]
+    assert orphan["revenue"] == 500 and orphan["orders"] == 1
+    assert orphan["revenue_per_member"]["status"] == "unavailable"
+    assert orphan["vs_holdout"]["revenue_per_member"]["verdict"] == "unavailable"
     held = {r["arm"]: r for r in broken["arms"]}["holdout"]
     row = next(line for line in out.splitlines() if line.lstrip("│ ").startswith("holdout"))
     assert f" {held['members']} " in row and "0.0% [0.0%," in row  # no order in 2026
