@@ -69,8 +69,11 @@ deps: $(STAMP) $(NODE_STAMP)
 run: deps console
 	PYTHONPATH=$(CURDIR) $(PY) -m chalicelib.local.stack --port $(PORT)
 
+# ruff (style, C901 complexity <= 12), then mypy on app.py and chalicelib (.mypy.ini: strict on
+# the domain). Both run in full: a red lint stops `make test` before any test starts.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app.py chalicelib tests bench
+	$(VENV)/bin/mypy --config-file .mypy.ini
 
 # pytest exits 5 when it collects no tests (e.g. a filter in PYTEST_ARGS): not a failure.
 test: deps lint console chromium

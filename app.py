@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalice import Chalice, Rate
+from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import bootstrap
 from chalicelib.api import auth, campaign_review, health, members
@@ -41,13 +43,13 @@ app.register_blueprint(unsubscribe_api.bp)
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
 @app.schedule("cron(5 16 * * ? *)", name="loyalty-expire-lots")
-def loyalty_expire_lots(event: Any) -> dict:
+def loyalty_expire_lots(event: CloudWatchEvent) -> Mapping[str, object]:
     from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.expire_due(lambda_context=event.context)
 
 
 @app.schedule("cron(10 16 * * ? *)", name="loyalty-review-tiers")
-def loyalty_review_tiers(event: Any) -> dict:
+def loyalty_review_tiers(event: CloudWatchEvent) -> Mapping[str, object]:
     from chalicelib.services.loyalty import jobs as loyalty_jobs
     return loyalty_jobs.review_due(lambda_context=event.context)
 
@@ -59,26 +61,34 @@ def segment_sizes(event: Any) -> dict:
     return segments.snapshot_sizes()
 
 
+# Tier perks: hourly, grant the month's free-shipping coupons to the members whose local month
+# just began (each run covers every zone whose month started since the last run).
+@app.schedule("cron(1 * * * ? *)", name="grant-tier-perks")
+def grant_tier_perks(event: Any) -> dict:
+    from chalicelib.services.loyalty import perks
+    return perks.grant_monthly(lambda_context=event.context)
+
+
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;
 # the table's stream turns committed writes into domain events (see services/delivery/events.py).
 _settings = get_settings()
 
 
 @app.schedule(Rate(_settings.schedule_minutes, unit=Rate.MINUTES), name="plan-campaigns")
-def plan_campaigns(event: object) -> dict:
+def plan_campaigns(event: CloudWatchEvent) -> Mapping[str, object]:
     from chalicelib.services.delivery import delivery
     return delivery.tick().__dict__
 
 
 # Push/SMS/webhook at least once: re-send outbox entries a crashed worker left pending.
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep-outbox")
-def sweep_outbox(event: object) -> dict:
+def sweep_outbox(event: CloudWatchEvent) -> Mapping[str, object]:
     from chalicelib.services.delivery import delivery
     return delivery.sweep_outbox()
 
 
 @app.on_sqs_message(queue=_settings.delivery_queue_name, batch_size=10, name="deliver")
-def deliver(event: Any) -> dict:
+def deliver(event: SQSEvent) -> Mapping[str, object]:
     from chalicelib.services.delivery import delivery
     return delivery.handle_batch(event.to_dict(), event.context)
 
@@ -86,20 +96,20 @@ def deliver(event: Any) -> dict:
 # Preview exact counts read every member: their own queue, one per invocation, a longer
 # timeout (.chalice/config.json), so they never hold up real sends in a delivery batch.
 @app.on_sqs_message(queue=_settings.preview_queue_name, batch_size=1, name="count-previews")
-def count_previews(event: Any) -> dict:
+def count_previews(event: SQSEvent) -> Mapping[str, object]:
     from chalicelib.services.campaigns import preview as campaign_preview
     return campaign_preview.handle_batch(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="handle-events")
-def handle_events(event: Any) -> dict:
+def handle_events(event: SQSEvent) -> Mapping[str, object]:
     from chalicelib.services.delivery import events
     return events.handle_batch(event.to_dict(), event.context)
 
 
 @app.on_dynamodb_record(stream_arn=_settings.table_stream_arn, batch_size=100,
                         starting_position="LATEST", name="on-table-change")
-def on_table_change(event: Any) -> dict:
+def on_table_change(event: DynamoDBEvent) -> Mapping[str, object]:
     from chalicelib.services.delivery import events
     return events.on_stream(event.to_dict())
 

@@ -119,9 +119,8 @@ def for_rule_engine(p: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
-def business_rules_engine() -> tuple[Callable[[dict[str, Any]], bool], Callable[..., Any]]:
-    from business_rules import engine
-    from business_rules.actions import BaseActions, rule_action
+def _business_rules_variables() -> Any:
+    """business-rules reads a profile through a class of decorated variables."""
     from business_rules.variables import (
         BaseVariables,
         boolean_rule_variable,
@@ -173,6 +172,15 @@ def business_rules_engine() -> tuple[Callable[[dict[str, Any]], bool], Callable[
         @numeric_rule_variable()
         def lifetime_spend(self) -> int:
             return int(self.p["lifetime_spend"])
+
+    return Variables
+
+
+def business_rules_engine() -> tuple[Callable[[dict[str, Any]], bool], Callable[..., Any]]:
+    from business_rules import engine
+    from business_rules.actions import BaseActions, rule_action
+
+    Variables = _business_rules_variables()
 
     class Actions(BaseActions):
         hit = False

@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -206,27 +207,22 @@ def _serialise_moto() -> Any:
     return original
 
 
-def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
-                  stock: int = 900) -> dict[str, Any]:
-    from chalicelib import bootstrap
-    from chalicelib.adapters import aws, keys
-    from chalicelib.domain.coupons.template import parse_template
-    from chalicelib.errors import SoldOut
+def _flash_engine() -> tuple[Any, Any, str]:
+    """(DynamoDB Local process or None, moto's original request hook or None, engine name):
+    DynamoDB Local when it can start, else moto with requests serialised."""
     from chalicelib.local import ddblocal
-    from chalicelib.services.coupons import coupons
 
-    bootstrap.reset()
-    proc = None
-    restore = None
     if ddblocal.unavailable_reason() is None:
         port = ddblocal.free_port()
         proc = ddblocal.start(port)
         os.environ["DYNAMODB_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        engine = "DynamoDB Local"
-    else:
-        engine = f"moto ({ddblocal.unavailable_reason()})"
-        restore = _serialise_moto()
-    per_shard: Counter[int] = Counter()
+        return proc, None, "DynamoDB Local"
+    return None, _serialise_moto(), f"moto ({ddblocal.unavailable_reason()})"
+
+
+def _shard_counter(per_shard: Counter[int]) -> Callable[..., None]:
+    """A botocore hook counting TransactWriteItems writes per stock shard."""
+    from chalicelib.adapters import keys
 
     def count_shards(params: dict[str, Any] | None = None, **_: Any) -> None:
         for entry in (params or {}).get("TransactItems", []):
@@ -237,56 +233,89 @@ def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
             if isinstance(sk, str) and sk.startswith(keys.STOCK):
                 per_shard[int(sk.rsplit("#", 1)[1])] += 1
 
+    return count_shards
+
+
+def _flash_setup(claims: int, shards: int, stock: int, per_shard: Counter[int]) -> list[str]:
+    """The flash template and ``claims`` members; shard writes counted from here on."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters import aws, keys
+    from chalicelib.domain.coupons.template import parse_template
+    from chalicelib.services.coupons import coupons
+
+    bootstrap.reset()
+    tpl = {"name": "限时抢购", "benefit": {"type": "fixed", "amount": 5000},
+           "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
+                        "ends_at": "2099-01-01T00:00:00+08:00"},
+           "limits": {"stock": stock, "stock_shards": shards}}
+    coupons.put_template("flash", parse_template(tpl, "flash"), "bench")
+    members = [f"m-{i:04d}" for i in range(claims)]
+    with aws.table().batch_writer() as batch:
+        for m in members:
+            batch.put_item(Item={**keys.member_profile(m), "member_id": m,
+                                 "erased": False, "timezone": "Asia/Shanghai"})
+    aws.dynamodb_resource().meta.client.meta.events.register_first(
+        "before-parameter-build.dynamodb.TransactWriteItems", _shard_counter(per_shard),
+        unique_id="bench-flash-shards")
+    coupons.metrics_add = lambda *a, **k: None  # no EMF lines in the bench output
+    return members
+
+
+def _flash_claims(members: list[str], threads: int) -> tuple[Counter[str], list[int], float]:
+    """Every member claims at once: (outcomes, stock left at each false sold-out, seconds)."""
+    from chalicelib.errors import SoldOut
+    from chalicelib.services.coupons import coupons
+
+    false_sold_out: list[int] = []
+    outcome: Counter[str] = Counter()
+    start = threading.Event()
+
+    def claim(m: str) -> None:
+        start.wait()
+        try:
+            coupons.claim(m, "flash")
+            outcome["ok"] += 1
+        except SoldOut:
+            outcome["sold_out"] += 1
+            remaining = _flash_left()
+            if remaining:
+                false_sold_out.append(remaining)
+        except Exception as e:  # reported, not hidden
+            outcome[type(e).__name__] += 1
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(claim, m) for m in members]
+        start.set()
+        for f in futures:
+            f.result()
+    return outcome, false_sold_out, time.perf_counter() - t
+
+
+def _flash_left() -> int:
+    from chalicelib.services.coupons import coupons
+
+    return sum(int(s["remaining"]) for s in coupons.repo().shards("flash"))
+
+
+def flash_figures(claims: int = 1000, threads: int = 20, shards: int = 10,
+                  stock: int = 900) -> dict[str, Any]:
+    import contextlib
+
+    from moto_fast import fast_transactions
+
+    from chalicelib import bootstrap
+    from chalicelib.services.coupons import coupons
+
+    bootstrap.reset()
+    proc, restore, engine = _flash_engine()
+    per_shard: Counter[int] = Counter()
     try:
-        import contextlib
-
-        from moto_fast import fast_transactions
-
         fast = fast_transactions() if proc is None else contextlib.nullcontext()
         with moto_stack("perks-bench-flash"), fast:
-            bootstrap.reset()
-            tpl = {"name": "限时抢购", "benefit": {"type": "fixed", "amount": 5000},
-                   "validity": {"starts_at": "2020-01-01T00:00:00+08:00",
-                                "ends_at": "2099-01-01T00:00:00+08:00"},
-                   "limits": {"stock": stock, "stock_shards": shards}}
-            coupons.put_template("flash", parse_template(tpl, "flash"), "bench")
-            members = [f"m-{i:04d}" for i in range(claims)]
-            with aws.table().batch_writer() as batch:
-                for m in members:
-                    batch.put_item(Item={**keys.member_profile(m), "member_id": m,
-                                         "erased": False, "timezone": "Asia/Shanghai"})
-            aws.dynamodb_resource().meta.client.meta.events.register_first(
-                "before-parameter-build.dynamodb.TransactWriteItems", count_shards,
-                unique_id="bench-flash-shards")
-            coupons.metrics_add = lambda *a, **k: None  # no EMF lines in the bench output
-            false_sold_out: list[int] = []
-            outcome: Counter[str] = Counter()
-            start = threading.Event()
-
-            def left() -> int:
-                return sum(int(s["remaining"]) for s in coupons.repo().shards("flash"))
-
-            def claim(m: str) -> None:
-                start.wait()
-                try:
-                    coupons.claim(m, "flash")
-                    outcome["ok"] += 1
-                except SoldOut:
-                    outcome["sold_out"] += 1
-                    remaining = left()
-                    if remaining:
-                        false_sold_out.append(remaining)
-                except Exception as e:  # reported, not hidden
-                    outcome[type(e).__name__] += 1
-
-            t = time.perf_counter()
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                futures = [pool.submit(claim, m) for m in members]
-                start.set()
-                for f in futures:
-                    f.result()
-            seconds = time.perf_counter() - t
-            final = left()
+            members = _flash_setup(claims, shards, stock, per_shard)
+            outcome, false_sold_out, seconds = _flash_claims(members, threads)
+            final = _flash_left()
             shard_items = coupons.repo().shards("flash")
     finally:
         if restore is not None:

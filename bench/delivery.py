@@ -350,6 +350,24 @@ def with_engine(n: int, full: bool) -> dict[str, Any]:
             proc.wait(timeout=30)
 
 
+def birthday_report(a: dict[str, Any]) -> float:
+    """Print the birthday day's figures; the celebrant items read per celebrant."""
+    celebrants = a["celebrants"]
+    member_items = a["reads"].get("birthday_index", 0) + a["reads"].get("member_reads", 0)
+    total_items = sum(a["reads"].values())
+    ratio: float = member_items / celebrants if celebrants else float("inf")
+    print(f"birthday day: {a['ticks']} planner runs (15 min) over 30 h in "
+          f"{a['birthday_seconds']} s (again: {a['rerun_seconds']} s); {celebrants} celebrants "
+          f"targeted; {a['birthday_stats']}")
+    print(f"items read: birthday index {a['reads'].get('birthday_index', 0)}, member reads "
+          f"{a['reads'].get('member_reads', 0)}, other {a['reads'].get('other', 0)} "
+          f"(cursor, coupon template per issued coupon, budget/stats: none)")
+    print(f"read requests: {a['read_requests']}")
+    print(f"  celebrant items read / celebrant = {ratio:.3f}; all items read / celebrant = "
+          f"{total_items / max(1, celebrants):.3f}")
+    return ratio
+
+
 def main() -> int:
     from bench.moto_fast import fast_transactions
     from chalicelib.local import ddblocal
@@ -370,19 +388,7 @@ def main() -> int:
     print(f"engine: {engine} for DynamoDB, moto (in process) for SQS")
     print(f"fixture: {a['members']:,} members seeded in {a['seed_seconds']} s; "
           f"{b['members']:,} in {b['seed_seconds']} s")
-    celebrants = a["celebrants"]
-    member_items = a["reads"].get("birthday_index", 0) + a["reads"].get("member_reads", 0)
-    total_items = sum(a["reads"].values())
-    ratio = member_items / celebrants if celebrants else float("inf")
-    print(f"birthday day: {a['ticks']} planner runs (15 min) over 30 h in "
-          f"{a['birthday_seconds']} s (again: {a['rerun_seconds']} s); {celebrants} celebrants "
-          f"targeted; {a['birthday_stats']}")
-    print(f"items read: birthday index {a['reads'].get('birthday_index', 0)}, member reads "
-          f"{a['reads'].get('member_reads', 0)}, other {a['reads'].get('other', 0)} "
-          f"(cursor, coupon template per issued coupon, budget/stats: none)")
-    print(f"read requests: {a['read_requests']}")
-    print(f"  celebrant items read / celebrant = {ratio:.3f}; all items read / celebrant = "
-          f"{total_items / max(1, celebrants):.3f}")
+    ratio = birthday_report(a)
     bs = a["broadcast_sqs"]
     per_1000_entries = 1000 * bs["SendMessageBatch"] / max(1, bs["entries"])
     delivered = a["broadcast"]["delivered"]

@@ -15,13 +15,59 @@ call ``reset()`` or ``bootstrap(**fakes)``; services read the installed graph th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from chalicelib.services import deps as wiring
 from chalicelib.services.deps import CouponHooks, Deps, TemplateLookup
 
+if TYPE_CHECKING:  # types only: build() imports the adapters and services on first use
+    from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
+    from chalicelib.adapters.campaigns.repository import CampaignRepository
+    from chalicelib.adapters.campaigns.segments import SegmentRepository
+    from chalicelib.adapters.coupons.repository import CouponRepository
+    from chalicelib.adapters.delivery.channels import Channel
+    from chalicelib.adapters.delivery.inbox import InboxRepository
+    from chalicelib.adapters.delivery.queues import DeliveryQueues
+    from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.loyalty.perks import PerkRepository
+    from chalicelib.adapters.loyalty.programs import ProgramRepository
+    from chalicelib.adapters.loyalty.repository import LoyaltyRepository
+    from chalicelib.adapters.members.contacts import ContactIndex
+    from chalicelib.adapters.members.index import MemberIndex
+    from chalicelib.adapters.members.repository import MemberRepository
+    from chalicelib.services.delivery.campaigns import CampaignSource
+    from chalicelib.services.delivery.effects import Effects
+    from chalicelib.services.delivery.planner import Planner
+    from chalicelib.services.delivery.worker import Worker
 
-def coupon_template_lookup(template_id: str) -> Mapping[str, Any] | None:
+
+class Overrides(TypedDict, total=False):
+    """What a test may replace: any field of ``Deps``, and the planner's scan segments."""
+
+    members: MemberRepository
+    member_index: MemberIndex
+    inbox: InboxRepository
+    loyalty: LoyaltyRepository
+    programs: ProgramRepository
+    perks: PerkRepository
+    coupons: CouponRepository
+    campaigns: CampaignRepository
+    segments: SegmentRepository
+    preview_jobs: PreviewJobs
+    delivery: DeliveryRepository
+    delivery_queues: DeliveryQueues
+    channels: dict[str, Channel]
+    campaign_source: CampaignSource
+    effects: Effects
+    planner: Planner
+    worker: Worker
+    coupon_hooks: CouponHooks
+    template_lookup: TemplateLookup | None
+    contacts: ContactIndex
+    scan_segments: int
+
+
+def coupon_template_lookup(template_id: str) -> Mapping[str, object] | None:
     """Campaign lint and preview read coupon templates as stored (None when unknown)."""
     from chalicelib.errors import NotFound
     from chalicelib.services.coupons import coupons
@@ -32,78 +78,122 @@ def coupon_template_lookup(template_id: str) -> Mapping[str, Any] | None:
         return None
 
 
-def build(**overrides: Any) -> Deps:
+def build(**overrides: Unpack[Overrides]) -> Deps:
     """The graph with real adapters; ``overrides`` replace fields by name (tests).
 
     Imports happen here, on first use, not when app.py loads: a cold Lambda that never
     touches delivery does not pay for importing it."""
+    unknown = set(overrides) - set(Deps.__dataclass_fields__) - {"scan_segments"}
+    if unknown:
+        raise TypeError(f"bootstrap: no such dependency {sorted(unknown)}")
+    repos = _repositories(overrides)
+    delivery = _delivery(overrides, repos["delivery"], repos["delivery_queues"])
+    return Deps(**repos, **delivery, coupon_hooks=_coupon_hooks(overrides),
+                template_lookup=overrides.get("template_lookup", coupon_template_lookup))
+
+
+class _Repositories(TypedDict):
+    members: MemberRepository
+    member_index: MemberIndex
+    inbox: InboxRepository
+    loyalty: LoyaltyRepository
+    programs: ProgramRepository
+    perks: PerkRepository
+    coupons: CouponRepository
+    campaigns: CampaignRepository
+    segments: SegmentRepository
+    preview_jobs: PreviewJobs
+    delivery: DeliveryRepository
+    delivery_queues: DeliveryQueues
+    contacts: ContactIndex
+
+
+def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.campaigns.preview_jobs import PreviewJobs
     from chalicelib.adapters.campaigns.repository import CampaignRepository
     from chalicelib.adapters.campaigns.segments import SegmentRepository
     from chalicelib.adapters.coupons.repository import CouponRepository
-    from chalicelib.adapters.delivery.channels import default_channels
-    from chalicelib.adapters.delivery.email import EmailChannel
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
     from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
+
+    return {
+        "members": overrides.get("members") or MemberRepository(),
+        "member_index": overrides.get("member_index") or MemberIndex(),
+        "inbox": overrides.get("inbox") or InboxRepository(),
+        "loyalty": overrides.get("loyalty") or LoyaltyRepository(),
+        "programs": overrides.get("programs") or ProgramRepository(),
+        "perks": overrides.get("perks") or PerkRepository(),
+        "coupons": overrides.get("coupons") or CouponRepository(),
+        "campaigns": overrides.get("campaigns") or CampaignRepository(),
+        "segments": overrides.get("segments") or SegmentRepository(),
+        "preview_jobs": overrides.get("preview_jobs") or PreviewJobs(),
+        "delivery": overrides.get("delivery") or DeliveryRepository(),
+        "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
+        "contacts": overrides.get("contacts") or ContactIndex(),
+    }
+
+
+class _Delivery(TypedDict):
+    channels: dict[str, Channel]
+    campaign_source: CampaignSource
+    effects: Effects
+    planner: Planner
+    worker: Worker
+
+
+def _delivery(overrides: Overrides, repo: DeliveryRepository,
+              queues: DeliveryQueues) -> _Delivery:
+    """Delivery's graph: campaigns as the planner and workers see them, channels, effects
+    (coupons and points through their services), caps from the live program."""
+    from chalicelib.adapters.delivery.channels import default_channels
+    from chalicelib.adapters.delivery.email import EmailChannel
     from chalicelib.config import get_settings
+    from chalicelib.domain.delivery.policy import LiveCaps
     from chalicelib.services.campaigns import campaigns
-    from chalicelib.services.coupons import checkout, coupons
+    from chalicelib.services.coupons import coupons
     from chalicelib.services.coupons import ranking as coupon_ranking
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
     from chalicelib.services.delivery.worker import Worker
     from chalicelib.services.loyalty import hooks as loyalty_hooks
-    from chalicelib.services.loyalty import loyalty
+    from chalicelib.services.loyalty import loyalty, perks
 
-    unknown = set(overrides) - set(Deps.__dataclass_fields__) - {"scan_segments"}
-    if unknown:
-        raise TypeError(f"bootstrap: no such dependency {sorted(unknown)}")
     s = get_settings()
-    delivery_repo = overrides.get("delivery") or DeliveryRepository()
     source = overrides.get("campaign_source") or CampaignSource(
         active=campaigns.active_campaigns, get=campaigns.get_campaign)
-    channels = overrides.get("channels") or {**default_channels(delivery_repo),
+    channels = overrides.get("channels") or {**default_channels(repo),
                                               "email": EmailChannel()}
-    queues = overrides.get("delivery_queues") or DeliveryQueues()
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
         award_items=loyalty.award_items, definition=coupon_ranking.template_definition,
         tiers=coupon_ranking.tier_ladder)
-    lookup: TemplateLookup | None = overrides.get("template_lookup", coupon_template_lookup)
-    graph = Deps(
-        members=overrides.get("members") or MemberRepository(),
-        member_index=overrides.get("member_index") or MemberIndex(),
-        inbox=overrides.get("inbox") or InboxRepository(),
-        loyalty=overrides.get("loyalty") or LoyaltyRepository(),
-        programs=overrides.get("programs") or ProgramRepository(),
-        coupons=overrides.get("coupons") or CouponRepository(),
-        campaigns=overrides.get("campaigns") or CampaignRepository(),
-        segments=overrides.get("segments") or SegmentRepository(),
-        preview_jobs=overrides.get("preview_jobs") or PreviewJobs(),
-        delivery=delivery_repo,
-        delivery_queues=queues,
-        channels=channels,
-        campaign_source=source,
-        effects=effects,
-        planner=overrides.get("planner") or Planner(
-            delivery_repo, source, queues,
+    return {
+        "channels": channels,
+        "campaign_source": source,
+        "effects": effects,
+        "planner": overrides.get("planner") or Planner(
+            repo, source, queues,
             segments=overrides.get("scan_segments") or s.delivery_scan_segments,
             interval_minutes=s.schedule_minutes),
-        worker=overrides.get("worker") or Worker(delivery_repo, source, channels, effects),
-        coupon_hooks=overrides.get("coupon_hooks") or CouponHooks(
-            issue_items=coupons.issue_items, order_confirmation=checkout.order_confirmation,
-            restore_items=checkout.restore_items),
-        template_lookup=lookup,
-        contacts=overrides.get("contacts") or ContactIndex(),
-    )
-    return graph
+        "worker": overrides.get("worker") or Worker(repo, source, channels, effects,
+                                                    caps=LiveCaps(perks.delivery_caps)),
+    }
+
+
+def _coupon_hooks(overrides: Overrides) -> CouponHooks:
+    from chalicelib.services.coupons import checkout, coupons
+
+    return overrides.get("coupon_hooks") or CouponHooks(
+        issue_items=coupons.issue_items, order_confirmation=checkout.order_confirmation,
+        restore_items=checkout.restore_items)
 
 
 def register() -> None:
@@ -112,7 +202,7 @@ def register() -> None:
     wiring.register_builder(build)
 
 
-def bootstrap(**overrides: Any) -> Deps:
+def bootstrap(**overrides: Unpack[Overrides]) -> Deps:
     """Build the graph (with ``overrides``) and install it for the services."""
     _forget_program()
     register()

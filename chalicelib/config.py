@@ -9,7 +9,7 @@ from functools import lru_cache
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+    return int(raw) if raw else default
 
 
 def _str(name: str, default: str = "") -> str:

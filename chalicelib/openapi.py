@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, get_origin
+from typing import Any, Literal, get_origin
 
 from chalicelib.api.errors import CODES
+from chalicelib.api.http import ROUTES, Route
 
 TITLE = "Perks API"
 VERSION = "1.0.0"
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")
 REF = "#/components/schemas/{model}"
+Mode = Literal["validation", "serialization"]
+SchemaKey = tuple[str, Mode]
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -84,10 +87,9 @@ IDEMPOTENCY_HEADER: dict[str, Any] = {
 }
 
 
-def load_routes() -> list[Any]:
+def load_routes() -> list[Route]:
     """Every route of the app: importing app.py registers every blueprint."""
     from app import app as chalice_app
-    from chalicelib.api.http import ROUTES
 
     if not chalice_app.routes:
         raise RuntimeError("app.py registered no routes")
@@ -135,9 +137,9 @@ class _Schemas:
     """Collects body and response types; emits component schemas and their $refs."""
 
     def __init__(self) -> None:
-        self._inputs: dict[tuple[str, str], Any] = {}
+        self._inputs: dict[SchemaKey, Any] = {}
 
-    def key(self, kind: Any, mode: str) -> tuple[str, str]:
+    def key(self, kind: Any, mode: Mode) -> SchemaKey:
         # A generic alias (list[CouponView]) proxies __qualname__ to its origin ("list"): key
         # it by its full repr, or every list response would share the first one's schema.
         if get_origin(kind) is not None:
@@ -148,18 +150,18 @@ class _Schemas:
         self._inputs.setdefault(k, kind)
         return k
 
-    def build(self) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[str, Any]]:
+    def build(self) -> tuple[dict[SchemaKey, dict[str, Any]], dict[str, Any]]:
         from pydantic import TypeAdapter
 
         inputs = [(k, k[1], TypeAdapter(kind)) for k, kind in sorted(self._inputs.items())]
         if not inputs:
             return {}, {}
-        refs, defs = TypeAdapter.json_schemas(inputs, ref_template=REF,  # type: ignore[arg-type]
+        refs, defs = TypeAdapter.json_schemas(inputs, ref_template=REF,
                                               schema_generator=_generator())
         return {k: refs[(k, k[1])] for k in self._inputs}, defs.get("$defs", {})
 
 
-def _error_responses(route: Any) -> set[int]:
+def _error_responses(route: Route) -> set[int]:
     codes = set(route.errors) | {500}
     if route.roles:
         codes |= {401, 403, 503}
@@ -174,10 +176,69 @@ def _response_ref(status: int) -> dict[str, Any]:
     return {"$ref": f"#/components/responses/Error{status}"}
 
 
-def build(routes: list[Any]) -> dict[str, Any]:
+def _parameters(r: Route) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for n in re.findall(r"{(\w+)}", r.path)]
+    params += [_query_parameter(n, spec) for n, spec in sorted(r.query.items())]
+    if r.idempotent:
+        params.append(IDEMPOTENCY_HEADER)
+    return params
+
+
+def _success_responses(r: Route, schema: dict[str, Any] | None) -> dict[str, Any]:
+    """The success statuses of ``r``; ``schema`` is its response model's $ref, if any."""
+    if r.status == 204:
+        return {"204": {"description": "Done; no content"}}
+    if schema is None:
+        schema = {"type": "object" if r.content_type == "application/json" else "string"}
+    responses: dict[str, Any] = {
+        str(code): {"description": "Success", "content": {r.content_type: {"schema": schema}}}
+        for code in (r.status, *r.also)}
+    if r.response is None and r.status == 200 and r.method in ("POST", "PUT", "PATCH",
+                                                               "DELETE"):
+        # a mutating handler without a response model may return None: 204
+        responses["204"] = {"description": "Done; no content"}
+    return responses
+
+
+def _operation(r: Route, body: dict[str, Any] | None, resp: dict[str, Any] | None,
+               codes: set[int]) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "operationId": _operation_id(r.method, r.path),
+        "summary": r.summary or f"{r.method} {r.path}",
+        "tags": [r.path.strip("/").split("/")[0] or "root"],
+        "x-roles": list(r.roles),
+        "security": [{"bearer": []}] if r.roles else [],
+    }
+    params = _parameters(r)
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    responses = _success_responses(r, resp)
+    for code in sorted(codes):
+        responses[str(code)] = _response_ref(code)
+    op["responses"] = dict(sorted(responses.items()))
+    return op
+
+
+def _error_components(codes: set[int]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for code in sorted(codes):
+        responses[f"Error{code}"] = {"description": ERRORS.get(code, "Error"), "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+        if code == 429:
+            responses[f"Error{code}"]["headers"] = {"Retry-After": {
+                "description": "Seconds to wait before retrying",
+                "schema": {"type": "integer", "minimum": 0}}}
+    return responses
+
+
+def build(routes: list[Route]) -> dict[str, Any]:
     """The OpenAPI 3.1 document for ``routes`` (deterministic: sorted paths and schemas)."""
     schemas = _Schemas()
-    pending: list[tuple[Any, tuple[str, str] | None, tuple[str, str] | None]] = []
+    pending: list[tuple[Route, SchemaKey | None, SchemaKey | None]] = []
     for r in routes:
         body = schemas.key(r.body, "validation") if r.body is not None else None
         resp = schemas.key(r.response, "serialization") if r.response is not None else None
@@ -187,60 +248,13 @@ def build(routes: list[Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     error_codes: set[int] = set()
     for r, body, resp in pending:
-        op: dict[str, Any] = {
-            "operationId": _operation_id(r.method, r.path),
-            "summary": r.summary or f"{r.method} {r.path}",
-            "tags": [r.path.strip("/").split("/")[0] or "root"],
-            "x-roles": list(r.roles),
-            "security": [{"bearer": []}] if r.roles else [],
-        }
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string",
-                                                                          "minLength": 1}}
-                  for n in re.findall(r"{(\w+)}", r.path)]
-        params += [_query_parameter(n, spec) for n, spec in sorted(r.query.items())]
-        if r.idempotent:
-            params.append(IDEMPOTENCY_HEADER)
-        if params:
-            op["parameters"] = params
-        if body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": refs[body]}}}
-        responses: dict[str, Any] = {}
-        if r.status == 204:
-            responses["204"] = {"description": "Done; no content"}
-        else:
-            if resp is not None:
-                schema = refs[resp]
-            elif r.content_type == "application/json":
-                schema = {"type": "object"}
-            else:
-                schema = {"type": "string"}
-            for code in (r.status, *r.also):
-                responses[str(code)] = {"description": "Success",
-                                        "content": {r.content_type: {"schema": schema}}}
-            if resp is None and r.status == 200 and r.method in ("POST", "PUT", "PATCH",
-                                                                 "DELETE"):
-                # a mutating handler without a response model may return None: 204
-                responses["204"] = {"description": "Done; no content"}
         codes = _error_responses(r)
         error_codes |= codes
-        for code in sorted(codes):
-            responses[str(code)] = _response_ref(code)
-        op["responses"] = dict(sorted(responses.items()))
+        op = _operation(r, refs[body] if body else None, refs[resp] if resp else None, codes)
         paths.setdefault(r.path, {})[r.method.lower()] = op
-
     for path, ops in paths.items():
         paths[path] = {m.lower(): ops[m.lower()] for m in METHOD_ORDER if m.lower() in ops}
-
     components["ErrorBody"] = ERROR_SCHEMA
-    responses = {}
-    for code in sorted(error_codes):
-        responses[f"Error{code}"] = {"description": ERRORS.get(code, "Error"), "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
-        if code == 429:
-            responses[f"Error{code}"]["headers"] = {"Retry-After": {
-                "description": "Seconds to wait before retrying",
-                "schema": {"type": "integer", "minimum": 0}}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -254,7 +268,7 @@ def build(routes: list[Any]) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": dict(sorted(components.items())),
-            "responses": responses,
+            "responses": _error_components(error_codes),
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                 "description": "HS256 tokens from `perks token` locally; Cognito RS256 tokens "
@@ -274,7 +288,7 @@ def validate(doc: dict[str, Any]) -> None:
     from openapi_spec_validator import validate as validate_spec
     from openapi_spec_validator.validation.validators import OpenAPIV31SpecValidator
 
-    validate_spec(doc, cls=OpenAPIV31SpecValidator)  # type: ignore[arg-type]
+    validate_spec(doc, cls=OpenAPIV31SpecValidator)
 
 
 def document() -> dict[str, Any]:

@@ -38,6 +38,10 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 ENGINES = ["moto", "dynamodb-local"]
 
+from tests import moto_atomic  # noqa: E402  (after the environment above)
+
+moto_atomic.install()  # each moto DynamoDB request applies atomically, as on AWS
+
 
 class _LogCapture(logging.Handler):
     """Every log record of the whole run (INFO and up), for the privacy scan at the end."""

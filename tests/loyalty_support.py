@@ -20,7 +20,7 @@ PROGRAM: dict[str, Any] = {
          "benefits": {"points_multiplier": 1.25}},
         {"id": "gold", "name": "Gold",
          "thresholds": {"min_spend": 500000, "min_orders": 10, "combine": "all"},
-         "benefits": {"points_multiplier": 1.5, "free_shipping": True,
+         "benefits": {"points_multiplier": 1.5,
                       "coupon_templates": ["tpl-gold-welcome"]}},
     ],
     "review": {"months": 12, "policy": "one_down"},

@@ -36,6 +36,22 @@ def _string(s: dict[str, Any]) -> st.SearchStrategy[str]:
         lambda v: len(v) >= lo and rx.fullmatch(v) is not None)
 
 
+def _scalar(kind: str | None, s: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """A string, number, boolean or null of schema ``s`` (anything else: null)."""
+    if kind == "string":
+        return _string(s)
+    if kind == "integer":
+        lo = s.get("minimum", s.get("exclusiveMinimum", -1 - 10**6) + 1)
+        return st.integers(lo, s.get("maximum", 10**9))
+    if kind == "number":
+        return st.floats(s.get("minimum", s.get("exclusiveMinimum")), s.get("maximum"),
+                         exclude_min="exclusiveMinimum" in s, allow_nan=False,
+                         allow_infinity=False)
+    if kind == "boolean":
+        return st.booleans()
+    return st.none()  # "null", or a type not generated
+
+
 class Builder:
     """Strategies for one schema document (its ``$defs`` resolved by name)."""
 
@@ -58,25 +74,12 @@ class Builder:
             if key in s:
                 return st.one_of([self.build(x) for x in s[key]])
         kind = s.get("type")
-        if kind == "string":
-            return _string(s)
-        if kind == "integer":
-            lo = s.get("minimum", s.get("exclusiveMinimum", -1 - 10**6) + 1)
-            return st.integers(lo, s.get("maximum", 10**9))
-        if kind == "number":
-            return st.floats(s.get("minimum", s.get("exclusiveMinimum")), s.get("maximum"),
-                             exclude_min="exclusiveMinimum" in s, allow_nan=False,
-                             allow_infinity=False)
-        if kind == "boolean":
-            return st.booleans()
-        if kind == "null":
-            return st.none()
         if kind == "array":
             return st.lists(self.build(s.get("items", {})), min_size=s.get("minItems", 0),
                             max_size=min(s.get("maxItems", MAX_ITEMS), MAX_ITEMS))
         if kind == "object" or "properties" in s:
             return self._object(s)
-        return st.none()
+        return _scalar(kind, s)
 
     def _object(self, s: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         props: dict[str, Any] = s.get("properties", {})

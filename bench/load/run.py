@@ -77,8 +77,33 @@ def _ms(row: dict[str, str], column: str) -> float:
         return float("nan")
 
 
+def run_locust(args: argparse.Namespace, base: str, work: Path) -> None:
+    """Seed the stack at ``base``, then run locust headless; its CSVs land in ``work``."""
+    from tests.fuzz.stack import member_tokens, stage_tokens
+
+    tokens = stage_tokens(args.stage)
+    seed(base, tokens)
+    config = {"tokens": {**tokens, "members": member_tokens(args.stage, MEMBERS)},
+              "members": MEMBERS, "template": TEMPLATE, "campaign": CAMPAIGN}
+    (work / "config.json").write_text(json.dumps(config))
+    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
+           "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.time}s",
+           "--host", base, "--csv", str(work / "load"), "--only-summary",
+           "--stop-timeout", "10", "--exit-code-on-error", "0", "--loglevel", "WARNING"]
+    print(f"locust: {args.users} users for {args.time} s against {base}", flush=True)
+    proc = subprocess.run(cmd, cwd=HERE, check=False, capture_output=True, text=True,
+                          timeout=args.time + 120, env={
+                              **os.environ, "LOAD_CONFIG": str(work / "config.json"),
+                              "LOAD_THROTTLED": str(work / "throttled.txt"),
+                              "PYTHONPATH": str(ROOT)})
+    print(proc.stdout[-6000:])
+    if proc.returncode != 0:
+        print(proc.stderr[-4000:], file=sys.stderr)
+        raise SystemExit(f"locust exited with {proc.returncode}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from tests.fuzz.stack import member_tokens, running_stack, stage_tokens
+    from tests.fuzz.stack import running_stack
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8000")
@@ -90,25 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="perks-load-"))
     started = time.perf_counter()
     with running_stack(args.url, stage=args.stage) as base:
-        tokens = stage_tokens(args.stage)
-        seed(base, tokens)
-        config = {"tokens": {**tokens, "members": member_tokens(args.stage, MEMBERS)},
-                  "members": MEMBERS, "template": TEMPLATE, "campaign": CAMPAIGN}
-        (work / "config.json").write_text(json.dumps(config))
-        cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless",
-               "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.time}s",
-               "--host", base, "--csv", str(work / "load"), "--only-summary",
-               "--stop-timeout", "10", "--exit-code-on-error", "0", "--loglevel", "WARNING"]
-        print(f"locust: {args.users} users for {args.time} s against {base}", flush=True)
-        proc = subprocess.run(cmd, cwd=HERE, check=False, capture_output=True, text=True,
-                              timeout=args.time + 120, env={
-                                  **os.environ, "LOAD_CONFIG": str(work / "config.json"),
-                                  "LOAD_THROTTLED": str(work / "throttled.txt"),
-                                  "PYTHONPATH": str(ROOT)})
-        print(proc.stdout[-6000:])
-        if proc.returncode != 0:
-            print(proc.stderr[-4000:], file=sys.stderr)
-            raise SystemExit(f"locust exited with {proc.returncode}")
+        run_locust(args, base, work)
     stats = read_stats(work / "load")
     agg = stats.pop("Aggregated", {})
     health = stats.get("/health", {})

@@ -253,10 +253,10 @@ def parallel_pages(table: Any, queries: list[dict[str, Any]], workers: int = SHA
 
     def one(kw: dict[str, Any]) -> dict[str, Any]:
         with translated():
-            return table.query(**kw)  # type: ignore[no-any-return]
+            return table.query(**kw)
 
     def page(kw: dict[str, Any]) -> dict[str, Any]:
-        return retry(lambda: one(kw)) if retry else one(kw)  # type: ignore[no-any-return]
+        return retry(lambda: one(kw)) if retry else one(kw)
 
     open_ = [dict(q) for q in queries]
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(open_)))) as pool:

@@ -4,14 +4,16 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
 
     PK                         SK                          GSI1 (PK / SK)                      GSI2 (PK / SK)
     MEMBER#<id>                PROFILE                     BDAY#<MM-DD> / <tz>#<id>           PHONE#<phone-hmac> / <id>
-                               (PROFILE and LOYALTY also: GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                DEVICE#<device-id>          -                                   -
     DEVICEOWNER#<device-id>    OWNER (the one member holding the token; device id = token hash)
     MEMBER#<id>                LOYALTY                     REVIEW#<date>#<s> / <id>            LASTORDER#<date>#<s> / <tz>#<id>
+                               (LOYALTY is the audience summary: profile copy, facts; also GSI3 MEMBERS#<bucket> / <h>#<id>, the member index)
     MEMBER#<id>                LOT#<expires>#<lot>         LOTEXP#<date>#<s> / <id>#<lot>     -
     (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
+    MEMBER#<id>                PERK#GIFT#<tier> | PERK#MONTH#<yyyy-mm> (tier perk grant records: exactly once)
+    MEMBER#<id>                PERKS                       PERKS#<s> / <tz>#<id>              -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
     MEMBER#<id>                CLAIMS#<template>           -                                   -
     MEMBER#<id>                CODEFAIL#<yyyymmddhh> (failed code attempts; TTL)
@@ -291,6 +293,36 @@ def reward_stock_shard(reward_id: str, shard: int) -> dict[str, str]:
 def loyalty_job_cursor(job: str) -> dict[str, str]:
     """Last local date a loyalty job (expiry, review) fully processed."""
     return {"PK": "LOYALTYJOB", "SK": job}
+
+
+# --- tier perks (grant records, the holders index) -------------------------------------
+# PERK#GIFT#<tier> records that a member had a tier's upgrade gift, PERK#MONTH#<yyyy-mm> how
+# many of a member-local month's free-shipping coupons were issued (conditional writes make
+# each grant happen once). PERKS marks a member above the base tier, indexed on GSI1 by
+# date-free hash shard and time zone, so the monthly job reads only the members whose local
+# month just began, with key queries (begins_with "<tz>#") on every shard.
+PERK = "PERK#"
+PERK_HOLDERS = "PERKS#"
+PERK_HOLDER_SHARDS = 16
+
+
+def perk_grant(member_id: str, kind: str, ident: str) -> dict[str, str]:
+    """A grant record: kind ``GIFT`` (ident = tier id) or ``MONTH`` (ident = yyyy-mm)."""
+    return {"PK": member_pk(member_id), "SK": f"{PERK}{kind}#{ident}"}
+
+
+def perk_holder(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": "PERKS"}
+
+
+def perk_holder_partitions() -> list[str]:
+    return [f"{PERK_HOLDERS}{s:02d}" for s in range(PERK_HOLDER_SHARDS)]
+
+
+def perk_holder_index(timezone: str, member_id: str) -> dict[str, str]:
+    """GSI1 on PERKS: tiered members by shard, then time zone (a key range per zone)."""
+    return {"GSI1PK": perk_holder_partitions()[_shard(member_id, PERK_HOLDER_SHARDS)],
+            "GSI1SK": f"{timezone}#{member_id}"}
 
 
 def loyalty_issued_coupon(member_id: str, coupon_id: str) -> dict[str, str]:
@@ -638,13 +670,15 @@ def outbox_index(member_id: str, campaign_id: str, occurrence: str, channel: str
 
 
 # --- member index (GSI3): every member in one of 64 fixed hash buckets ----------------------
-# PROFILE and LOYALTY (the items audiences read) carry GSI3PK = MEMBERS#<bucket> and
-# GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another slice of the member id's
-# hash. Both items of a member share one key, so they are adjacent in the index. Sorting by
-# <h> (not by id) makes any key range of a bucket a uniform random sample of its members,
-# whatever the id scheme (sequential ids would otherwise put old members first), and the
-# share of the hash space a range covers estimates how many members the bucket holds.
-# The index projects only what audiences and preview samples read (infra/template.json).
+# One entry per member: its LOYALTY item, the audience summary (the profile-level copy
+# audiences read, loyalty fields, behaviour facts; adapters/members/summary.py), carries
+# GSI3PK = MEMBERS#<bucket> and GSI3SK = <h>#<member id>, where <h> is 8 hex digits of another
+# slice of the member id's hash. Sorting by <h> (not by id) makes any key range of a bucket a
+# uniform random sample of its members, whatever the id scheme (sequential ids would otherwise
+# put old members first), and the share of the hash space a range covers estimates how many
+# members the bucket holds. The index projects only what audiences, broadcasts and preview
+# samples read (infra/template.json). PROFILE items carried the same key before the summary
+# (`perks members backfill-summary` takes them out).
 MEMBER_BUCKETS = 64
 MEMBER_HASH_SPACE = 16 ** 8
 MEMBERS = "MEMBERS#"
@@ -669,7 +703,7 @@ def member_rank_key(rank: int) -> str:
 
 
 def member_index(member_id: str) -> dict[str, str]:
-    """GSI3 entry of a member's PROFILE or LOYALTY item (the same for both)."""
+    """GSI3 entry of a member's LOYALTY item (its audience summary)."""
     return {"GSI3PK": member_bucket_partition(member_bucket(member_id)),
             "GSI3SK": f"{member_rank_key(member_rank(member_id))}#{member_id}"}
 

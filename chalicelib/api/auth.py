@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Blueprint
 
 from chalicelib.config import get_settings
+
+if TYPE_CHECKING:  # jwt is imported where it is used: it stays off the cold-start path
+    from jwt.types import Options
 
 bp = Blueprint(__name__)
 
@@ -43,7 +46,7 @@ def verify(token: str) -> dict[str, Any]:
     import jwt
 
     s = get_settings()
-    options = {"require": ["exp", "sub"]}
+    options: Options = {"require": ["exp", "sub"]}
     if s.jwt_algorithm == "HS256":
         if not s.jwt_secret:
             raise jwt.InvalidTokenError("no signing secret configured")
@@ -52,8 +55,8 @@ def verify(token: str) -> dict[str, Any]:
     if "client" not in _jwks:
         _jwks["client"] = jwt.PyJWKClient(s.jwks_url, cache_keys=True, lifespan=3600)
     key = _jwks["client"].get_signing_key_from_jwt(token).key
-    claims = jwt.decode(token, key, algorithms=["RS256"], issuer=s.jwt_issuer, options={
-        **options, "verify_aud": False}, leeway=30)
+    claims = jwt.decode(token, key, algorithms=["RS256"], issuer=s.jwt_issuer,
+                        options={**options, "verify_aud": False}, leeway=30)
     # Cognito ID tokens carry `aud`; access tokens carry `client_id` instead.
     audience = claims.get("aud") or claims.get("client_id")
     if audience != s.jwt_audience and not _console_access(claims, s.jwt_console_scope):

@@ -3,6 +3,7 @@ preview, the version history and rollback (marketer, admin)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from chalice import Blueprint
@@ -46,20 +47,20 @@ class Rollback(Strict):
 
 @api.route("GET", "/admin/campaigns/{campaign_id}/preview/{job_id}", roles=MARKETING,
            response=PreviewJobOut, errors=(404,))
-def preview_job(ctx: Ctx, campaign_id: str, job_id: str) -> dict[str, Any]:
+def preview_job(ctx: Ctx, campaign_id: str, job_id: str) -> Mapping[str, object]:
     """A preview's exact audience count: pending until the background count is done."""
     return campaign_preview.job_status(campaign_id, job_id)
 
 
 @api.route("GET", "/admin/campaigns/{campaign_id}/versions", roles=MARKETING,
            response=VersionList, errors=(404,))
-def list_versions(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
+def list_versions(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """Every stored version, newest first (read one with GET ...?version=n)."""
     return campaigns.versions(campaign_id)
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/rollback", roles=MARKETING, body=Rollback,
            response=CampaignRecord, errors=(400, 404, 409))
-def rollback(ctx: Ctx, campaign_id: str, body: Rollback) -> dict[str, Any]:
+def rollback(ctx: Ctx, campaign_id: str, body: Rollback) -> Mapping[str, object]:
     """Store a NEW version whose definition equals an old one (status unchanged; audited)."""
     return campaigns.rollback(campaign_id, body.version, ctx.sub, body.expected_version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from chalice import Blueprint
@@ -34,7 +35,7 @@ class CampaignDraft(Campaign):
     """A campaign document as typed in the editor: checked, never stored (any JSON value)."""
 
     @classmethod
-    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:  # type: ignore[override]
+    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:
         # The editor sends whatever the marketer typed; the service reports every problem
         # with its path and hint (a pydantic 400 here would stop at malformed JSON).
         return json_data
@@ -112,7 +113,7 @@ def _int(ctx: Ctx, name: str, default: int | None, lo: int, hi: int) -> int | No
 
 @api.route("PUT", "/admin/campaigns/{campaign_id}", roles=MARKETING, body=CampaignBody,
            response=CampaignRecord, errors=(400, 409))
-def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> dict[str, Any]:
+def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> Mapping[str, object]:
     """Create or update a campaign: a new version; history and audit are kept."""
     return campaigns.put(campaign_id, body, ctx.sub)
 
@@ -124,7 +125,7 @@ def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> dict[str, Any]:
                   "activity": {"schema": {"enum": ["true", "false"]}, "description":
                                "add next_occurrence, budget_used and the 7-day sparkline"}},
            errors=(400,))
-def list_campaigns(ctx: Ctx) -> dict[str, Any]:
+def list_campaigns(ctx: Ctx) -> Mapping[str, object]:
     """List campaigns by key (every campaign, or one status)."""
     return campaigns.page(ctx.query.get("status"), _int(ctx, "limit", 50, 1, 100) or 50,
                           ctx.query.get("cursor"), ctx.query.get("activity") == "true")
@@ -134,28 +135,28 @@ def list_campaigns(ctx: Ctx) -> dict[str, Any]:
            query={"version": {"schema": {"type": "integer", "minimum": 1},
                               "description": "a stored version (default: the live one)"}},
            errors=(400, 404))
-def get_campaign(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
+def get_campaign(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """The live campaign with its version list, or one past version."""
     return campaigns.get(campaign_id, _int(ctx, "version", None, 1, 10**6))
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/status", roles=MARKETING, body=StatusChange,
            response=CampaignRecord, errors=(400, 404, 409))
-def change_status(ctx: Ctx, campaign_id: str, body: StatusChange) -> dict[str, Any]:
+def change_status(ctx: Ctx, campaign_id: str, body: StatusChange) -> Mapping[str, object]:
     """Activate, pause or end a campaign (draft → active → paused/ended)."""
     return campaigns.set_status(campaign_id, body.status, ctx.sub)
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/validate", roles=MARKETING,
            body=CampaignDraft, response=ValidationReport, errors=(400,))
-def validate_campaign(ctx: Ctx, campaign_id: str, body: Any) -> dict[str, Any]:
+def validate_campaign(ctx: Ctx, campaign_id: str, body: Any) -> Mapping[str, object]:
     """Validate and lint a campaign without saving it: errors and warnings with JSON paths."""
     return campaigns.check(campaign_id, body)
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/preview", roles=MARKETING,
            body=PreviewRequest, response=PreviewOut, errors=(400, 404, 429))
-def preview_campaign(ctx: Ctx, campaign_id: str, body: PreviewRequest) -> dict[str, Any]:
+def preview_campaign(ctx: Ctx, campaign_id: str, body: PreviewRequest) -> Mapping[str, object]:
     """Audience size, sample members, next fires and projected cost against the budget;
     429 (Retry-After) when the campaign already has 3 exact counts open."""
     kw: dict[str, Any] = {"at": body.at, "samples": body.samples, "scan_limit": body.scan_limit}
@@ -180,7 +181,7 @@ def delete_campaign(ctx: Ctx, campaign_id: str) -> None:
                             "description": "YYYY-MM (default: this month)"}, "limit": LIMIT,
                   "cursor": "next_cursor of the previous page",
                   "entity_id": "only changes to this campaign"}, errors=(400,))
-def audit_log(ctx: Ctx) -> dict[str, Any]:
+def audit_log(ctx: Ctx) -> Mapping[str, object]:
     """Who changed which campaign, when, and what changed (newest first)."""
     return campaigns.audit(ctx.query.get("month"), _int(ctx, "limit", 50, 1, 100) or 50,
                            ctx.query.get("cursor"), ctx.query.get("entity_id"))

@@ -41,7 +41,7 @@ class TemplateDraft(TemplateBody):
     """A template as typed in the console editor: checked, never stored (any JSON text)."""
 
     @classmethod
-    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:  # type: ignore[override]
+    def model_validate_json(cls, json_data: Any, **_: Any) -> Any:
         # The service reports every problem with its JSON path (malformed JSON included).
         return json_data
 

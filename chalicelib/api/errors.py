@@ -67,7 +67,8 @@ REASONS: dict[str, str] = {
     "USE_LIMIT_REACHED": "used, or the template's per-member uses are taken",
     "EXPIRED": "past the coupon's validity",
     "NOT_YET_VALID": "before the coupon's validity",
-    "TIER_REQUIRED": "the member's tier is below the coupon's `min_tier`",
+    "TIER_REQUIRED": "the member's tier is not in the coupon's `audience.tiers` or is below "
+                     "its `min_tier`; `tiers` lists the tiers that may",
     "NEW_MEMBERS_ONLY": "only for members who have not ordered yet",
     "TAG_REQUIRED": "the member lacks one of the audience's tags",
     "WRONG_CHANNEL": "the cart's channel is not in the coupon's scope",

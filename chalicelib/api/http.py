@@ -249,6 +249,7 @@ class Api:
             return (status if result is not None or status != 200 else 204), to_json(result)
 
         key = ctx.headers.get("idempotency-key")
+        headers: dict[str, str | list[str]]
         if idem and key and caller is not None:
             from chalicelib.api.idempotency import run_once
 

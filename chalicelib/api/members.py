@@ -6,6 +6,7 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import Role
 from chalicelib.api.http import Api, Ctx
+from chalicelib.domain.members.facts_view import ProfileFacts
 from chalicelib.domain.members.model import (
     Device,
     DeviceView,
@@ -15,6 +16,7 @@ from chalicelib.domain.members.model import (
     SegmentationPatch,
     SegmentationView,
 )
+from chalicelib.services.members import facts as member_facts
 from chalicelib.services.members import members, support
 from chalicelib.services.members.support import SupportView
 
@@ -68,6 +70,13 @@ def erase_me(ctx: Ctx) -> None:
 def export_me(ctx: Ctx) -> dict:
     """Everything Perks holds about the calling member."""
     return members.export(ctx.sub)
+
+
+@api.route("GET", "/me/profile-facts", roles=(Role.member,), response=ProfileFacts,
+           errors=(404,))
+def profile_facts(ctx: Ctx) -> ProfileFacts:
+    """What Perks knows about the calling member from its orders and profile, and why."""
+    return member_facts.profile_facts(ctx.sub)
 
 
 @api.route("PATCH", "/admin/members/{member_id}/segmentation", roles=OPERATORS,

@@ -4,6 +4,7 @@ export."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from chalice import Blueprint, Response
@@ -110,7 +111,7 @@ class CampaignResults(Out):
 
 @api.route("GET", "/admin/campaigns/{campaign_id}/results", roles=MARKETING,
            response=CampaignResults, query=RANGE, errors=(400, 404))
-def campaign_results(ctx: Ctx, campaign_id: str) -> dict[str, Any]:
+def campaign_results(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """Per day and in total: targeted, delivered, suppressed by reason, sent per channel,
     coupons issued and redeemed, points, cost; per variant; lift over the holdout (95 % CI,
     verdict in zh and en); per arm conversion and revenue per member with 95 % intervals and

@@ -54,21 +54,21 @@ def stack_options(parser: argparse.ArgumentParser, top: bool = False) -> None:
 def read_state(stack_dir: Path) -> dict[str, Any] | None:
     """The running stack recorded in ``stack_dir``, or None (no file, or its pid is gone)."""
     try:
-        state = json.loads((stack_dir / STATE_FILE).read_text())
+        state: dict[str, Any] = json.loads((stack_dir / STATE_FILE).read_text())
         os.kill(int(state["pid"]), 0)
     except ProcessLookupError:
         return None
     except PermissionError:
-        return state  # type: ignore[no-any-return]  # alive, another user's process
+        return state  # alive, another user's process
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def _point_at_stack(args: argparse.Namespace, local: bool) -> str | None:
     """Override the stage's endpoints: explicit URLs first, else (``local``: the dev stage)
     the running stack's state file. Returns where the endpoints came from, None: the stage."""
-    explicit = {k: getattr(args, k, None) for k in ENDPOINT_ENV}
+    explicit: dict[str, str | None] = {k: getattr(args, k, None) for k in ENDPOINT_ENV}
     origin = None
     stack_dir = getattr(args, "stack_dir", None)
     state = read_state(Path(stack_dir) if stack_dir else STACK_DIR) if local else None
@@ -82,10 +82,11 @@ def _point_at_stack(args: argparse.Namespace, local: bool) -> str | None:
         explicit = {"ddb_url": explicit["ddb_url"] or state.get("dynamodb_url"),
                     "sqs_url": explicit["sqs_url"] or state.get("sqs_url")}
     for opt, names in ENDPOINT_ENV.items():
-        if explicit[opt]:
+        url = explicit[opt]
+        if url:
             origin = origin or "--ddb-url/--sqs-url"
             for name in names:
-                os.environ[name] = explicit[opt]
+                os.environ[name] = url
     return origin
 
 

@@ -81,10 +81,10 @@ def templates_dir(campaign_paths: Iterable[Path]) -> Path:
     return CAMPAIGNS_DIR / "coupons"
 
 
-def load_templates(directory: Path) -> dict[str, Mapping[str, Any]]:
+def load_templates(directory: Path) -> dict[str, Mapping[str, object]]:
     """Coupon templates by id from ``directory`` (unparseable files are skipped here;
     the coupon commands report them)."""
-    out: dict[str, Mapping[str, Any]] = {}
+    out: dict[str, Mapping[str, object]] = {}
     if not directory.is_dir():
         return out
     for f in sorted(directory.glob("*.json")):

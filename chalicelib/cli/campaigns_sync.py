@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib.cli import campaign_files as files
+
+if TYPE_CHECKING:  # rich loads with the command that prints
+    from rich.console import Console
+    from rich.table import Table
 
 
 def _program(directory: Path, who: str, dry_run: bool) -> str | None:
@@ -35,7 +39,10 @@ def _program(directory: Path, who: str, dry_run: bool) -> str | None:
     return "created" if not live.version else "updated"
 
 
-def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str] | None:
+TemplateWriter = Callable[[str, dict[str, object], str], str]
+
+
+def _template_writer(dry_run: bool) -> TemplateWriter | None:
     """Upsert one coupon template through the coupon service (None when it is absent); a
     dry run asks the service what the upsert would do instead."""
     try:
@@ -45,7 +52,7 @@ def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str]
     except ImportError:
         return None
 
-    def write(template_id: str, doc: dict[str, Any], who: str) -> str:
+    def write(template_id: str, doc: dict[str, object], who: str) -> str:
         template = parse_template(doc, template_id)
         result = coupon_templates.plan(template_id, template)
         if not dry_run and result != "unchanged":
@@ -55,18 +62,100 @@ def _template_writer(dry_run: bool) -> Callable[[str, dict[str, Any], str], str]
     return write
 
 
-def _segments(directory: Path, who: str, dry_run: bool,
-              row: Callable[[str, str, str], None]) -> int:
-    """Upsert ``directory/*.json`` segments (referenced ones first); the number that failed.
-    A dry run reports what would change without storing."""
+class _Report:
+    """The sync table: one row per program, template and campaign, counted by result."""
+
+    STYLES = {"created": "green", "updated": "cyan", "unchanged": "dim", "deleted": "magenta",
+              "ended": "magenta"}
+
+    def __init__(self, dry_run: bool) -> None:
+        from rich.table import Table
+
+        self.table: Table = Table(title="sync" + (" (dry run)" if dry_run else ""),
+                                  title_justify="left")
+        for col in ("kind", "id", "result"):
+            self.table.add_column(col)
+        self.counts: Counter[str] = Counter()
+        self.failed = 0
+
+    def row(self, kind: str, ident: str, result: str) -> None:
+        self.counts[result] += 1
+        self.table.add_row(kind, ident, f"[{self.STYLES.get(result, 'red')}]{result}[/]")
+
+    def failure(self, kind: str, ident: str, e: Exception) -> None:
+        self.failed += 1
+        self.row(kind, ident, f"failed: {getattr(e, 'message', e)}")
+
+
+def _sync_templates(report: _Report, templates: Mapping[str, Mapping[str, object]], who: str,
+                    dry_run: bool, step: Callable[[], None]) -> None:
+    writer = _template_writer(dry_run)
+    for tid, doc in templates.items():
+        if writer is None:
+            report.row("template", tid, "skipped (coupon service unavailable)")
+        else:
+            try:
+                report.row("template", tid, writer(tid, dict(doc), who))
+            except Exception as e:  # report it and go on with the rest
+                report.failure("template", tid, e)
+        step()
+
+
+def _sync_campaigns(report: _Report, results: list[files.FileResult], who: str,
+                    dry_run: bool, step: Callable[[], None]) -> None:
+    from chalicelib.services.campaigns import campaigns
+
+    for r in results:
+        c = r.campaign
+        try:
+            if dry_run:
+                before = campaigns.repo().current(c.id)
+                result = "created" if before is None else (
+                    "unchanged" if before.get("doc") == c.document() else "updated")
+            else:
+                result = str(campaigns.put(c.id, c, who)["result"])
+        except Exception as e:  # report it and go on with the rest
+            report.failure("campaign", c.id, e)
+        else:
+            report.row("campaign", c.id, result)
+        step()
+
+
+def _prune(report: _Report, keep: set[str], who: str, dry_run: bool) -> None:
+    """Delete stored drafts that have no file and end the other campaigns without one."""
+    from chalicelib.domain.campaigns.model import Status
+    from chalicelib.services.campaigns import campaigns
+
+    cursor = None
+    while True:
+        page = campaigns.page(None, 100, cursor)
+        for item in page["items"]:
+            cid, status = str(item["campaign_id"]), item["status"]
+            if cid in keep or status == "ended":
+                continue
+            if status == "draft":
+                if not dry_run:
+                    campaigns.delete(cid, who)
+                report.row("campaign", cid, "deleted")
+            else:
+                if not dry_run:
+                    campaigns.set_status(cid, Status.ended, who)
+                report.row("campaign", cid, "ended")
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+
+
+def _segments(directory: Path, who: str, dry_run: bool, report: _Report) -> None:
+    """Upsert ``directory/*.json`` segments (referenced ones first), counting failures in
+    ``report``. A dry run reports what would change without storing."""
     from chalicelib.services.campaigns import segments
 
-    failed = 0
     for f in files.load_segments(directory):
         slug = f.path.stem
         if f.errors:
-            failed += 1
-            row("segment", slug, "failed: " + "; ".join(
+            report.failed += 1
+            report.row("segment", slug, "failed: " + "; ".join(
                 f"{e.get('path')}: {e.get('message')}" for e in f.errors[:3]))
             continue
         try:
@@ -77,86 +166,32 @@ def _segments(directory: Path, who: str, dry_run: bool,
             else:
                 result = segments.put(slug, f.segment, who)["result"]
         except Exception as e:  # report it and go on with the rest
-            failed += 1
-            result = f"failed: {getattr(e, 'message', e)}"
-        row("segment", slug, result)
-    return failed
+            report.failure("segment", slug, e)
+            continue
+        report.row("segment", slug, result)
 
 
-def sync(console: Any, directory: Path, results: list[files.FileResult], *, who: str,
+def sync(console: Console, directory: Path, results: list[files.FileResult], *, who: str,
          prune: bool, dry_run: bool) -> int:
     from rich.progress import Progress
-    from rich.table import Table
 
-    from chalicelib.services.campaigns import campaigns
-
-    table = Table(title="sync" + (" (dry run)" if dry_run else ""), title_justify="left")
-    for col in ("kind", "id", "result"):
-        table.add_column(col)
-    counts: Counter[str] = Counter()
-    failed = 0
-
-    def row(kind: str, ident: str, result: str) -> None:
-        counts[result] += 1
-        style = {"created": "green", "updated": "cyan", "unchanged": "dim",
-                 "deleted": "magenta", "ended": "magenta"}.get(result, "red")
-        table.add_row(kind, ident, f"[{style}]{result}[/]")
-
+    report = _Report(dry_run)
     program = _program(directory, who, dry_run)
     if program:
-        row("program", "program.json", program)
-    failed += _segments(directory / "segments", who, dry_run, row)
+        report.row("program", "program.json", program)
+    _segments(directory / "segments", who, dry_run, report)
     templates = files.load_templates(directory / "coupons")
-    writer = _template_writer(dry_run)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("syncing", total=len(templates) + len(results))
-        for tid, doc in templates.items():
-            if writer is None:
-                row("template", tid, "skipped (coupon service unavailable)")
-            else:
-                try:
-                    row("template", tid, writer(tid, dict(doc), who))
-                except Exception as e:  # report it and go on with the rest
-                    failed += 1
-                    row("template", tid, f"failed: {getattr(e, 'message', e)}")
-            progress.advance(task)
-        for r in results:
-            c = r.campaign
-            try:
-                if dry_run:
-                    before = campaigns.repo().current(c.id)
-                    result = "created" if before is None else (
-                        "unchanged" if before.get("doc") == c.document() else "updated")
-                else:
-                    result = campaigns.put(c.id, c, who)["result"]
-            except Exception as e:  # report it and go on with the rest
-                failed += 1
-                result = f"failed: {getattr(e, 'message', e)}"
-            row("campaign", c.id, result)
-            progress.advance(task)
-    if prune:
-        keep = {r.campaign.id for r in results}
-        cursor = None
-        while True:
-            page = campaigns.page(None, 100, cursor)
-            for item in page["items"]:
-                cid = item["campaign_id"]
-                if cid in keep or item["status"] == "ended":
-                    continue
-                if item["status"] == "draft":
-                    if not dry_run:
-                        campaigns.delete(cid, who)
-                    row("campaign", cid, "deleted")
-                else:
-                    if not dry_run:
-                        from chalicelib.domain.campaigns.model import Status
 
-                        campaigns.set_status(cid, Status.ended, who)
-                    row("campaign", cid, "ended")
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-    console.print(table)
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    console.print(("[red]" if failed else "[green]") + summary + "[/]")
-    return 1 if failed else 0
+        def step() -> None:
+            progress.advance(task)
+
+        _sync_templates(report, templates, who, dry_run, step)
+        _sync_campaigns(report, results, who, dry_run, step)
+    if prune:
+        _prune(report, {r.campaign.id for r in results}, who, dry_run)
+    console.print(report.table)
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
+    console.print(("[red]" if report.failed else "[green]") + summary + "[/]")
+    return 1 if report.failed else 0

@@ -378,7 +378,8 @@ def _moto_data() -> dict[str, Any]:
 
         url = endpoint.rstrip("/") + "/moto-api/data.json"
         with urllib.request.urlopen(url, timeout=MOTO_DUMP_TIMEOUT) as resp:  # noqa: S310
-            return dict(json.loads(resp.read()))
+            data: dict[str, Any] = json.loads(resp.read())
+            return data
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns import sns_backends
 

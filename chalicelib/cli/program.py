@@ -4,6 +4,8 @@
     perks program schema [--write|--check]   the committed JSON Schema
     perks program sync [FILE]          publish FILE as a new version when it differs
     perks program show [--version N]   the live (or a past) published version
+    perks program backfill-perks       index members above the base tier for monthly perks
+    perks program grant-perks          run the monthly tier-perk job now (it runs hourly)
 """
 
 from __future__ import annotations
@@ -41,6 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--version", type=int, default=None)
     stack_options(w)
     w.set_defaults(func=show)
+    b = cmds.add_parser("backfill-perks", help="index tiered members for the monthly perks "
+                        "job (once, after deploying tier perks)")
+    stack_options(b)
+    b.set_defaults(func=backfill_perks)
+    g = cmds.add_parser("grant-perks", help="grant the monthly tier perks now")
+    stack_options(g)
+    g.set_defaults(func=grant_perks)
 
 
 def schema_text() -> str:
@@ -123,4 +132,20 @@ def show(args: argparse.Namespace) -> int:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
     print(json.dumps(v.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    return 0
+
+
+def backfill_perks(args: argparse.Namespace) -> int:
+    _stage(args)
+    from chalicelib.services.loyalty import perks
+
+    print(f"indexed {perks.backfill_holders()} member(s) above the base tier")
+    return 0
+
+
+def grant_perks(args: argparse.Namespace) -> int:
+    _stage(args)
+    from chalicelib.services.loyalty import perks
+
+    print(json.dumps(perks.grant_monthly(), indent=2))
     return 0

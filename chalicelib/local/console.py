@@ -127,17 +127,20 @@ class Handler(BaseHTTPRequestHandler):
         connection never starts the next request inside this one's body; None when the
         framing is refused (answered, connection closing)."""
         if self.headers.get_all("Transfer-Encoding"):
-            return self._refuse(400, "VALIDATION_ERROR", "Transfer-Encoding is not "
-                                                         "supported; send Content-Length")
+            self._refuse(400, "VALIDATION_ERROR", "Transfer-Encoding is not supported; "
+                                                  "send Content-Length")
+            return None
         lengths = self.headers.get_all("Content-Length") or []
         if not lengths:
             return b""
         raw = lengths[0].strip()
         if len(lengths) > 1 or not raw.isdigit() or not raw.isascii():
-            return self._refuse(400, "VALIDATION_ERROR", "invalid Content-Length")
+            self._refuse(400, "VALIDATION_ERROR", "invalid Content-Length")
+            return None
         length = int(raw)
         if length > MAX_BODY:
-            return self._refuse(413, "TOO_LARGE", f"at most {MAX_BODY} bytes")
+            self._refuse(413, "TOO_LARGE", f"at most {MAX_BODY} bytes")
+            return None
         return self.rfile.read(length) if length else b""
 
     def _refuse(self, status: int, code: str, message: str) -> None:
@@ -145,7 +148,6 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(status, json.dumps({"error": {"code": code, "message": message}}).encode(),
                    "application/json", {"Connection": "close"})
-        return None
 
     def _body(self) -> bytes:
         return self._request_body or b""

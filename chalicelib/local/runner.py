@@ -176,7 +176,7 @@ class Runner:
         for q in self.queues:
             if queue_name in (q.name, q.queue, (q.queue_arn or "").rsplit(":", 1)[-1]):
                 return q
-        names = ", ".join(q.queue or q.queue_arn for q in self.queues) or "none registered"
+        names = ", ".join(q.queue or q.queue_arn or "?" for q in self.queues) or "none registered"
         raise KeyError(f"no SQS handler for queue {queue_name!r} (queues: {names})")
 
     def _receive(self, cfg: Any, wait: int) -> list[dict[str, Any]]:

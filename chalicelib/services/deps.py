@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
     from chalicelib.adapters.members.contacts import ContactIndex
@@ -38,7 +39,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.services.delivery.worker import Worker
 
 Item = dict[str, Any]
-TemplateLookup = Callable[[str], Mapping[str, Any] | None]
+TemplateLookup = Callable[[str], Mapping[str, object] | None]  # coupon template JSON
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Deps:
     inbox: InboxRepository
     loyalty: LoyaltyRepository
     programs: ProgramRepository
+    perks: PerkRepository
     coupons: CouponRepository
     campaigns: CampaignRepository
     segments: SegmentRepository

@@ -15,16 +15,8 @@ from tests.browser.conftest import ROOT, Stack, axe_violations, shot
 from tests.browser.test_console import no_horizontal_scroll, sign_in
 
 
-def test_create_a_coupon_template_then_generate_and_download_codes(page: Any,
-                                                                   stack: Stack) -> None:
-    sign_in(page)
-    page.get_by_role("link", name="优惠券", exact=True).click()
-    expect(page.get_by_role("heading", name="优惠券模板")).to_be_visible()
-    page.get_by_role("link", name="新建优惠券模板").click()
-    expect(page.locator(".cm-content")).to_contain_text('"benefit"')
-    page.get_by_label("模板 ID").fill("console-new-10")
-
-    # A typo is reported by the server at its line, in the editor.
+def a_typo_is_reported_at_its_line_then_undone(page: Any) -> None:
+    """A typo is reported by the server at its line, in the editor; undone, it validates."""
     page.locator(".cm-line", has_text='"name"').click()
     page.keyboard.press("End")
     page.keyboard.press("Enter")
@@ -42,6 +34,17 @@ def test_create_a_coupon_template_then_generate_and_download_codes(page: Any,
     expect(page.locator(".cm-content")).not_to_contain_text("colour")
     page.get_by_role("button", name="校验").click()
     expect(page.locator("#problem-summary")).to_contain_text("校验通过")
+
+
+def test_create_a_coupon_template_then_generate_and_download_codes(page: Any,
+                                                                   stack: Stack) -> None:
+    sign_in(page)
+    page.get_by_role("link", name="优惠券", exact=True).click()
+    expect(page.get_by_role("heading", name="优惠券模板")).to_be_visible()
+    page.get_by_role("link", name="新建优惠券模板").click()
+    expect(page.locator(".cm-content")).to_contain_text('"benefit"')
+    page.get_by_label("模板 ID").fill("console-new-10")
+    a_typo_is_reported_at_its_line_then_undone(page)
 
     page.get_by_role("button", name="保存").click()
     dialog = page.get_by_role("dialog")

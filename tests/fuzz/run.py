@@ -28,6 +28,26 @@ def inputs_of(spec: dict, path: str, method: str) -> bool:
     return bool(params or op.get("requestBody"))
 
 
+def per_operation(spec: dict, stats: dict, ops: set[str], examples: int
+                  ) -> tuple[list[str], int, list[str], list[str]]:
+    """(table lines, 5xx answers, operations failing a check, operations with inputs that
+    got fewer than ``examples`` cases)."""
+    table = [f"{'operation':48} {'cases':>6} {'requests':>8} {'5xx':>4} {'failed':>6}"]
+    five, failing, low = 0, [], []
+    for op in sorted(ops):
+        s = stats.get(op, {})
+        n5 = sum(v for k, v in s.items() if ":" in k and k.rsplit(":", 1)[1].startswith("5"))
+        five += n5
+        if s.get("failures"):
+            failing.append(op)
+        method, path = op.split(" ", 1)
+        if s.get("cases", 0) < examples and inputs_of(spec, path, method):
+            low.append(op)
+        table.append(f"{op:48} {s.get('cases', 0):>6} {s.get('requests', 0):>8} {n5:>4} "
+                     f"{s.get('failures', 0):>6}")
+    return table, five, failing, low
+
+
 def main(argv: list[str] | None = None) -> int:
     from tests.fuzz.stack import running_stack
 
@@ -52,19 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     ops = {f"{m.upper()} {p}" for p, item in spec["paths"].items() for m in item
            if m in ("get", "post", "put", "patch", "delete")}
-    table = [f"{'operation':48} {'cases':>6} {'requests':>8} {'5xx':>4} {'failed':>6}"]
-    five, failing, low = 0, [], []
-    for op in sorted(ops):
-        s = stats.get(op, {})
-        n5 = sum(v for k, v in s.items() if ":" in k and k.rsplit(":", 1)[1].startswith("5"))
-        five += n5
-        if s.get("failures"):
-            failing.append(op)
-        method, path = op.split(" ", 1)
-        if s.get("cases", 0) < args.examples and inputs_of(spec, path, method):
-            low.append(op)
-        table.append(f"{op:48} {s.get('cases', 0):>6} {s.get('requests', 0):>8} {n5:>4} "
-                     f"{s.get('failures', 0):>6}")
+    table, five, failing, low = per_operation(spec, stats, ops, args.examples)
     print("\n" + "\n".join(table))
     with_inputs = [stats.get(op, {}).get("cases", 0) for op in ops
                    if inputs_of(spec, *reversed(op.split(" ", 1)))]

@@ -1,5 +1,5 @@
-"""Preview from the member index on moto and DynamoDB Local: index attributes on PROFILE and
-LOYALTY, bucket samples that cover exactly what they claim, the estimate within its margin,
+"""Preview from the member index on moto and DynamoDB Local: one index entry per member (the
+LOYALTY summary), bucket samples that cover exactly what they claim, the estimate within its margin,
 the exact count job through the preview queue, no Scan, and version rollback."""
 
 from __future__ import annotations
@@ -74,20 +74,23 @@ def drain_preview_queue() -> int:
             ran += 1
 
 
-def test_profiles_and_loyalty_enter_the_member_index_and_erasure_takes_them_out(
+def test_the_loyalty_summary_is_the_one_index_entry_and_erasure_takes_it_out(
         engine: str) -> None:
     from chalicelib.domain.members.model import NewMember
 
     members.register(NewMember.model_validate_json(json.dumps(
-        {"member_id": "m-1", "city": "Shanghai", "timezone": "Asia/Shanghai"})))
+        {"member_id": "m-1", "city": "Shanghai", "timezone": "Asia/Shanghai",
+         "phone": "+8613800138000"})))
     want = keys.member_index("m-1")
-    item = index_item("m-1", keys.PROFILE)
+    item = index_item("m-1", keys.LOYALTY)
     assert (item["GSI3PK"], item["GSI3SK"]) == (want["GSI3PK"], want["GSI3SK"])
-    found = list(MemberIndex().members([keys.member_bucket("m-1")]))
-    assert [p["member_id"] for p, _ in found] == ["m-1"]
-    assert "phone" not in found[0][0]
-    members.erase("m-1")
     assert "GSI3PK" not in index_item("m-1", keys.PROFILE)
+    found = list(MemberIndex().members([keys.member_bucket("m-1")]))
+    assert [(p["member_id"], p["city"]) for p, _ in found] == [("m-1", "Shanghai")]
+    assert "phone" not in found[0][0] and found[0][1] is None  # no loyalty state yet
+    members.erase("m-1")
+    assert "GSI3PK" not in index_item("m-1", keys.LOYALTY)
+    assert "profile" not in index_item("m-1", keys.LOYALTY)
     assert list(MemberIndex().members([keys.member_bucket("m-1")])) == []
 
 

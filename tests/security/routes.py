@@ -52,6 +52,7 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PATCH", "/me"): ("member",),
     ("DELETE", "/me"): ("member",),
     ("GET", "/me/export"): ("member",),
+    ("GET", "/me/profile-facts"): ("member",),
     ("POST", "/me/devices"): ("member",),
     ("GET", "/me/devices"): ("member",),
     ("DELETE", "/me/devices/{device_id}"): ("member",),

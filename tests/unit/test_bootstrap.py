@@ -37,6 +37,13 @@ def test_an_unknown_dependency_is_refused() -> None:
         bootstrap.build(member_repo=object())
 
 
+def test_every_part_of_the_graph_can_be_overridden_and_nothing_else() -> None:
+    from chalicelib.services.deps import Deps
+
+    assert set(bootstrap.Overrides.__annotations__) == {*Deps.__dataclass_fields__,
+                                                        "scan_segments"}
+
+
 def test_cross_capability_hooks_are_the_sibling_services_wired_explicitly() -> None:
     from chalicelib.services.campaigns import campaigns
     from chalicelib.services.coupons import checkout, coupons

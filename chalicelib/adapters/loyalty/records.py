@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.domain.loyalty import dates
-from chalicelib.domain.loyalty.orders import NewOrder, OrderPlan
+from chalicelib.domain.loyalty.orders import IN_FACTS, NewOrder, OrderPlan
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.views import OrderResult
 
@@ -49,6 +49,10 @@ class OrderReads:
     state: LoyaltyState
     recorded: Recorded | None  # the order, when this order id was recorded before
     program: Item | None  # PROGRAM/CURRENT, when asked for
+    birthday: Item | None = None  # the profile's birthday facts (the birthday perk reads it)
+
+
+BIRTHDAY_FACTS = ("birthday", "birthday_set_by", "birthday_set_at", "timezone")
 
 
 def recorded(item: Item) -> Recorded:
@@ -78,7 +82,7 @@ def order_record(req: NewOrder, plan: OrderPlan, result: OrderResult, *, program
         "tier_before": result.tier.before, "tier_after": result.tier.after,
         "tier_change": result.tier.change, "program_version": program_version,
         "fingerprint": fingerprint, "refunded_value": 0, "reversed_points": 0,
-        "fully_refunded": False,
+        "fully_refunded": False, IN_FACTS: True,  # counted in the member's facts
         "lines": [{"sku": ln.sku, "category": ln.category, "quantity": ln.quantity,
                    "unit_price": ln.unit_price, "gross": ln.gross, "discount": ln.discount,
                    "qualifying": ln.qualifying, "points": ln.points, "refunded_qty": 0,

@@ -15,7 +15,13 @@ from chalicelib.adapters.dynamo import (
     translated,
 )
 from chalicelib.adapters.loyalty.items import lot_from_item
-from chalicelib.adapters.loyalty.records import OrderReads, StoredOrder, recorded, stored_order
+from chalicelib.adapters.loyalty.records import (
+    BIRTHDAY_FACTS,
+    OrderReads,
+    StoredOrder,
+    recorded,
+    stored_order,
+)
 from chalicelib.adapters.loyalty.writes import LoyaltyWrites
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import Lot
@@ -92,7 +98,9 @@ class LoyaltyRepository(LoyaltyWrites):
             member_live=profile is not None and not profile.get("erased"),
             timezone=profile.get("timezone") if profile else None,
             state=LoyaltyState.from_item(member_id, got["loyalty"]),
-            recorded=recorded(order) if order else None, program=got.get("program"))
+            recorded=recorded(order) if order else None, program=got.get("program"),
+            birthday={k: profile[k] for k in BIRTHDAY_FACTS if k in profile}
+            if profile and profile.get("birthday") else None)
 
     def order(self, order_id: str) -> StoredOrder | None:
         """The order as recorded, with its refunds (one strongly consistent Query)."""

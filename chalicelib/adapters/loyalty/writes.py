@@ -132,10 +132,12 @@ class LoyaltyWrites(TableRepository):
         self.transact_named(named, token, guarded=_taken(named))
 
     def save_state(self, new: LoyaltyState, read_version: int, base_tier: str, *,
-                   extra: Extra = (), token: str | None = None) -> None:
-        """LOYALTY alone (a tier review), with the caller's items (tier coupons)."""
+                   extra: Extra = (), guarded: Collection[str] = (),
+                   token: str | None = None) -> None:
+        """LOYALTY alone (a tier review), with the caller's items (tier coupons, perks);
+        ``guarded`` names the caller's items it read (a failure: read again)."""
         named = [("loyalty", li.loyalty_write(new, read_version, base_tier)), *extra]
-        self.transact_named(named, token, guarded={"loyalty"})
+        self.transact_named(named, token, guarded={"loyalty", *guarded})
 
     def expire(self, expiries: Sequence[Expiry], token: str | None = None,
                guard_lots: bool = False) -> None:

@@ -17,6 +17,8 @@ from chalicelib.adapters.dynamo import (
     update_args,
     write_named,
 )
+from chalicelib.adapters.members.summary import summary_clear_args, summary_item
+from chalicelib.domain.members.summary import summary_changed
 from chalicelib.errors import AlreadyExists, Conflict, NotFound
 
 SERVER_FIELDS = ("member_id", "created_at", "updated_at", "signup_at", "version", "erased")
@@ -26,29 +28,25 @@ class MemberRepository(TableRepository):
     """Profiles are one item each (PK=MEMBER#id, SK=PROFILE); devices sit beside them."""
 
     def create(self, profile: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
-        """Create-only put; with a request ``guard`` both commit in one transaction."""
+        """Create-only put of the profile with its audience summary on LOYALTY (and the
+        request ``guard``), in one transaction."""
         item = {**keys.member_profile(profile["member_id"]), **profile, "version": 1}
         item.update(self._index_attrs(profile))
-        exists = AlreadyExists(f"member {profile['member_id']} already exists")
-        if guard is None:
-            try:
-                with translated():
-                    self.table.put_item(
-                        Item=storable(item), ConditionExpression="attribute_not_exists(PK)"
-                    )
-            except ConditionFailed as e:
-                raise exists from e
-            return
-        put = {"Put": {"TableName": self.table.name, "Item": storable(item),
-                       "ConditionExpression": "attribute_not_exists(PK)"}}
-        try:
-            write_named(self.table.meta.client, [("profile", put), ("request", guard)])
-        except TransactionCancelled as e:
-            if e.failed_item("request"):
-                raise  # the guard: this keyed request already ran (the caller replays it)
-            if e.failed_item("profile"):
-                raise exists from e
-            raise
+        named: dict[str, dict[str, Any]] = {
+            "profile": {"Put": {"TableName": self.table.name, "Item": storable(item),
+                                "ConditionExpression": "attribute_not_exists(PK)"}},
+            "summary": summary_item(self.table.name, profile),
+        }
+        if guard is not None:
+            named["request"] = guard
+        failed = self._transact(named)
+        if "request" in failed:
+            raise failed["request"]  # this keyed request already ran: the caller replays it
+        if "profile" in failed:
+            raise AlreadyExists(f"member {profile['member_id']} already exists") \
+                from failed["profile"]
+        if failed:
+            raise next(iter(failed.values()))
 
     def get(self, member_id: str) -> dict[str, Any] | None:
         with translated():
@@ -61,6 +59,22 @@ class MemberRepository(TableRepository):
             raise NotFound(f"member {member_id} not found")
         return item
 
+    def profile_and_summary(self, member_id: str
+                            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """The PROFILE and the LOYALTY summary (loyalty fields and facts), one BatchGetItem."""
+        name = self.table.name
+        want = [keys.member_profile(member_id), keys.member_loyalty(member_id)]
+        got: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {name: {"Keys": want, "ConsistentRead": True}}
+        while request:
+            with translated():
+                resp = self.table.meta.client.batch_get_item(RequestItems=request)
+            for raw in resp.get("Responses", {}).get(name, []):
+                item = plain(raw)
+                got[item["SK"]] = _strip(item)
+            request = resp.get("UnprocessedKeys") or {}
+        return got.get(keys.PROFILE), got.get(keys.LOYALTY)
+
     def record_lookup(self, member_id: str, actor: str, at: str, purpose: str) -> None:
         """Audit one support lookup (who looked at whom, when): a create-only put, written
         before the profile is shown, so no lookup goes unrecorded."""
@@ -70,11 +84,22 @@ class MemberRepository(TableRepository):
                                 ConditionExpression="attribute_not_exists(PK)")
 
     def replace_profile(self, before: dict[str, Any], after: dict[str, Any], now: str) -> None:
-        """Write ``after`` if the item is still at ``before``'s version (optimistic lock)."""
+        """Write ``after`` if the item is still at ``before``'s version (optimistic lock),
+        with the audience summary in the same transaction when the change alters it."""
+        update = self._profile_update(before, after, now)
+        if summary_changed(before, after):
+            failed = self._transact({
+                "profile": {"Update": {"TableName": self.table.name,
+                                       "Key": keys.member_profile(before["member_id"]),
+                                       **update}},
+                "summary": summary_item(self.table.name, after)})
+            if failed:
+                raise Conflict("the member was changed concurrently; retry") from failed.get(
+                    "profile")
+            return
         try:
             with translated():
-                self.table.update_item(Key=keys.member_profile(before["member_id"]),
-                                       **self._profile_update(before, after, now))
+                self.table.update_item(Key=keys.member_profile(before["member_id"]), **update)
         except ConditionFailed as e:
             raise Conflict("the member was changed concurrently; retry") from e
 
@@ -96,6 +121,8 @@ class MemberRepository(TableRepository):
             "audit": {"Put": {"TableName": self.table.name, "Item": storable(entry),
                               "ConditionExpression": "attribute_not_exists(PK)"}},
         }
+        if summary_changed(before, after):
+            named["summary"] = summary_item(self.table.name, after)
         if guard is not None:
             named["request"] = guard
         failed = self._transact(named)
@@ -111,6 +138,7 @@ class MemberRepository(TableRepository):
         sets.update(self._index_attrs(after))
         sets["updated_at"] = now
         removed = [k for k in before if k not in after and k not in SERVER_FIELDS]
+        removed += ["GSI3PK", "GSI3SK"]  # the member index is LOYALTY's (profiles of old)
         if not after.get("birthday"):
             removed += ["GSI1PK", "GSI1SK"]
         if not after.get("phone"):  # the phone index (inbound SMS replies)
@@ -242,6 +270,8 @@ class MemberRepository(TableRepository):
                 if "message" not in item:
                     continue
                 args = update_args(remove=["message"])
+            elif item["SK"] == keys.LOYALTY:
+                args = summary_clear_args()
             elif item["SK"] == keys.PROFILE:
                 args = update_args(
                     set_={"erased": True, "erased_at": now, "updated_at": now,
@@ -262,10 +292,10 @@ class MemberRepository(TableRepository):
     def _index_attrs(profile: dict[str, Any]) -> dict[str, str]:
         from chalicelib.domain.members.model import month_day
 
+        out: dict[str, str] = {}
         if profile.get("erased"):
-            return {}
-        # Every live profile sits in the member index (GSI3) that audiences sample.
-        out = keys.member_index(profile["member_id"])
+            return out
+        # The member index (GSI3) holds LOYALTY, the audience summary, not the profile.
         md = month_day(profile.get("birthday"))
         if md is not None:
             out.update(keys.birthday_index(md, profile["timezone"], profile["member_id"]))

@@ -25,12 +25,40 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict, TypeGuard, cast, final
 
+from chalicelib.domain.members.facts import AGE_BAND_NAMES, CITY_LEVELS, KEY_RE
 from chalicelib.errors import ValidationFailed
 
-Profile = Mapping[str, Any]
+Profile = Mapping[str, object]
 Matcher = Callable[[Profile], bool]
+Scalar = str | int | float | bool
+Value = Scalar | list[Scalar]
+
+
+# Final, so that ``"all" in node`` tells the node types apart for a type checker; test "not"
+# first (a functional TypedDict cannot be final). A checked node has exactly one of the keys.
+@final
+class Leaf(TypedDict):
+    """A condition of a checked tree: ``value`` is a list for the list ops and ``between``."""
+
+    attr: str
+    op: str
+    value: NotRequired[Value]
+
+
+@final
+class AllOf(TypedDict):
+    all: list[Node]
+
+
+@final
+class AnyOf(TypedDict):
+    any: list[Node]
+
+
+NotOf = TypedDict("NotOf", {"not": "Node"})  # "not" is a keyword: the functional form
+Node = AllOf | AnyOf | NotOf | Leaf
 
 MAX_DEPTH = 16
 MAX_NODES = 400
@@ -71,9 +99,39 @@ ATTRIBUTES: dict[str, Attr] = {
     "consent.push": Attr("bool", "push marketing consent"),
     "consent.sms": Attr("bool", "SMS marketing consent"),
     "consent.email": Attr("bool", "email marketing consent"),
+    # Member facts from behaviour (domain/members/facts.py), kept on the LOYALTY summary with
+    # each order and refund. Windows count whole local weeks (Monday-Sunday) touching the
+    # last N days; spend is qualifying spend net of refunds, in fen.
+    "orders_30d": Attr("int", "orders in the last 30 days (weekly buckets)", lo=0),
+    "orders_90d": Attr("int", "orders in the last 90 days (weekly buckets)", lo=0),
+    "orders_365d": Attr("int", "orders in the last 365 days (weekly buckets)", lo=0),
+    "spend_30d": Attr("int", "spend in the last 30 days, fen, net of refunds", lo=0),
+    "spend_90d": Attr("int", "spend in the last 90 days, fen, net of refunds", lo=0),
+    "spend_365d": Attr("int", "spend in the last 365 days, fen, net of refunds", lo=0),
+    "avg_basket_365d": Attr("int", "average spend per order over 365 days, fen (missing: no "
+                            "order)", lo=0),
+    "first_order_days_ago": Attr("int", "whole days since the first order (missing: never "
+                                 "ordered)", lo=0),
+    "favourite_store": Attr("str", "store id with the most orders, recent ones weighing more"),
+    "favourite_channel": Attr("str", "order channel with the most orders, recent ones "
+                              "weighing more"),
+    "top_category": Attr("str", "category with the largest share of spend, recent spend "
+                         "weighing more"),
+    "age_band": Attr("enum", "age band from the birthday (missing without a birth year)",
+                     choices=AGE_BAND_NAMES),
+    "city_level": Attr("enum", "city tier by name: 一线 (tier 1), 新一线 (2), 二线 (3), 三线 (4), "
+                       "四线 (5), 五线 (6)", choices=CITY_LEVELS),
 }
 CUSTOM_PREFIX = "attributes."
 CUSTOM = Attr("any", "custom profile attribute (string, number or boolean)")
+# Attribute families named by a key: affinity.<category> (a category as orders name it).
+AFFINITY_PREFIX = "affinity."
+AFFINITY = Attr("int", "share of the member's spend in the category, percent 0-100, recent "
+                "spend weighing more (missing: no spend in it)", lo=0, hi=100)
+PREFIXED: dict[str, tuple[Attr, re.Pattern[str]]] = {
+    CUSTOM_PREFIX: (CUSTOM, CUSTOM_KEY_RE),
+    AFFINITY_PREFIX: (AFFINITY, KEY_RE),
+}
 
 OPS_BY_KIND: dict[str, tuple[str, ...]] = {
     "int": ("eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "not_in", "exists"),
@@ -95,9 +153,20 @@ SEGMENT_SLUG_MAX = 64
 def attribute(name: str) -> Attr | None:
     if name in ATTRIBUTES:
         return ATTRIBUTES[name]
-    if name.startswith(CUSTOM_PREFIX) and CUSTOM_KEY_RE.match(name[len(CUSTOM_PREFIX):]):
-        return CUSTOM
+    for prefix, (spec, key_re) in PREFIXED.items():
+        if name.startswith(prefix) and key_re.match(name[len(prefix):]):
+            return spec
     return None
+
+
+def suggest_attribute(name: str) -> str:
+    """'did you mean ...? ' for a misspelt attribute, the keyed families included
+    ('afinity.coffee' -> 'affinity.coffee', 'attribute.vip' -> 'attributes.vip')."""
+    choices = list(ATTRIBUTES)
+    _, dot, key = name.partition(".")
+    if dot and key:
+        choices += [p + key for p, (_, key_re) in PREFIXED.items() if key_re.match(key)]
+    return _suggest(name, choices)
 
 
 def _err(path: str, message: str, hint: str = "") -> dict[str, str]:
@@ -111,7 +180,7 @@ def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
 # --- checking --------------------------------------------------------------------------------
 
-def check_audience(tree: Any, path: str = "/audience") -> list[dict[str, str]]:
+def check_audience(tree: object, path: str = "/audience") -> list[dict[str, str]]:
     """Every problem in an audience tree, each with its JSON path; [] when it is valid."""
     errors: list[dict[str, str]] = []
     budget = [MAX_NODES]
@@ -119,7 +188,15 @@ def check_audience(tree: Any, path: str = "/audience") -> list[dict[str, str]]:
     return errors
 
 
-def _check(node: Any, path: str, depth: int, errors: list[dict[str, str]],
+def checked(tree: object) -> Node:
+    """``tree`` as the audience it is; raises ValidationFailed when it is not one."""
+    errors = check_audience(tree)
+    if errors:
+        raise ValidationFailed("the audience is invalid", details=errors)
+    return cast(Node, tree)  # every node's shape was checked just above
+
+
+def _check(node: object, path: str, depth: int, errors: list[dict[str, str]],
            budget: list[int]) -> None:
     budget[0] -= 1
     if budget[0] < 0:
@@ -139,29 +216,13 @@ def _check(node: Any, path: str, depth: int, errors: list[dict[str, str]],
     groups = [k for k in ("all", "any", "not") if k in node]
     if groups:
         _check_group(node, groups[0], path, depth, errors, budget)
-        return
-    if "segment" in node:
+    elif "segment" in node:
         _check_segment(node, path, depth, errors, budget)
-        return
-    unknown = sorted(set(node) - LEAF_KEYS)
-    if unknown:
-        errors.append(_err(f"{path}/{_esc(unknown[0])}", f"unknown field '{unknown[0]}'",
-                           _suggest(unknown[0], ["attr", "op", "value", "all", "any", "not",
-                                                 "segment"])
-                           + "a condition has attr, op and value"))
-        return
-    if "attr" not in node:
-        errors.append(_err(f"{path}/attr", "a condition needs an 'attr'",
-                           "e.g. \"attr\": \"tier\""))
-        return
-    if "op" not in node:
-        errors.append(_err(f"{path}/op", "a condition needs an 'op'",
-                           "one of: " + ", ".join(OPS)))
-        return
-    _check_leaf(node, path, errors)
+    elif _leaf_shape_ok(node, path, errors):
+        _check_leaf(node, path, errors)
 
 
-def _check_group(node: dict[str, Any], key: str, path: str, depth: int,
+def _check_group(node: dict[str, object], key: str, path: str, depth: int,
                  errors: list[dict[str, str]], budget: list[int]) -> None:
     if len(node) != 1:
         extra = sorted(k for k in node if k != key)
@@ -181,12 +242,31 @@ def _check_group(node: dict[str, Any], key: str, path: str, depth: int,
         _check(c, f"{path}/{key}/{i}", depth + 1, errors, budget)
 
 
-def valid_slug(slug: Any) -> bool:
+def _leaf_shape_ok(node: dict[str, object], path: str, errors: list[dict[str, str]]) -> bool:
+    unknown = sorted(set(node) - LEAF_KEYS)
+    if unknown:
+        errors.append(_err(f"{path}/{_esc(unknown[0])}", f"unknown field '{unknown[0]}'",
+                           _suggest(unknown[0], ["attr", "op", "value", "all", "any", "not",
+                                                 "segment"])
+                           + "a condition has attr, op and value"))
+        return False
+    if "attr" not in node:
+        errors.append(_err(f"{path}/attr", "a condition needs an 'attr'",
+                           "e.g. \"attr\": \"tier\""))
+        return False
+    if "op" not in node:
+        errors.append(_err(f"{path}/op", "a condition needs an 'op'",
+                           "one of: " + ", ".join(OPS)))
+        return False
+    return True
+
+
+def valid_slug(slug: object) -> bool:
     return isinstance(slug, str) and len(slug) <= SEGMENT_SLUG_MAX \
         and SEGMENT_SLUG_RE.match(slug) is not None
 
 
-def _check_segment(node: dict[str, Any], path: str, depth: int, errors: list[dict[str, str]],
+def _check_segment(node: dict[str, object], path: str, depth: int, errors: list[dict[str, str]],
                    budget: list[int]) -> None:
     """``{"segment": slug}``, or as pinned ``{"segment", "version", "audience"}``."""
     extra = sorted(set(node) - SEGMENT_KEYS)
@@ -213,14 +293,14 @@ def _esc(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
 
-def _check_leaf(node: dict[str, Any], path: str, errors: list[dict[str, str]]) -> None:
+def _check_leaf(node: dict[str, object], path: str, errors: list[dict[str, str]]) -> None:
     name, op = node["attr"], node["op"]
     if not isinstance(name, str) or attribute(name) is None:
         shown = name if isinstance(name, str) else repr(name)
-        hint = _suggest(shown, list(ATTRIBUTES)) if isinstance(name, str) else ""
+        hint = suggest_attribute(shown) if isinstance(name, str) else ""
         errors.append(_err(f"{path}/attr", f"unknown attribute {shown[:60]!r}",
                            hint + "known: " + ", ".join(ATTRIBUTES)
-                           + ", consent.*, attributes.<key>"))
+                           + ", affinity.<category>, attributes.<key>"))
         return
     spec = attribute(name)
     assert spec is not None
@@ -244,11 +324,11 @@ def _check_leaf(node: dict[str, Any], path: str, errors: list[dict[str, str]]) -
         errors.append(_err(f"{path}/value", problem, _value_hint(spec, op)))
 
 
-def _is_num(v: Any) -> bool:
+def _is_num(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _scalar_ok(spec: Attr, v: Any) -> str | None:
+def _scalar_ok(spec: Attr, v: object) -> str | None:
     """None when ``v`` fits the attribute, else what is wrong."""
     if spec.kind == "int":
         if not isinstance(v, int) or isinstance(v, bool):
@@ -269,35 +349,22 @@ def _scalar_ok(spec: Attr, v: Any) -> str | None:
     return None if ok else "must be a string, number or boolean"
 
 
-def _scalar_kind(v: Any) -> str:
+def _scalar_kind(v: object) -> str:
     return "bool" if isinstance(v, bool) else "str" if isinstance(v, str) else "num"
 
 
-def _value_problem(spec: Attr, op: str, v: Any) -> str | None:
+LIST_OPS = ("in", "not_in", "contains_any", "contains_all")
+ORDER_OPS = ("lt", "lte", "gt", "gte")
+
+
+def _value_problem(spec: Attr, op: str, v: object) -> str | None:
     if op == "exists":
         return None if isinstance(v, bool) else "exists takes true or false"
-    if op in ("in", "not_in", "contains_any", "contains_all"):
-        if not isinstance(v, list) or not v or len(v) > MAX_LIST:
-            return f"{op} takes a non-empty list (at most {MAX_LIST} values)"
-        for item in v:
-            p = _scalar_ok(spec, item)
-            if p:
-                return f"every value {p}"
-        if spec.kind == "any" and len({_scalar_kind(x) for x in v}) > 1:
-            return "list values must all have the same type"
-        return None
+    if op in LIST_OPS:
+        return _list_problem(spec, op, v)
     if op == "between":
-        if not (isinstance(v, list) and len(v) == 2 and all(_is_num(x) for x in v)):
-            return "between takes [low, high] (two numbers, inclusive)"
-        if spec.kind == "int":
-            for x in v:
-                p = _scalar_ok(spec, x)
-                if p:
-                    return f"bounds {p}"
-        if v[0] > v[1]:
-            return "the low bound is above the high bound"
-        return None
-    if op in ("lt", "lte", "gt", "gte"):
+        return _between_problem(spec, v)
+    if op in ORDER_OPS:
         if spec.kind == "any":
             return None if _is_num(v) and v == v and abs(v) < 1e18 else "must be a number"
         return _scalar_ok(spec, v) if _is_num(v) or spec.kind != "int" else "must be a number"
@@ -306,11 +373,36 @@ def _value_problem(spec: Attr, op: str, v: Any) -> str | None:
     return _scalar_ok(spec, v)  # eq, ne
 
 
+def _list_problem(spec: Attr, op: str, v: object) -> str | None:
+    if not isinstance(v, list) or not v or len(v) > MAX_LIST:
+        return f"{op} takes a non-empty list (at most {MAX_LIST} values)"
+    for item in v:
+        p = _scalar_ok(spec, item)
+        if p:
+            return f"every value {p}"
+    if spec.kind == "any" and len({_scalar_kind(x) for x in v}) > 1:
+        return "list values must all have the same type"
+    return None
+
+
+def _between_problem(spec: Attr, v: object) -> str | None:
+    if not (isinstance(v, list) and len(v) == 2 and all(_is_num(x) for x in v)):
+        return "between takes [low, high] (two numbers, inclusive)"
+    if spec.kind == "int":
+        for x in v:
+            p = _scalar_ok(spec, x)
+            if p:
+                return f"bounds {p}"
+    if v[0] > v[1]:
+        return "the low bound is above the high bound"
+    return None
+
+
 def _value_hint(spec: Attr, op: str) -> str:
     examples = {"int": "12", "str": '"Shanghai"', "enum": f'"{spec.choices[0]}"'
                 if spec.choices else '"x"', "bool": "true", "list": '"vip"', "any": '"x"'}
     ex = examples[spec.kind]
-    if op in ("in", "not_in", "contains_any", "contains_all"):
+    if op in LIST_OPS:
         return f'e.g. "value": [{ex}, ...]'
     if op == "between":
         return 'e.g. "value": [18, 35]'
@@ -321,25 +413,25 @@ def _value_hint(spec: Attr, op: str) -> str:
 
 # --- compiling -------------------------------------------------------------------------------
 
-def compile_audience(tree: Any) -> Matcher:
+def compile_audience(tree: object) -> Matcher:
     """A predicate over an audience profile; raises ValidationFailed on an invalid tree."""
     if tree is None:
         return _everyone
-    errors = check_audience(tree)
-    if errors:
-        raise ValidationFailed("the audience is invalid", details=errors)
-    consts: list[Any] = []
+    node = checked(tree)
+    consts: list[object] = []
     counter = [0]
-    expr = _emit(tree, consts, counter)
+    expr = _emit(node, consts, counter)
     params = ", ".join(f"k{i}" for i in range(len(consts)))
     src = (f"def _factory(_NUM{', ' + params if params else ''}):\n"
            f"    def match(p):\n"
            f"        g = p.get\n"
            f"        return {expr}\n"
            f"    return match\n")
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, object] = {}
     exec(compile(src, "<audience>", "exec"), _SAFE_GLOBALS.copy(), namespace)  # noqa: S102
-    fn: Matcher = namespace["_factory"](frozenset({int, float}), *consts)
+    factory = namespace["_factory"]
+    assert callable(factory)
+    fn = cast(Matcher, factory(frozenset({int, float}), *consts))  # the `match` defined above
     fn.__doc__ = "compiled audience"
     return fn
 
@@ -351,15 +443,15 @@ def _everyone(profile: Profile) -> bool:
     return True
 
 
-def _emit(node: dict[str, Any], consts: list[Any], counter: list[int]) -> str:
+def _emit(node: Node, consts: list[object], counter: list[int]) -> str:
+    if "not" in node:
+        return f"(not {_emit(node['not'], consts, counter)})"
     if "all" in node:
         parts = [_emit(c, consts, counter) for c in node["all"]]
         return "(" + " and ".join(parts) + ")" if parts else "True"
     if "any" in node:
         parts = [_emit(c, consts, counter) for c in node["any"]]
         return "(" + " or ".join(parts) + ")" if parts else "False"
-    if "not" in node:
-        return f"(not {_emit(node['not'], consts, counter)})"
     if "segment" in node:
         if "audience" not in node:
             raise ValidationFailed(f"segment '{node['segment']}' is not resolved", details=[
@@ -369,54 +461,70 @@ def _emit(node: dict[str, Any], consts: list[Any], counter: list[int]) -> str:
     return _emit_leaf(node, consts, counter)
 
 
-def _emit_leaf(node: dict[str, Any], consts: list[Any], counter: list[int]) -> str:
+Const = Callable[[object], str]  # binds a constant, returns the name it is bound to
+
+
+def _listed(value: Value) -> list[Scalar]:
+    """A list op's value (a checked tree holds a list there)."""
+    return value if isinstance(value, list) else [value]
+
+
+def _emit_leaf(node: Leaf, consts: list[object], counter: list[int]) -> str:
     name, op = node["attr"], node["op"]
     spec = attribute(name)
     assert spec is not None
     value = node.get("value", True)
 
-    def k(v: Any) -> str:
+    def k(v: object) -> str:
         consts.append(v)
         return f"k{len(consts) - 1}"
 
     counter[0] += 1
     v = f"v{counter[0]}"
     get = f"g({name!r})"
-    custom = spec.kind == "any"
     if op == "exists":
         return f"({get} is {'not ' if value else ''}None)"
-    if custom:
+    if spec.kind == "any":
         return _emit_custom(op, value, get, v, k)
+    if op in ("eq", "ne", *ORDER_OPS, "between"):
+        return _emit_compare(op, spec.kind, value, get, v, k)
+    return _emit_member(op, spec.kind, value, get, v, k)
+
+
+def _emit_compare(op: str, kind: str, value: Value, get: str, v: str, k: Const) -> str:
     if op == "eq":
-        if spec.kind == "bool":
+        if kind == "bool":
             return f"({get} is {k(value)})"
         return f"({get} == {k(value)})"
     if op == "ne":
-        if spec.kind == "bool":
+        if kind == "bool":
             return f"(({v} := {get}) is not None and {v} is not {k(value)})"
         return f"(({v} := {get}) is not None and {v} != {k(value)})"
-    if op in ("lt", "lte", "gt", "gte"):
+    if op in ORDER_OPS:
         sym = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[op]
         return f"(({v} := {get}) is not None and {v} {sym} {k(value)})"
-    if op == "between":
-        guard = f"({v} := {get}) is not None"
-        return f"({guard} and {k(value[0])} <= {v} <= {k(value[1])})"
+    low, high = _listed(value)[:2]  # between
+    guard = f"({v} := {get}) is not None"
+    return f"({guard} and {k(low)} <= {v} <= {k(high)})"
+
+
+def _emit_member(op: str, kind: str, value: Value, get: str, v: str, k: Const) -> str:
     if op == "in":
-        return f"({get} in {k(frozenset(value))})"
+        return f"({get} in {k(frozenset(_listed(value)))})"
     if op == "not_in":
-        return f"(({v} := {get}) is not None and {v} not in {k(frozenset(value))})"
+        return f"(({v} := {get}) is not None and {v} not in {k(frozenset(_listed(value)))})"
     if op == "contains":
-        if spec.kind == "list":
+        if kind == "list":
             return f"({k(value)} in ({get} or ()))"
         return f"(type({v} := {get}) is str and {k(value)} in {v})"
     if op == "contains_any":
-        return f"(not {k(frozenset(value))}.isdisjoint({get} or ()))"
+        return f"(not {k(frozenset(_listed(value)))}.isdisjoint({get} or ()))"
     if op == "contains_all":
-        return f"({k(frozenset(value))}.issubset({get} or ()))"
+        return f"({k(frozenset(_listed(value)))}.issubset({get} or ()))"
     raise AssertionError(op)
 
 
-def _type_guard(sample: Any, v: str) -> str:
+def _type_guard(sample: object, v: str) -> str:
     """Custom attributes hold any scalar; ``True == 1`` in Python, so compare like with like."""
     if isinstance(sample, bool):
         return f"type({v}) is bool"
@@ -425,7 +533,7 @@ def _type_guard(sample: Any, v: str) -> str:
     return f"type({v}) in _NUM"
 
 
-def _emit_custom(op: str, value: Any, get: str, v: str, k: Callable[[Any], str]) -> str:
+def _emit_custom(op: str, value: Value, get: str, v: str, k: Const) -> str:
     sample = value[0] if isinstance(value, list) else value
     guard = _type_guard(sample, v)
     if op == "eq":
@@ -433,15 +541,16 @@ def _emit_custom(op: str, value: Any, get: str, v: str, k: Callable[[Any], str])
     if op == "ne":
         return f"(({v} := {get}) is not None and not ({guard} and {v} == {k(value)}))"
     if op == "in":
-        return f"(({v} := {get}) is not None and {guard} and {v} in {k(frozenset(value))})"
+        return f"(({v} := {get}) is not None and {guard} and {v} in {k(frozenset(_listed(value)))})"
     if op == "not_in":
         return (f"(({v} := {get}) is not None and not ({guard} and {v} in "
-                f"{k(frozenset(value))}))")
-    if op in ("lt", "lte", "gt", "gte"):
+                f"{k(frozenset(_listed(value)))}))")
+    if op in ORDER_OPS:
         sym = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[op]
         return f"(type({v} := {get}) in _NUM and {v} {sym} {k(value)})"
     if op == "between":
-        return f"(type({v} := {get}) in _NUM and {k(value[0])} <= {v} <= {k(value[1])})"
+        low, high = _listed(value)[:2]
+        return f"(type({v} := {get}) in _NUM and {k(low)} <= {v} <= {k(high)})"
     if op == "contains":
         return f"(type({v} := {get}) is str and {k(value)} in {v})"
     raise AssertionError(op)
@@ -449,19 +558,20 @@ def _emit_custom(op: str, value: Any, get: str, v: str, k: Callable[[Any], str])
 
 # --- introspection ---------------------------------------------------------------------------
 
-def leaves(tree: Any, path: str = "/audience", negated: bool = False
-           ) -> list[tuple[str, dict[str, Any], bool]]:
+def leaves(tree: object, path: str = "/audience", negated: bool = False
+           ) -> list[tuple[str, Leaf, bool]]:
     """(path, leaf, under an odd number of 'not') for every condition in a valid tree."""
     if not isinstance(tree, dict):
         return []
-    out: list[tuple[str, dict[str, Any], bool]] = []
+    out: list[tuple[str, Leaf, bool]] = []
     for key in ("all", "any"):
-        if isinstance(tree.get(key), list):
-            for i, c in enumerate(tree[key]):
+        children = tree.get(key)
+        if isinstance(children, list):
+            for i, c in enumerate(children):
                 out.extend(leaves(c, f"{path}/{key}/{i}", negated))
             return out
     if "not" in tree:
         return leaves(tree["not"], f"{path}/not", not negated)
     if "segment" in tree:  # a resolved segment's conditions; an unresolved one has none
         return leaves(tree.get("audience"), f"{path}/audience", negated)
-    return [(path, tree, negated)]
+    return [(path, cast(Leaf, tree), negated)]  # a valid tree's other nodes are conditions

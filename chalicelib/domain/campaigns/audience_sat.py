@@ -12,50 +12,63 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
-from chalicelib.domain.campaigns.audience import attribute
-
-
-def matches_nobody(tree: Any) -> bool:
-    """True when provably no member can match (the tree must be valid)."""
-    return tree is not None and _unsat(tree)
+from chalicelib.domain.campaigns.audience import Attr, Leaf, Node, Scalar, Value, attribute
 
 
-def _unsat(node: dict[str, Any]) -> bool:
-    if "segment" in node:  # resolved: its expression; unresolved: unknown, so not provable
-        return "audience" in node and _unsat(node["audience"])
-    if "any" in node:
-        return all(_unsat(c) for c in node["any"])
+def matches_nobody(tree: object) -> bool:
+    """True when provably no member can match (the tree must be valid: lint runs on a
+    validated campaign)."""
+    return tree is not None and _unsat(cast(Node, tree))
+
+
+def _unsat(node: Node) -> bool:
+    segment = _segment(node)
+    if segment is not None:  # resolved: its expression; unresolved: unknown, not provable
+        return segment is not False and _unsat(cast(Node, segment))
     if "not" in node:
         return _taut(node["not"])
+    if "any" in node:
+        return all(_unsat(c) for c in node["any"])
     conjuncts = _flatten_all(node)
-    if any(_unsat(c) for c in conjuncts if "attr" not in c):
-        return True
-    by_attr: dict[str, list[dict[str, Any]]] = {}
+    by_attr: dict[str, list[Leaf]] = {}
     for c in conjuncts:
-        if "attr" in c:
+        if "not" in c or "any" in c or "all" in c or "segment" in c:
+            if _unsat(c):
+                return True
+        else:
             by_attr.setdefault(c["attr"], []).append(c)
     return any(_conflict(name, leaves) for name, leaves in by_attr.items())
 
 
-def _taut(node: dict[str, Any]) -> bool:
-    if "segment" in node:
-        return "audience" in node and _taut(node["audience"])
+def _taut(node: Node) -> bool:
+    segment = _segment(node)
+    if segment is not None:
+        return segment is not False and _taut(cast(Node, segment))
+    if "not" in node:
+        return _unsat(node["not"])
     if "all" in node:
         return all(_taut(c) for c in node["all"])
     if "any" in node:
         return any(_taut(c) for c in node["any"])
-    if "not" in node:
-        return _unsat(node["not"])
     return False
 
 
-def _flatten_all(node: dict[str, Any]) -> list[dict[str, Any]]:
-    if "segment" in node and "audience" in node:  # a resolved segment is its expression
-        return _flatten_all(node["audience"])
-    if "all" in node:
-        out: list[dict[str, Any]] = []
+def _segment(node: Node) -> Node | bool | None:
+    """A segment reference's pinned expression, False when unresolved, None for other nodes."""
+    ref = cast(dict[str, object], node)
+    if "segment" not in ref:
+        return None
+    return cast(Node, ref["audience"]) if "audience" in ref else False
+
+
+def _flatten_all(node: Node) -> list[Node]:
+    segment = _segment(node)
+    if segment is not None and segment is not False:  # a resolved segment is its expression
+        return _flatten_all(cast(Node, segment))
+    if "not" not in node and "all" in node:
+        out: list[Node] = []
         for c in node["all"]:
             out.extend(_flatten_all(c))
         return out
@@ -66,15 +79,15 @@ def _flatten_all(node: dict[str, Any]) -> list[dict[str, Any]]:
 class _Range:
     lo: float = -math.inf
     hi: float = math.inf
-    allowed: set[Any] | None = None
-    excluded: set[Any] = field(default_factory=set)
+    allowed: set[Scalar] | None = None
+    excluded: set[Scalar] = field(default_factory=set)
     substrings: list[str] = field(default_factory=list)
 
-    def allow(self, values: set[Any]) -> None:
+    def allow(self, values: set[Scalar]) -> None:
         self.allowed = set(values) if self.allowed is None else self.allowed & set(values)
 
 
-def _conflict(name: str, leaves: list[dict[str, Any]]) -> bool:
+def _conflict(name: str, leaves: list[Leaf]) -> bool:
     spec = attribute(name)
     if spec is None:
         return False
@@ -85,32 +98,11 @@ def _conflict(name: str, leaves: list[dict[str, Any]]) -> bool:
         return True
     if spec.kind == "list":
         return False
-    r = _Range()
-    integer = spec.kind == "int"
-    if spec.lo is not None:
-        r.lo = spec.lo
-    if spec.hi is not None:
-        r.hi = spec.hi
-    if spec.kind == "enum":
-        r.allow(set(spec.choices))
-    if spec.kind == "bool":
-        r.allow({True, False})
+    if spec.kind == "any" and not all(_plain(v) for _, v in ops):
+        return False  # mixed types: do not try to reason
+    r = _range_of(spec)
     for op, v in ops:
-        if spec.kind == "any" and not _plain(v):
-            return False  # mixed types: do not try to reason
-        if op == "eq":
-            r.allow({v})
-        elif op == "in":
-            r.allow(set(v))
-        elif op == "ne":
-            r.excluded.add(v)
-        elif op == "not_in":
-            r.excluded.update(v)
-        elif op in ("gt", "gte", "lt", "lte", "between"):
-            lo, hi = _bounds(op, v, integer)
-            r.lo, r.hi = max(r.lo, lo), min(r.hi, hi)
-        elif op == "contains" and isinstance(v, str):
-            r.substrings.append(v)
+        _narrow(r, op, v, spec.kind == "int")
     if r.lo > r.hi:
         return True
     if r.allowed is not None:
@@ -119,15 +111,48 @@ def _conflict(name: str, leaves: list[dict[str, Any]]) -> bool:
     return False
 
 
-def _plain(v: Any) -> bool:
+def _range_of(spec: Attr) -> _Range:
+    """What an attribute can hold before any condition."""
+    r = _Range()
+    if spec.lo is not None:
+        r.lo = spec.lo
+    if spec.hi is not None:
+        r.hi = spec.hi
+    if spec.kind == "enum":
+        r.allow(set(spec.choices))
+    if spec.kind == "bool":
+        r.allow({True, False})
+    return r
+
+
+def _narrow(r: _Range, op: str, v: Value, integer: bool) -> None:
+    """Apply one condition to what the attribute can hold."""
+    if op == "eq" and not isinstance(v, list):
+        r.allow({v})
+    elif op == "in" and isinstance(v, list):
+        r.allow(set(v))
+    elif op == "ne" and not isinstance(v, list):
+        r.excluded.add(v)
+    elif op == "not_in" and isinstance(v, list):
+        r.excluded.update(v)
+    elif op in ("gt", "gte", "lt", "lte", "between"):
+        lo, hi = _bounds(op, v, integer)
+        r.lo, r.hi = max(r.lo, lo), min(r.hi, hi)
+    elif op == "contains" and isinstance(v, str):
+        r.substrings.append(v)
+
+
+def _plain(v: Value) -> bool:
     values = v if isinstance(v, list) else [v]
     return all(isinstance(x, str) for x in values) or all(
         isinstance(x, (int, float)) and not isinstance(x, bool) for x in values)
 
 
-def _bounds(op: str, v: Any, integer: bool) -> tuple[float, float]:
-    if op == "between":
+def _bounds(op: str, v: Value, integer: bool) -> tuple[float, float]:
+    if isinstance(v, list):  # between: [low, high]
         return float(v[0]), float(v[1])
+    if isinstance(v, str):  # no order op takes a string in a valid tree
+        return -math.inf, math.inf
     if op == "gt":
         return (math.floor(v) + 1 if integer else math.nextafter(v, math.inf)), math.inf
     if op == "gte":
@@ -137,7 +162,7 @@ def _bounds(op: str, v: Any, integer: bool) -> tuple[float, float]:
     return -math.inf, (math.floor(v) if integer else v)
 
 
-def _fits(x: Any, r: _Range) -> bool:
+def _fits(x: Scalar, r: _Range) -> bool:
     if isinstance(x, (int, float)) and not isinstance(x, bool) and not r.lo <= x <= r.hi:
         return False
     return not (r.substrings and not (isinstance(x, str) and all(s in x for s in r.substrings)))

@@ -20,8 +20,10 @@ MACROS = {
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 WEEKDAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day of month", 1, 31, {}),
-          ("month", 1, 12, MONTHS), ("day of week", 0, 7, WEEKDAYS))
+NO_NAMES: dict[str, int] = {}
+FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("minute", 0, 59, NO_NAMES), ("hour", 0, 23, NO_NAMES), ("day of month", 1, 31, NO_NAMES),
+    ("month", 1, 12, MONTHS), ("day of week", 0, 7, WEEKDAYS))
 
 
 class CronError(ValueError):

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 MAX_CHANGES = 50
 MAX_VALUE_CHARS = 300
 
 
-def _esc(key: Any) -> str:
+def _esc(key: object) -> str:
     return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def _short(value: Any) -> Any:
+def _short(value: object) -> object:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return value if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS] + "…"
 
 
-def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+def diff(before: object, after: object, path: str = "") -> list[dict[str, object]]:
     """[{path, before, after}] for every leaf that differs (absent values are omitted)."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     _walk(before, after, path, out)
     if len(out) > MAX_CHANGES:
         more = len(out) - MAX_CHANGES
@@ -28,7 +27,7 @@ def diff(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
     return out
 
 
-def _walk(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
+def _walk(a: object, b: object, path: str, out: list[dict[str, object]]) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b), key=str):
             _walk(a.get(k, _MISSING), b.get(k, _MISSING), f"{path}/{_esc(k)}", out)
@@ -39,7 +38,7 @@ def _walk(a: Any, b: Any, path: str, out: list[dict[str, Any]]) -> None:
         return
     if a == b and type(a) is type(b):
         return
-    change: dict[str, Any] = {"path": path or "/"}
+    change: dict[str, object] = {"path": path or "/"}
     if a is not _MISSING:
         change["before"] = _short(a)
     if b is not _MISSING:
@@ -52,4 +51,4 @@ class _Missing:
         return "<missing>"
 
 
-_MISSING: Any = _Missing()
+_MISSING: object = _Missing()

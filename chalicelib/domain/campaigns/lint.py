@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import Any
 
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.audience_sat import matches_nobody
@@ -29,7 +28,7 @@ from chalicelib.domain.campaigns.model import (
 from chalicelib.domain.coupons.validity import use_until
 
 Warning_ = dict[str, str]
-TemplateLookup = Callable[[str], Mapping[str, Any] | None]
+TemplateLookup = Callable[[str], Mapping[str, object] | None]
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,14 @@ class CouponFacts:
         return self.value_minor
 
 
-def coupon_facts(template_id: str, t: Mapping[str, Any]) -> CouponFacts:
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def coupon_facts(template_id: str, t: Mapping[str, object]) -> CouponFacts:
     """Normalise a coupon template document (domain/coupons/template.py: ``benefit`` and
     ``stacking``) into what lint and preview need."""
-    benefit = t.get("benefit")
-    b: Mapping[str, Any] = benefit if isinstance(benefit, Mapping) else {}
+    b = _mapping(t.get("benefit"))
     kind = str(b.get("type") or "other")
     amount = _int(b.get("amount"))
     value: int | None
@@ -88,11 +90,9 @@ def coupon_facts(template_id: str, t: Mapping[str, Any]) -> CouponFacts:
     else:
         value = None
     percent = b.get("percent_off")
-    stacking = t.get("stacking")
-    s: Mapping[str, Any] = stacking if isinstance(stacking, Mapping) else {}
+    s = _mapping(t.get("stacking"))
     group = s.get("group")
-    raw_validity = t.get("validity")
-    validity: Mapping[str, Any] = raw_validity if isinstance(raw_validity, Mapping) else {}
+    validity = _mapping(t.get("validity"))
     return CouponFacts(
         id=template_id, title=str(t.get("name") or template_id), kind=kind, value_minor=value,
         percent=float(percent) if isinstance(percent, (int, float)) else None,
@@ -102,7 +102,7 @@ def coupon_facts(template_id: str, t: Mapping[str, Any]) -> CouponFacts:
         days_after_claim=_int(validity.get("days_after_claim")))
 
 
-def _int(v: Any) -> int | None:
+def _int(v: object) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 

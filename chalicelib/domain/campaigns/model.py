@@ -15,12 +15,11 @@ campaign ``timezone`` when they do not); wall-clock times of day (``at``, quiet 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -36,21 +35,18 @@ from pydantic import (
 )
 
 from chalicelib.domain.members.model import Locale, Timezone
-from chalicelib.domain.models import Strict, safe_text
+from chalicelib.domain.models import MultiLine, OneLine, Strict, length
+
+if TYPE_CHECKING:  # audience.py is imported on first use (compile_audience)
+    from chalicelib.domain.campaigns.audience import Matcher
 
 CAMPAIGN_ID_RE = r"^[a-z0-9][a-z0-9-]{1,63}$"
 CampaignId = Annotated[str, StringConstraints(pattern=CAMPAIGN_ID_RE)]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-if TYPE_CHECKING:  # safe_text builds an Annotated[str, ...] at run time
-    Text = str
-    ShortText = str
-    LinkText = str
-    HtmlText = str
-else:
-    Text = safe_text(1, 2000, multiline=True)
-    ShortText = safe_text(1, 200)
-    LinkText = safe_text(1, 500)
-    HtmlText = safe_text(1, 10_000, multiline=True)  # an email's html template
+Text = Annotated[str, length(1, 2000), MultiLine]
+ShortText = Annotated[str, length(1, 200), OneLine]
+LinkText = Annotated[str, length(1, 500), OneLine]
+HtmlText = Annotated[str, length(1, 10_000), MultiLine]  # an email's html template
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
 
 
@@ -76,7 +72,7 @@ WallTime = Annotated[time, AfterValidator(_whole_minute),
 NonNegative = Annotated[int, Field(ge=0)]
 
 
-def _exact_decimal(value: Any) -> Any:
+def _exact_decimal(value: object) -> Decimal:
     """JSON numbers arrive as float (json.loads) or Decimal (DynamoDB); str() of either is
     the decimal the marketer wrote (1.15 -> '1.15'), so the multiplier is exact, never the
     binary float 1.149999…"""
@@ -178,7 +174,7 @@ class HolidayRule(Strict):
         return f"{self.holiday} {self.offset_days:+d} days" if self.offset_days else self.holiday
 
 
-def _ref_kind(value: Any) -> str | None:
+def _ref_kind(value: object) -> str | None:
     if isinstance(value, str):
         return "holiday-name"
     return "holiday-rule" if isinstance(value, (dict, HolidayRule)) else None
@@ -444,7 +440,7 @@ class Campaign(Strict):
     timezone: Timezone = "Asia/Shanghai"
     priority: Annotated[int, Field(ge=0, le=1000)] = 100
     trigger: Trigger
-    audience: dict[str, Any] | None = None
+    audience: dict[str, object] | None = None
     actions: Annotated[list[Action], Field(min_length=1, max_length=10)]
     limits: Limits = Limits()
     budget: Budget | None = None
@@ -484,22 +480,23 @@ class Campaign(Strict):
         return self.starts_at <= at and (end is None or at <= end)
 
     @cached_property
-    def matcher(self) -> Callable[[Mapping[str, Any]], bool]:
+    def matcher(self) -> Matcher:
         """The audience compiled once into a predicate over an audience profile dict."""
         from chalicelib.domain.campaigns.audience import compile_audience
 
         return compile_audience(self.audience)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         """The canonical JSON document (no ``$schema``), as stored and compared by sync."""
         doc = self.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
         if self.delivery.quiet_hours is None:  # an explicit "no quiet hours" must survive
             doc["delivery"]["quiet_hours"] = None
         return doc
 
-    def all_actions(self) -> list[tuple[str, int, Any]]:
+    def all_actions(self) -> list[tuple[str, int, Action]]:
         """(JSON path prefix, index, action) for the base actions and every variant's."""
-        out: list[tuple[str, int, Any]] = [("/actions", i, a) for i, a in enumerate(self.actions)]
+        out: list[tuple[str, int, Action]] = [
+            ("/actions", i, a) for i, a in enumerate(self.actions)]
         for v_i, v in enumerate(self.experiment.variants if self.experiment else []):
             for i, a in enumerate(v.actions or []):
                 out.append((f"/experiment/variants/{v_i}/actions", i, a))

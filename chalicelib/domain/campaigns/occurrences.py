@@ -99,28 +99,29 @@ def between(trigger: Trigger, start: datetime, end: datetime, tz: str | ZoneInfo
             birthday: str | None = None) -> list[Occurrence]:
     """Fires with ``start < at <= end`` in ``tz``, in order. Birthday triggers need the
     member's ``birthday`` ('YYYY-MM-DD' or '--MM-DD'); event triggers never fire here."""
-    start, end, tz = _aware(start), _aware(end), zone(tz)
+    start, end, zi = _aware(start), _aware(end), zone(tz)
     if end <= start:
         return []
-    out: list[Occurrence]
+    out: list[Occurrence] = []
     if isinstance(trigger, Once):
-        at = trigger.at
-        instant = (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
-        key = at.replace(tzinfo=None).isoformat(timespec="minutes") if trigger.local_time \
-            else instant.isoformat(timespec="minutes")
-        out = [Occurrence(instant, key, instant.astimezone(tz))] if start < instant <= end \
-            else []
+        out = _once(trigger, start, end, zi)
     elif isinstance(trigger, Recurring):
-        out = _cron_between(trigger, start, end, tz)
+        out = _cron_between(trigger, start, end, zi)
     elif isinstance(trigger, Birthday):
         md = month_day(birthday)
         out = [] if md is None else [
-            o for o, mds in birthdays_due(trigger, start, end, tz) if md in mds]
+            o for o, mds in birthdays_due(trigger, start, end, zi) if md in mds]
     elif isinstance(trigger, Holiday):
-        out = _holidays_between(trigger, start, end, tz)
-    else:
-        out = []
+        out = _holidays_between(trigger, start, end, zi)
     return sorted(set(out))
+
+
+def _once(trigger: Once, start: datetime, end: datetime, tz: ZoneInfo) -> list[Occurrence]:
+    at = trigger.at
+    instant = (at if at.tzinfo else at.replace(tzinfo=tz)).astimezone(UTC)
+    key = at.replace(tzinfo=None).isoformat(timespec="minutes") if trigger.local_time \
+        else instant.isoformat(timespec="minutes")
+    return [Occurrence(instant, key, instant.astimezone(tz))] if start < instant <= end else []
 
 
 def _cron_between(trigger: Recurring, start: datetime, end: datetime, tz: ZoneInfo,

@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns.lint import CouponFacts
 from chalicelib.domain.campaigns.model import (
+    Action,
     AwardPoints,
     Birthday,
     Campaign,
@@ -80,7 +80,7 @@ def limited(c: Campaign, fires: float, at: datetime) -> float:
 
 def project(c: Campaign, *, at: datetime, audience_size: float,
             coupons: Callable[[str], CouponFacts | None],
-            point_value_minor: float = 1.0) -> dict[str, Any]:
+            point_value_minor: float = 1.0) -> dict[str, object]:
     """Projected totals and cost for ``audience_size`` matching members."""
     holdout = c.experiment.holdout_percent if c.experiment else 0.0
     recipients = audience_size * (1 - holdout / 100)
@@ -114,7 +114,7 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     projected: dict[str, int | None] = {k: round(v) for k, v in totals.items()}
     projected["money_minor"] = None if unbounded else round(money)
     budget = c.budget.model_dump() if c.budget else {}
-    against = {}
+    against: dict[str, dict[str, object]] = {}
     for key, value in projected.items():
         cap = budget.get(key)
         against[key] = {"projected": value, "budget": cap,
@@ -134,7 +134,7 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     }
 
 
-def holiday_calendar(c: Campaign, at: datetime) -> dict[str, Any] | None:
+def holiday_calendar(c: Campaign, at: datetime) -> dict[str, list[dict[str, str]]] | None:
     """For a holiday trigger, what each holiday resolves to over the projection range: its
     date and when it fires (campaign time), and the dates not resolvable yet (a working-day
     rule in a year whose official calendar is not published). None for other triggers."""
@@ -162,7 +162,7 @@ def holiday_calendar(c: Campaign, at: datetime) -> dict[str, Any] | None:
     return {"dates": dates, "unresolved": unresolved}
 
 
-def _arms(c: Campaign) -> list[tuple[float, list[Any]]]:
+def _arms(c: Campaign) -> list[tuple[float, list[Action]]]:
     variants = c.experiment.variants if c.experiment else []
     if not variants:
         return [(1.0, list(c.actions))]

@@ -15,12 +15,33 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import NotRequired, TypedDict
 
 Z95 = 1.96
 
 
-def estimate(matched: int, read: int, rate: float) -> dict[str, Any]:
+class Estimate(TypedDict):
+    """An audience size: exact when every member was read, else with its 95 % margin."""
+
+    size: int
+    exact: bool
+    profiles_read: int
+    margin: NotRequired[int | None]
+    low: NotRequired[int]
+    high: NotRequired[int]
+    confidence: NotRequired[float]
+    matched_in_sample: NotRequired[int]
+    population: NotRequired[int]
+    sampled_share: NotRequired[float]
+    method: NotRequired[str]
+
+
+class TimezoneShare(TypedDict):
+    timezone: str
+    share: float
+
+
+def estimate(matched: int, read: int, rate: float) -> Estimate:
     """Size estimate of an audience from ``matched`` of ``read`` sampled members."""
     rate = min(max(rate, 0.0), 1.0)
     if rate >= 1.0:
@@ -38,7 +59,7 @@ def estimate(matched: int, read: int, rate: float) -> dict[str, Any]:
                       "matched / sampled share, 95 % margin (binomial, normal approximation)"}
 
 
-def largest_timezones(zones: Iterable[str | None], n: int = 3) -> list[dict[str, Any]]:
+def largest_timezones(zones: Iterable[str | None], n: int = 3) -> list[TimezoneShare]:
     """The ``n`` most common timezones of the sample with their share (ties by name)."""
     counts = Counter(z for z in zones if z)
     total = sum(counts.values())

@@ -8,9 +8,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from chalicelib.domain.campaigns.audience import ATTRIBUTES, OPS_BY_KIND, SEGMENT_SLUG_MAX
+from chalicelib.domain.campaigns.audience import (
+    ATTRIBUTES,
+    OPS_BY_KIND,
+    PREFIXED,
+    SEGMENT_SLUG_MAX,
+)
 from chalicelib.domain.campaigns.model import Campaign
 from chalicelib.domain.campaigns.segments import SLUG_PATTERN as SEGMENT_SLUG
 from chalicelib.domain.campaigns.segments import Segment
@@ -23,19 +29,24 @@ DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)
              r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
 
 
-def _audience_defs() -> dict[str, Any]:
+def _audience_defs() -> dict[str, object]:
     conditions = []
     for kind, ops in OPS_BY_KIND.items():
         names = [n for n, a in ATTRIBUTES.items() if a.kind == kind]
         if kind == "any":
-            attr: dict[str, Any] = {"type": "string", "pattern": CUSTOM_ATTR,
+            attr: dict[str, object] = {"type": "string", "pattern": CUSTOM_ATTR,
                                     "description": "a custom profile attribute"}
         elif names:
             attr = {"enum": names, "description": "; ".join(
                 f"{n}: {ATTRIBUTES[n].doc}" for n in names)}
+            keyed = [{"type": "string", "pattern": _family_pattern(prefix, key_re.pattern),
+                      "description": f"{prefix}<key>: {spec.doc}"}
+                     for prefix, (spec, key_re) in PREFIXED.items() if spec.kind == kind]
+            if keyed:
+                attr = {"anyOf": [attr, *keyed]}
         else:
             continue
-        value: dict[str, Any] = {}
+        value: dict[str, object] = {}
         if kind == "int":
             value = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}},
                                {"type": "boolean"}]}
@@ -85,7 +96,12 @@ def _audience_defs() -> dict[str, Any]:
     }
 
 
-def _fix_formats(node: Any) -> None:
+def _family_pattern(prefix: str, key_pattern: str) -> str:
+    """'affinity.' + '^[^\\s.~]{1,64}$' -> '^affinity\\.[^\\s.~]{1,64}$'."""
+    return "^" + re.escape(prefix) + key_pattern.removeprefix("^")
+
+
+def _fix_formats(node: object) -> None:
     """JSON Schema's 'time'/'date-time' formats demand seconds and offsets; campaigns
     accept "09:00" and wall-clock date-times, so patterns replace those formats."""
     if isinstance(node, dict):
@@ -103,7 +119,7 @@ def _fix_formats(node: Any) -> None:
             _fix_formats(v)
 
 
-def campaign_json_schema() -> dict[str, Any]:
+def campaign_json_schema() -> dict[str, object]:
     schema = Campaign.model_json_schema(by_alias=True, mode="validation")
     _fix_formats(schema)
     props = schema["properties"]

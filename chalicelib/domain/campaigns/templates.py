@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import nodes, pass_context
+from jinja2.runtime import Context
 from jinja2.visitor import NodeTransformer
 
 from chalicelib.domain.campaigns.model import Content, Message
+
+if TYPE_CHECKING:  # the sandbox is imported with the first render
+    from jinja2 import Template
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 PLACEHOLDERS: dict[str, str] = {
     "name": "the member's name (empty when unknown; try {{ name or '会员' }})",
@@ -42,7 +47,7 @@ COUPON_PLACEHOLDERS = frozenset(p for p in PLACEHOLDERS if p.startswith("coupon.
 ORDER_PLACEHOLDERS = frozenset(p for p in PLACEHOLDERS if p.startswith("order."))
 
 
-def _money(value: Any, symbol: str = "¥") -> str:
+def _money(value: object, symbol: str = "¥") -> str:
     """12345 (fen) → '¥123.45'; whole yuan drop the decimals: 500 → '¥5'."""
     if not isinstance(value, int) or isinstance(value, bool):
         return ""
@@ -57,7 +62,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 DATE_PLACEHOLDERS = (("coupon", "expires_at"), ("points", "expiring_at"))
 
 
-def display_date(value: Any, tz: str | None, locale: str | None) -> str:
+def display_date(value: object, tz: str | None, locale: str | None) -> str:
     """An expiry instant as the last day it still holds, in ``tz``: zh/ja '2026年12月31日',
     en '31 Dec 2026', others '2026-12-31'. Expiries are exclusive ends (a coupon valid until
     2027-01-01T00:00+08:00 can be used all of 31 December), hence the microsecond back.
@@ -88,20 +93,22 @@ def display_date(value: Any, tz: str | None, locale: str | None) -> str:
 
 
 @pass_context
-def _date(ctx: Any, value: Any) -> str:
+def _date(ctx: Context, value: object) -> str:
     """``{{ x | date }}``: ``display_date`` in the member's timezone and message locale."""
     return display_date(value, ctx.get("_tz"), ctx.get("_locale"))
 
 
-def _localized(context: Mapping[str, Any]) -> dict[str, Any]:
+def _localized(context: Mapping[str, object]) -> dict[str, object]:
     """The context with its expiry instants as dates the member reads: the same text with
     or without ``| date``."""
     out = dict(context)
+    tz, locale = context.get("_tz"), context.get("_locale")
     for group, key in DATE_PLACEHOLDERS:
         values = context.get(group)
         if isinstance(values, Mapping) and values.get(key):
-            out[group] = {**values, key: display_date(values[key], context.get("_tz"),
-                                                      context.get("_locale"))}
+            out[group] = {**values, key: display_date(
+                values[key], tz if isinstance(tz, str) else None,
+                locale if isinstance(locale, str) else None)}
     return out
 
 
@@ -157,7 +164,7 @@ def _tick() -> None:
         raise RenderLimit(f"longer than {TIME_LIMIT * 1000:.0f} ms")
 
 
-def _sized(value: Any) -> Any:
+def _sized[T](value: T) -> T:
     """Raise when a value a template built is larger than any message may be."""
     _tick()
     if isinstance(value, (str, list, tuple)) and len(value) > MAX_OUTPUT:
@@ -167,7 +174,7 @@ def _sized(value: Any) -> Any:
     return value
 
 
-def _emit(value: Any) -> Any:
+def _emit[T](value: T) -> T:
     """Count text on its way out (to the output or into a block's buffer)."""
     b = _BUDGET.get()
     if b is not None:
@@ -177,7 +184,7 @@ def _emit(value: Any) -> Any:
     return value
 
 
-def _bounded_concat(chunks: Any) -> str:
+def _bounded_concat(chunks: Iterable[str]) -> str:
     """``environment.concat`` for captured blocks: stops once they pass MAX_OUTPUT."""
     out: list[str] = []
     size = 0
@@ -191,20 +198,20 @@ def _bounded_concat(chunks: Any) -> str:
 
 
 # Block statements that capture text; refused at save (see the resource limits above).
-BLOCKS: dict[type, str] = {nodes.AssignBlock: "{% set %}…{% endset %} blocks are",
+BLOCKS: dict[type[nodes.Node], str] = {nodes.AssignBlock: "{% set %}…{% endset %} blocks are",
                            nodes.Macro: "{% macro %} is", nodes.CallBlock: "{% call %} is",
                            nodes.FilterBlock: "{% filter %} blocks are"}
 BLOCKS_HINT = ("use placeholders, {% if %}, {% for %} and {% set x = … %}; "
                "set blocks, macros, call and filter blocks are not available")
 
 
-def _forbidden_block(tree: Any) -> str | None:
+def _forbidden_block(tree: nodes.Node) -> str | None:
     for node in tree.find_all(tuple(BLOCKS)):
         return f"{BLOCKS[type(node)]} not available"
     return None
 
 
-def _loop(iterable: Any) -> Any:
+def _loop[T](iterable: Iterable[T]) -> Iterator[T]:
     """Every loop iteration spends a step (nested loops multiply: 1,000 x 1,000 stops)."""
     for item in iterable:
         _tick()
@@ -218,7 +225,7 @@ def _range(*args: int) -> range:
     return r
 
 
-def _length(value: Any) -> int | None:
+def _length(value: object) -> int | None:
     return len(value) if isinstance(value, (str, list, tuple)) else None
 
 
@@ -244,16 +251,17 @@ class _Guard(NodeTransformer):
 
 
 @lru_cache(maxsize=1)
-def _env() -> Any:
+def _env() -> ImmutableSandboxedEnvironment:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class Bounded(ImmutableSandboxedEnvironment):
         # Intercepted operators are also never constant-folded at compile time, so
         # ('x'*10000000)*20 is refused when it runs instead of being built while compiling.
         intercepted_binops = frozenset({"*", "**", "+", "%", "//"})
-        concat = staticmethod(_bounded_concat)  # type: ignore[assignment]
+        concat = staticmethod(_bounded_concat)
 
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        def call_binop(self, context: Context, operator: str, left: object, right: object
+                       ) -> object:
             _tick()
             if operator == "*":
                 for seq, n in ((left, right), (right, left)):
@@ -267,13 +275,14 @@ def _env() -> Any:
                 raise RenderLimit("'%' formatting of text is not available")
             return _sized(super().call_binop(context, operator, left, right))
 
-        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        def call(__self, __context: Context, __obj: object, *args: object,
+                 **kwargs: object) -> object:
             _tick()
             for a in (*args, *kwargs.values()):
                 _sized(a)
             return _sized(super().call(__context, __obj, *args, **kwargs))
 
-        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
             if callable(value) and attr not in METHODS:
                 return False  # str.ljust(10**9), str.replace, .format...: amplifiers
             return bool(super().is_safe_attribute(obj, attr, value))
@@ -290,12 +299,12 @@ def _env() -> Any:
 
 
 @lru_cache(maxsize=512)
-def _compiled(text: str) -> Any:
+def _compiled(text: str) -> Template:
     env = _env()
     return env.from_string(_Guard().visit(env.parse(text)))
 
 
-SAMPLE_CONTEXT: dict[str, Any] = {
+SAMPLE_CONTEXT: dict[str, object] = {
     "name": "王小明", "member_id": "m-1", "tier": "gold",
     "points": {"available": 1200, "expiring": 300, "expiring_at": "2026-12-31T16:00:00Z"},
     "coupon": {"title": "满100减20", "expires_at": "2026-12-31T16:00:00Z", "code": "ABCD2345",
@@ -346,7 +355,7 @@ def template_problem(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _static_limit(tree: Any) -> str | None:
+def _static_limit(tree: nodes.Node) -> str | None:
     """Constant blow-ups a sample render may not reach (they may sit in an unused branch)."""
     for node in tree.find_all((nodes.Mul, nodes.Pow, nodes.Call)):
         consts = [n.value for n in node.find_all(nodes.Const)
@@ -365,7 +374,7 @@ def _static_limit(tree: Any) -> str | None:
     return None
 
 
-def _loop_depth(node: Any) -> int:
+def _loop_depth(node: nodes.Node) -> int:
     inner = max((_loop_depth(child) for child in node.iter_child_nodes()), default=0)
     return inner + 1 if isinstance(node, nodes.For) else inner
 
@@ -376,7 +385,7 @@ def syntax_error(text: str) -> str | None:
     return found[0] if found else None
 
 
-def _bounded_render(text: str, context: Mapping[str, Any]) -> str:
+def _bounded_render(text: str, context: Mapping[str, object]) -> str:
     """Render within the budget; the output is collected chunk by chunk and stops at
     MAX_OUTPUT characters, so nothing larger is ever built."""
     token = _BUDGET.set(_Budget(deadline=time.monotonic() + TIME_LIMIT))
@@ -404,14 +413,14 @@ def placeholders(text: str) -> set[str]:
         return set()
     out: set[str] = set()
     inner: set[int] = set()
-    for node in tree.find_all(nodes.Getattr):
-        if isinstance(node.node, nodes.Getattr):
-            inner.add(id(node.node))
+    for attr in tree.find_all(nodes.Getattr):
+        if isinstance(attr.node, nodes.Getattr):
+            inner.add(id(attr.node))
     for node in tree.find_all((nodes.Getattr, nodes.Name)):
         if id(node) in inner:
             continue
         parts: list[str] = []
-        cur: Any = node
+        cur: nodes.Node = node
         while isinstance(cur, nodes.Getattr):
             parts.append(cur.attr)
             cur = cur.node
@@ -423,7 +432,7 @@ def placeholders(text: str) -> set[str]:
     return {p for p in out if "." in p or p not in roots}
 
 
-def render(text: str, context: Mapping[str, Any]) -> str:
+def render(text: str, context: Mapping[str, object]) -> str:
     """Render one template in the sandbox; errors render the text without placeholders."""
     from jinja2 import TemplateError
 
@@ -451,7 +460,7 @@ def pick_content(message: Message, locale: str | None) -> tuple[str, Content]:
     return key, contents[key]
 
 
-def render_message(message: Message, locale: str | None, context: Mapping[str, Any]
+def render_message(message: Message, locale: str | None, context: Mapping[str, object]
                    ) -> dict[str, Any]:
     """{locale, title, body, deep_link} for one member."""
     used, content = pick_content(message, locale)
@@ -499,10 +508,11 @@ def render_email(content: Content, context: Mapping[str, Any]) -> dict[str, str]
     return {"subject": subject[:MAX_SUBJECT], "text": text, "html": body}
 
 
-def context_for(profile: Mapping[str, Any], loyalty: Mapping[str, Any] | None = None, *,
-                coupon: Mapping[str, Any] | None = None, order: Mapping[str, Any] | None = None,
-                expiring: Mapping[str, Any] | None = None, campaign_name: str = "",
-                tz: str | None = None) -> dict[str, Any]:
+def context_for(profile: Mapping[str, object], loyalty: Mapping[str, object] | None = None,
+                *, coupon: Mapping[str, object] | None = None,
+                order: Mapping[str, object] | None = None,
+                expiring: Mapping[str, object] | None = None, campaign_name: str = "",
+                tz: str | None = None) -> dict[str, object]:
     """The placeholder values for a member: PROFILE and LOYALTY items (``points`` is the
     available balance there), the coupon just issued, the order of an order event, and
     ``expiring`` = {"points", "at"} for points_expiring events."""

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain.campaigns import audience as aud
 from chalicelib.domain.campaigns.festivals import FESTIVALS
@@ -36,7 +35,7 @@ ACTION_TYPES = ("issue_coupon", "award_points", "message")
 ORDER_EVENTS = (EventType.order, EventType.first_order)
 
 
-def parse_campaign(data: Any) -> Campaign:
+def parse_campaign(data: object) -> Campaign:
     """A valid Campaign from JSON text/bytes or already-parsed JSON; else ValidationFailed."""
     campaign, errors = validate_campaign(data)
     if errors or campaign is None:
@@ -44,7 +43,7 @@ def parse_campaign(data: Any) -> Campaign:
     return campaign
 
 
-def validate_campaign(data: Any) -> tuple[Campaign | None, list[Error]]:
+def validate_campaign(data: object) -> tuple[Campaign | None, list[Error]]:
     """(campaign, []) when valid, else (None, errors)."""
     try:
         return _validate(data)
@@ -53,7 +52,7 @@ def validate_campaign(data: Any) -> tuple[Campaign | None, list[Error]]:
                          "audiences are limited to 16 levels")]
 
 
-def _validate(data: Any) -> tuple[Campaign | None, list[Error]]:
+def _validate(data: object) -> tuple[Campaign | None, list[Error]]:
     if isinstance(data, (bytes, str)):
         try:
             data = json.loads(data)
@@ -99,16 +98,19 @@ def _dedupe(errors: list[Error]) -> list[Error]:
 
 # --- pydantic errors → JSON pointers with hints ----------------------------------------------
 
-def _pointer(parts: list[Any]) -> str:
+Loc = str | int  # one step of a pydantic error location or a JSON path
+
+
+def _pointer(parts: list[Loc]) -> str:
     if not parts:
         return "/"
     return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _real_path(loc: tuple[Any, ...], data: Any) -> list[Any]:
+def _real_path(loc: tuple[Loc, ...], data: object) -> list[Loc]:
     """Drop the discriminator tags and validator names pydantic adds to ``loc``."""
-    out: list[Any] = []
-    cur: Any = data
+    out: list[Loc] = []
+    cur: object = data
     tagged = 0
     for seg in loc:
         if isinstance(cur, dict):
@@ -143,8 +145,6 @@ _FIELD_NAMES: set[str] = set()
 
 def _all_field_names() -> set[str]:
     if not _FIELD_NAMES:
-        from pydantic import BaseModel
-
         def walk(cls: type[BaseModel]) -> None:
             for name, f in cls.model_fields.items():
                 _FIELD_NAMES.add(f.alias or name)
@@ -158,12 +158,10 @@ def _all_field_names() -> set[str]:
     return _FIELD_NAMES
 
 
-def _models_in(annotation: Any) -> list[Any]:
+def _models_in(annotation: object) -> list[type[BaseModel]]:
     from typing import get_args
 
-    from pydantic import BaseModel
-
-    out = []
+    out: list[type[BaseModel]] = []
     stack = [annotation]
     while stack:
         a = stack.pop()
@@ -199,7 +197,7 @@ _PATTERN_HINTS = {
 }
 
 
-def pydantic_errors(err: ValidationError, data: Any) -> list[Error]:
+def pydantic_errors(err: ValidationError, data: object) -> list[Error]:
     out: list[Error] = []
     for e in err.errors(include_url=False, include_input=False):
         path = _real_path(tuple(e["loc"]), data)

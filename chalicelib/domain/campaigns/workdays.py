@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the holidays package loads with the first calendar outside China
+    from holidays import HolidayBase
 
 MAX_STEPS = 120  # a run of days off longer than this is not a calendar, it is a bug
 
@@ -68,7 +71,7 @@ def is_working_day(calendar: str, day: date) -> bool:
 
 
 @cache
-def _other(calendar: str, year: int) -> Any:
+def _other(calendar: str, year: int) -> HolidayBase:
     import holidays
 
     return holidays.country_holidays(calendar, years=year)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.coupons.cart import Cart, Line
@@ -87,7 +86,7 @@ class Context:
 class Rejection:
     coupon_id: str
     reason: str
-    details: dict[str, Any]
+    details: dict[str, object]
 
 
 def uses_by_template(wallet: list[WalletCoupon], at: datetime, order_id: str | None,
@@ -108,7 +107,7 @@ def check(c: WalletCoupon, cart: Cart, ctx: Context) -> Rejection | None:
     """Everything but the cart lines: status, dates, member, channel, store, payment, time."""
     r = c.rules
 
-    def no(reason: str, **details: Any) -> Rejection:
+    def no(reason: str, **details: object) -> Rejection:
         return Rejection(c.coupon_id, reason, details)
 
     if c.status == USED:
@@ -141,7 +140,7 @@ def check(c: WalletCoupon, cart: Cart, ctx: Context) -> Rejection | None:
 
 def audience_problem(audience: Audience, rules: Rules, tier: str | None,
                      tier_order: tuple[str, ...], orders_count: int, tags: set[str],
-                     ) -> tuple[str, dict[str, Any]] | None:
+                     ) -> tuple[str, dict[str, object]] | None:
     """Who may claim: TIER_REQUIRED, NEW_MEMBERS_ONLY or TAG_REQUIRED (None: may claim)."""
     if not rules.tier_allowed(tier, tier_order):
         return TIER_REQUIRED, {"tiers": sorted(rules.allowed_tiers(tier_order) or ())}

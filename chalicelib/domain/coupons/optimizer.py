@@ -24,7 +24,7 @@ from bisect import bisect_left
 from chalicelib.domain.coupons.rules import GIFT
 from chalicelib.domain.coupons.stacking import Outcome, Prepared, Space, State, apply, evaluate
 
-Key = tuple
+Key = tuple[int, int, int, tuple[float, ...], tuple[str, ...]]  # Outcome.key()
 
 
 class _Top:

@@ -10,7 +10,6 @@ with STACKING_CONFLICT, and ``alternatives`` is empty.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from chalicelib.domain.coupons.cart import Cart, lines_of
 from chalicelib.domain.coupons.eligibility import (
@@ -52,7 +51,7 @@ class CouponShare(Out):
     template_id: str
     discount: int
     shipping_discount: int
-    funding: dict[str, Any]
+    funding: dict[str, object]
 
 
 class Stack(Out):
@@ -68,7 +67,7 @@ class Stack(Out):
 class Rejected(Out):
     coupon_id: str
     reason: str
-    details: dict[str, Any]
+    details: dict[str, object]
 
 
 class Quote(Out):

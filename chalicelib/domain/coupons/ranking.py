@@ -122,7 +122,7 @@ def rank(templates: Sequence[CouponTemplate | Rules], facts: MemberFacts,
     fits.sort(key=lambda f: (not f.eligible, -f.score, -f.value, f.rules.required_spend,
                              f.rules.template_id))
     lang = 0 if language(locale) == "zh" else 1
-    return [Ranked(f.rules.template_id, n, f.score, _text(f, facts, tiers, lang),
+    return [Ranked(f.rules.template_id or "", n, f.score, _text(f, facts, tiers, lang),
                    f.reason_code, f.eligible) for n, f in enumerate(fits, 1)]
 
 

@@ -8,9 +8,70 @@ the terms a member claimed are the terms they use, and a quote reads no template
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Required, TypedDict
 
 from chalicelib.domain.coupons.template import CouponTemplate
+
+# --- the snapshot a claimed coupon stores (the template's JSON, the parts rules read) --------
+
+class BenefitJson(TypedDict, total=False):
+    type: Required[str]
+    amount: int
+    percent_off: int
+    max_discount: int | None
+    max_amount: int | None
+    threshold: int
+    step: int
+    max_steps: int
+    sku: str | None
+    name: str | None
+    quantity: int
+    value: int
+
+
+class ScopeJson(TypedDict, total=False):
+    include_skus: list[str]
+    exclude_skus: list[str]
+    include_categories: list[str]
+    exclude_categories: list[str]
+    min_spend: int
+    channels: list[str]
+    store_ids: list[str]
+    payment_methods: list[str]
+
+
+class AudienceJson(TypedDict, total=False):
+    tiers: list[str]
+    min_tier: str | None
+
+
+class WindowJson(TypedDict, total=False):
+    weekdays: list[int]
+    start: str
+    end: str
+
+
+class StackingJson(TypedDict, total=False):
+    group: str | None
+    exclusive: bool
+
+
+class FundingJson(TypedDict, total=False):
+    source: str
+    id: str | None
+
+
+class Snapshot(TypedDict, total=False):
+    template_id: Required[str | None]  # None only for a template never saved (tests)
+    name: str
+    benefit: Required[BenefitJson]
+    scope: ScopeJson | None
+    audience: AudienceJson | None
+    windows: list[WindowJson] | None
+    stacking: StackingJson | None
+    per_member_use: int | None
+    restore_on_refund: bool
+    funding: FundingJson | None
 
 # Evaluation phases (see stacking.py): amount off, then percent, then shipping, then gifts.
 AMOUNT, PERCENT, SHIPPING, GIFT = 0, 1, 2, 3
@@ -24,7 +85,7 @@ class Window:
     start: int  # minutes after local midnight, inclusive
     end: int  # exclusive
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self) -> dict[str, list[int] | str]:
         return {"weekdays": sorted(self.weekdays), "start": _hhmm(self.start),
                 "end": _hhmm(self.end)}
 
@@ -33,7 +94,7 @@ class Window:
 class Rules:
     """Everything about a template that decides whether and how much it discounts."""
 
-    template_id: str
+    template_id: str | None  # None only for a template never saved (tests)
     name: str
     kind: str
     amount: int = 0
@@ -114,11 +175,13 @@ class Rules:
         return self.amount
 
     @classmethod
-    def load(cls, snap: dict[str, Any]) -> Rules:
+    def load(cls, snap: Snapshot) -> Rules:
         """Rebuild from a stored snapshot (already validated when the template was saved)."""
-        b, sc, au = snap["benefit"], snap.get("scope") or {}, snap.get("audience") or {}
-        st = snap.get("stacking") or {}
-        fu = snap.get("funding") or {}
+        b = snap["benefit"]
+        sc: ScopeJson = snap.get("scope") or {}
+        au: AudienceJson = snap.get("audience") or {}
+        st: StackingJson = snap.get("stacking") or {}
+        fu: FundingJson = snap.get("funding") or {}
         return cls(
             template_id=snap["template_id"], name=snap.get("name", ""), kind=b["type"],
             amount=int(b.get("amount") or 0), percent_off=int(b.get("percent_off") or 0),
@@ -148,9 +211,9 @@ class Rules:
         )
 
 
-def snapshot(t: CouponTemplate) -> dict[str, Any]:
+def snapshot(t: CouponTemplate) -> Snapshot:
     """The part of a template a claimed coupon keeps (JSON-ready)."""
-    d = t.definition()
+    d = t.model_dump(mode="json", exclude={"schema_ref"})  # t.definition(), as pydantic types it
     return {
         "template_id": t.template_id, "name": t.name, "benefit": d["benefit"],
         "scope": d["scope"],
@@ -166,7 +229,7 @@ def compile_template(t: CouponTemplate) -> Rules:
     return Rules.load(snapshot(t))
 
 
-def _opt_int(v: Any) -> int | None:
+def _opt_int(v: int | None) -> int | None:
     return None if v is None else int(v)
 
 

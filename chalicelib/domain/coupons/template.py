@@ -7,11 +7,12 @@ the JSON pointer of the offending value; ``parse_template`` runs both.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic.config import ExtraValues
 
-from chalicelib.domain.models import Out, Strict, safe_text
+from chalicelib.domain.models import MultiLine, OneLine, Out, Strict, length
 from chalicelib.errors import ValidationFailed
 
 TEMPLATE_ID_RE = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -28,8 +29,8 @@ PositiveFen = Annotated[int, Field(gt=0, le=10**10)]
 Channel = Literal["app", "web", "store", "mini_program"]
 PaymentMethod = Literal["wechat_pay", "alipay", "unionpay", "card", "apple_pay", "cash",
                         "balance"]
-CHANNELS: tuple[str, ...] = Channel.__args__  # type: ignore[attr-defined]
-PAYMENT_METHODS: tuple[str, ...] = PaymentMethod.__args__  # type: ignore[attr-defined]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+PAYMENT_METHODS: tuple[str, ...] = get_args(PaymentMethod)
 
 
 class FixedOff(Strict):
@@ -76,7 +77,7 @@ class GiftItem(Strict):
 
     type: Literal["gift"]
     sku: Sku
-    name: safe_text(1, 100) | None = None
+    name: Annotated[str, length(1, 100), OneLine] | None = None
     quantity: Annotated[int, Field(ge=1, le=100)] = 1
     value: Fen = 0
 
@@ -172,8 +173,8 @@ class CouponTemplate(Strict):
                                    description="editor hint; ignored")
     template_id: TemplateId | None = Field(default=None,
                                            description="must match the URL or file name")
-    name: safe_text(1, 100)
-    description: safe_text(0, 2000, multiline=True) = ""
+    name: Annotated[str, length(1, 100), OneLine]
+    description: Annotated[str, length(0, 2000), MultiLine] = ""
     status: Literal["active", "paused", "ended"] = "active"
     claimable: bool = Field(default=True, description="listed in the coupon center and "
                             "claimable with POST /me/coupons (false: codes, rewards, grants)")
@@ -186,7 +187,7 @@ class CouponTemplate(Strict):
     funding: Funding = Funding()
     restore_on_refund: bool = True
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self) -> dict[str, object]:
         """The JSON-ready definition as stored (no editor hint)."""
         return self.model_dump(mode="json", exclude={"schema_ref"})
 
@@ -197,7 +198,7 @@ class TemplateView(Out):
     template_id: str
     version: int
     updated_at: str
-    definition: dict[str, Any]
+    definition: dict[str, object]
     stock: int | None = None
     remaining: int | None = None
 
@@ -207,55 +208,73 @@ def _clock_minutes(value: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def check(t: CouponTemplate) -> list[dict[str, str]]:
+Problem = dict[str, str]  # {path, message}
+
+
+def _problem(path: str, message: str) -> Problem:
+    return {"path": path, "message": message}
+
+
+def check(t: CouponTemplate) -> list[Problem]:
     """Cross-field rules, as [{path, message}] with JSON pointers (empty when fine)."""
-    out: list[dict[str, str]] = []
-
-    def bad(path: str, message: str) -> None:
-        out.append({"path": path, "message": message})
-
-    v, lim, sc, b = t.validity, t.limits, t.scope, t.benefit
-    if v.ends_at <= v.starts_at:
-        bad("/validity/ends_at", "must be after starts_at")
-    claim_start = v.claim_starts_at or v.starts_at
-    claim_end = v.claim_ends_at or v.ends_at
-    if claim_end <= claim_start:
-        bad("/validity/claim_ends_at", "the claim window must end after it starts")
-    if v.claim_ends_at and v.claim_ends_at > v.ends_at:
-        bad("/validity/claim_ends_at", "claiming cannot go on after the coupon ends (ends_at)")
-    for i, w in enumerate(v.windows):
-        if _clock_minutes(w.end) <= _clock_minutes(w.start):
-            bad(f"/validity/windows/{i}/end", "must be after start (split windows that cross "
-                "midnight in two)")
-        if len(set(w.weekdays)) != len(w.weekdays) or not w.weekdays:
-            bad(f"/validity/windows/{i}/weekdays", "list each weekday once, at least one")
+    out = _validity_problems(t.validity)
+    lim, sc = t.limits, t.scope
     if lim.stock_shards > 1 and lim.stock is None:
-        bad("/limits/stock_shards", "sharding needs a stock")
+        out.append(_problem("/limits/stock_shards", "sharding needs a stock"))
     if lim.stock is not None and lim.stock_shards > max(lim.stock, 1):
-        bad("/limits/stock_shards", "cannot exceed the stock")
+        out.append(_problem("/limits/stock_shards", "cannot exceed the stock"))
     for name in ("skus", "categories"):
         both = set(getattr(sc, f"include_{name}")) & set(getattr(sc, f"exclude_{name}"))
         if both:
-            bad(f"/scope/exclude_{name}", f"also included: {', '.join(sorted(both)[:5])}")
+            out.append(_problem(f"/scope/exclude_{name}",
+                                f"also included: {', '.join(sorted(both)[:5])}"))
     if t.audience.tiers and t.audience.min_tier:
-        bad("/audience/min_tier", "use either tiers or min_tier, not both")
-    if isinstance(b, ThresholdOff) and b.amount > b.threshold:
-        bad("/benefit/amount", "cannot exceed the threshold")
-    if isinstance(b, SteppedOff) and b.amount > b.step:
-        bad("/benefit/amount", "cannot exceed the step")
-    if isinstance(b, NoThreshold) and sc.min_spend:
-        bad("/scope/min_spend", "a no_threshold coupon has no minimum spend; use type fixed")
-    if isinstance(b, (FreeShipping, GiftItem)) and (sc.include_skus or sc.include_categories) \
-            and not sc.min_spend:
-        bad("/scope/min_spend", "a scoped free_shipping or gift coupon needs a min_spend on "
-            "its eligible items (otherwise any single eligible item unlocks it)")
+        out.append(_problem("/audience/min_tier", "use either tiers or min_tier, not both"))
+    return out + _benefit_problems(t.benefit, sc)
+
+
+def _validity_problems(v: Validity) -> list[Problem]:
+    out: list[Problem] = []
+    if v.ends_at <= v.starts_at:
+        out.append(_problem("/validity/ends_at", "must be after starts_at"))
+    claim_start = v.claim_starts_at or v.starts_at
+    claim_end = v.claim_ends_at or v.ends_at
+    if claim_end <= claim_start:
+        out.append(_problem("/validity/claim_ends_at",
+                            "the claim window must end after it starts"))
+    if v.claim_ends_at and v.claim_ends_at > v.ends_at:
+        out.append(_problem("/validity/claim_ends_at",
+                            "claiming cannot go on after the coupon ends (ends_at)"))
+    for i, w in enumerate(v.windows):
+        if _clock_minutes(w.end) <= _clock_minutes(w.start):
+            out.append(_problem(f"/validity/windows/{i}/end", "must be after start (split "
+                                "windows that cross midnight in two)"))
+        if len(set(w.weekdays)) != len(w.weekdays) or not w.weekdays:
+            out.append(_problem(f"/validity/windows/{i}/weekdays",
+                                "list each weekday once, at least one"))
     return out
 
 
-def parse_template(raw: str | bytes | dict[str, Any], template_id: str | None = None,
+def _benefit_problems(b: Benefit, sc: Scope) -> list[Problem]:
+    out: list[Problem] = []
+    if isinstance(b, ThresholdOff) and b.amount > b.threshold:
+        out.append(_problem("/benefit/amount", "cannot exceed the threshold"))
+    if isinstance(b, SteppedOff) and b.amount > b.step:
+        out.append(_problem("/benefit/amount", "cannot exceed the step"))
+    if isinstance(b, NoThreshold) and sc.min_spend:
+        out.append(_problem("/scope/min_spend",
+                            "a no_threshold coupon has no minimum spend; use type fixed"))
+    if isinstance(b, (FreeShipping, GiftItem)) and (sc.include_skus or sc.include_categories) \
+            and not sc.min_spend:
+        out.append(_problem("/scope/min_spend", "a scoped free_shipping or gift coupon needs a "
+                            "min_spend on its eligible items (otherwise any single eligible "
+                            "item unlocks it)"))
+    return out
+
+
+def parse_template(raw: str | bytes | dict[str, object], template_id: str | None = None,
                    ) -> CouponTemplate:
     """Validate JSON (text or already-parsed) into a template; ValidationFailed with paths."""
-    from pydantic import ValidationError
 
     try:
         if isinstance(raw, dict):
@@ -280,7 +299,7 @@ def ensure_valid(t: CouponTemplate, template_id: str | None) -> None:
         raise ValidationFailed("the coupon template is invalid", details=problems)
 
 
-def pydantic_details(err: Any) -> list[dict[str, str]]:
+def pydantic_details(err: ValidationError) -> list[dict[str, str]]:
     """pydantic errors → [{path, message}] (JSON pointers; input values never echoed)."""
     out = []
     for e in err.errors(include_input=False, include_url=False):
@@ -299,12 +318,14 @@ class TemplateBody(CouponTemplate):
     """Body of PUT /admin/coupon-templates/{id}: parsed with benefit-aware JSON pointers."""
 
     @classmethod
-    def model_validate_json(cls, json_data: str | bytes | bytearray, **kw: Any,
-                            ) -> TemplateBody:
-        from pydantic import ValidationError
-
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *,
+                            strict: bool | None = None, extra: ExtraValues | None = None,
+                            context: object = None, by_alias: bool | None = None,
+                            by_name: bool | None = None) -> TemplateBody:
         try:
-            return super().model_validate_json(json_data, **kw)
+            return super().model_validate_json(
+                json_data, strict=strict, extra=extra, context=context, by_alias=by_alias,
+                by_name=by_name)
         except ValidationError as e:
             if any(x["type"] == "json_invalid" for x in e.errors()):
                 raise ValidationFailed("the body is not valid JSON", details=[
@@ -313,7 +334,7 @@ class TemplateBody(CouponTemplate):
                                    details=pydantic_details(e)) from None
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema() -> dict[str, object]:
     """The JSON Schema editors use for campaigns/coupons/*.json (committed, tested fresh)."""
     schema = CouponTemplate.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -43,7 +43,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from chalicelib.domain.delivery.results import (
     MAX_RANGE_DAYS,
@@ -345,6 +345,13 @@ def _srm_status(code: str, p: float | None = None) -> dict[str, Any]:
 
 # --- the results section -----------------------------------------------------------------
 
+class ArmSummary(TypedDict):
+    """What ``summary`` adds to the results: one object per arm, and the SRM check."""
+
+    arms: list[dict[str, Any]]
+    srm: dict[str, Any]
+
+
 def span(start_day: str, today: str, first: str | None, last: str | None
          ) -> tuple[str, str] | str:
     """The days of a per-arm read: ``first``..``last`` when given, else from the campaign's
@@ -358,7 +365,7 @@ def span(start_day: str, today: str, first: str | None, last: str | None
 
 
 def summary(rows: Iterable[Mapping[str, Any]], first: str, last: str,
-            holdout_percent: float, weights: Sequence[tuple[str, int]]) -> dict[str, Any]:
+            holdout_percent: float, weights: Sequence[tuple[str, int]]) -> ArmSummary:
     """``arms`` (each variant, or the treated group, then the holdout) and ``srm`` for the
     days ``first``..``last`` of the daily counter rows."""
     total = gather(rows, first, last)

@@ -10,12 +10,12 @@ transaction as the effects; this module only names the periods and the ceilings.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.domain.campaigns.occurrences import wall_to_utc
-from chalicelib.domain.delivery.windows import zone
+from chalicelib.domain.delivery.windows import zone as zone  # re-exported: policy.zone
 
 # --- deterministic assignment -------------------------------------------------------------
 
@@ -126,6 +126,24 @@ DEFAULT_CAPS: dict[str, Cap] = {
     "marketing": Cap(per_day=1, per_week=3),
     "service": Cap(per_day=3, per_week=None),
 }
+
+
+class LiveCaps(Mapping[str, Cap]):
+    """Caps per class as ``read()`` returns them on each lookup: production wires the live
+    loyalty program's ``caps`` (over DEFAULT_CAPS) so a publish changes them without a
+    deploy; ``read`` is called per lookup and must be cheap (the program is cached)."""
+
+    def __init__(self, read: Callable[[], Mapping[str, Cap]]) -> None:
+        self._read = read
+
+    def __getitem__(self, cap_class: str) -> Cap:
+        return self._read()[cap_class]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def cap_periods(at: datetime, tz: str) -> tuple[str, str]:

@@ -25,7 +25,7 @@ import io
 import math
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.delivery.stats import (
@@ -54,6 +54,14 @@ VERDICTS = {
     "insufficient": ("样本不足", "Not enough data yet"),
     "no_holdout": ("无对照组", "No holdout group to compare with"),
 }
+
+
+# What ``assemble`` returns ("from" is a keyword: the functional form). A day row holds
+# "day" and every counter; a variant, the lift and the holdout are JSON objects for the console.
+Results = TypedDict("Results", {
+    "from": str, "to": str, "days": list[dict[str, str | int]], "totals": dict[str, int],
+    "suppressed": dict[str, int], "sent": dict[str, int], "variants": list[dict[str, object]],
+    "holdout": dict[str, object], "lift": dict[str, object]})
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -113,7 +121,7 @@ def days_between(first: str, last: str) -> list[str]:
     return [(lo + timedelta(days=n)).isoformat() for n in range((hi - lo).days + 1)]
 
 
-def _add(into: dict[str, int], row: Mapping[str, Any]) -> None:
+def _add(into: dict[str, int], row: Mapping[str, object]) -> None:
     for k, v in row.items():
         if (k in COUNTERS or "@" in k) and isinstance(v, (int, float)) and not isinstance(
                 v, bool):
@@ -147,10 +155,10 @@ def newcombe(x1: int, n1: int, x2: int, n2: int, z: float = Z95
 
 
 def compare(converters: int, members: int, held_converters: int, held: int
-            ) -> dict[str, Any]:
+            ) -> dict[str, object]:
     """Conversion of a treated group against the holdout: rates, lift, interval, verdict."""
     rate = converters / members if members else None
-    out: dict[str, Any] = {"members": members, "converters": converters,
+    out: dict[str, object] = {"members": members, "converters": converters,
                            "conversion_rate": _r(rate), "lift": None, "relative_lift": None,
                            "ci_low": None, "ci_high": None}
     if held <= 0:
@@ -170,7 +178,7 @@ def compare(converters: int, members: int, held_converters: int, held: int
     return {**out, **verdict("no_difference")}
 
 
-def verdict(code: str) -> dict[str, Any]:
+def verdict(code: str) -> dict[str, str]:
     zh, en = VERDICTS[code]
     return {"verdict": code, "verdict_zh": zh, "verdict_en": en}
 
@@ -179,8 +187,8 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def assemble(rows: Iterable[Mapping[str, Any]], first: str, last: str,
-             variants: Iterable[str] = ()) -> dict[str, Any]:
+def assemble(rows: Iterable[Mapping[str, object]], first: str, last: str,
+             variants: Iterable[str] = ()) -> Results:
     """Per day (every day of the range, zeros included), totals, per variant and the lift of
     the whole treated group over the holdout, from the DAY#<day>#<shard> rows."""
     by_day: dict[str, dict[str, int]] = {d: {} for d in days_between(first, last)}
@@ -193,7 +201,7 @@ def assemble(rows: Iterable[Mapping[str, Any]], first: str, last: str,
     held, held_conv = total.get("held_out", 0), total.get("converters_holdout", 0)
     arms = list(dict.fromkeys([*variants, *sorted(
         {k.split("@", 1)[1] for k in total if "@" in k})]))
-    per_variant = []
+    per_variant: list[dict[str, object]] = []
     for arm in arms:
         got = {k: total.get(f"{k}@{arm}", 0) for k in VARIANT_COUNTERS}
         per_variant.append({"variant": arm, **got, **compare(
@@ -212,7 +220,7 @@ def assemble(rows: Iterable[Mapping[str, Any]], first: str, last: str,
     }
 
 
-def recent(rows: Iterable[Mapping[str, Any]], today: str) -> dict[str, Any]:
+def recent(rows: Iterable[Mapping[str, object]], today: str) -> dict[str, list[str] | list[int]]:
     """The last ``RECENT_DAYS`` days of the sparkline counters, oldest first."""
     days = days_between((date.fromisoformat(today) - timedelta(days=RECENT_DAYS - 1))
                         .isoformat(), today)
@@ -225,7 +233,7 @@ def recent(rows: Iterable[Mapping[str, Any]], today: str) -> dict[str, Any]:
                              for k in SPARK_COUNTERS}}
 
 
-def to_csv(result: Mapping[str, Any]) -> str:
+def to_csv(result: Results) -> str:
     """One line per day and a total line; counters only (no member data)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

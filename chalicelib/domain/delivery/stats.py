@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 SUPPRESS_REASONS = ("consent", "cap", "budget", "erased", "limit", "quiet")
 CHANNELS = ("push", "sms", "inbox", "webhook", "email")
@@ -27,7 +26,7 @@ COUNTERS = (
 )
 
 
-def merge(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+def merge(rows: Iterable[Mapping[str, object]]) -> dict[str, int]:
     """Sum counter rows (shards, occurrences) into one; unknown keys are ignored."""
     out = dict.fromkeys(COUNTERS, 0)
     for row in rows:
@@ -44,7 +43,7 @@ def treated_members(c: Mapping[str, int]) -> int:
     return int(c.get("assigned", 0) or c.get("delivered", 0))
 
 
-def derived(c: Mapping[str, int]) -> dict[str, Any]:
+def derived(c: Mapping[str, int]) -> dict[str, dict[str, int] | float | None]:
     """Rates and lift: the treated group's order rate minus the holdout's (None when either
     group is empty)."""
     treated, held = treated_members(c), c.get("held_out", 0)

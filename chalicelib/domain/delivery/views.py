@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.domain.models import Out
 
 
@@ -69,5 +67,5 @@ class CampaignStats(Out):
     campaign_id: str
     totals: Counters
     occurrences: list[OccurrenceStats]
-    budget_used: dict[str, Any] = {}
+    budget_used: dict[str, object] = {}
     attribution_days: int

@@ -74,31 +74,30 @@ def groups(zones: Iterable[str], start: datetime, end: datetime) -> list[tuple[s
     return out
 
 
+def _fires(campaign: Campaign, start: datetime, end: datetime, member_tz: str | None
+           ) -> list[tuple[occ.Occurrence, tuple[str, ...]]]:
+    """(occurrence, birthday month-days) in ``(start, end]`` and the campaign's window, for
+    members in ``member_tz`` (None: the campaign's own timezone)."""
+    trigger = campaign.trigger
+    if isinstance(trigger, Birthday):
+        tz = campaign.zone if member_tz is None else member_tz
+        return [(o, tuple(mds)) for o, mds in occ.birthdays_due(trigger, start, end, tz)
+                if campaign.in_window(o.at)]
+    return [(o, ()) for o in occ.campaign_between(campaign, start, end,
+                                                  member_timezone=member_tz)]
+
+
 def campaign_slots(campaign: Campaign, start: datetime, end: datetime,
                    zones: Iterable[str] | None = None) -> list[Slot]:
     """Every slot of a time-triggered campaign in ``(start, end]``, inside its window."""
     if isinstance(campaign.trigger, Event) or end <= start:
         return []
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    birthday = isinstance(campaign.trigger, Birthday)
-    out: list[Slot] = []
     if not campaign.local_time:
-        tz = campaign.zone
-        if birthday:
-            for o, mds in occ.birthdays_due(campaign.trigger, start, end, tz):  # type: ignore[arg-type]
-                if campaign.in_window(o.at):
-                    out.append(Slot(None, o.key, o.at, tuple(mds)))
-        else:
-            out = [Slot(None, o.key, o.at) for o in occ.campaign_between(campaign, start, end)]
-        return out
+        return [Slot(None, o.key, o.at, mds) for o, mds in _fires(campaign, start, end, None)]
+    out: list[Slot] = []
     for rep, members in groups(zones if zones is not None else all_zones(), start, end):
-        if birthday:
-            found = [(o, tuple(mds)) for o, mds in occ.birthdays_due(
-                campaign.trigger, start, end, rep) if campaign.in_window(o.at)]  # type: ignore[arg-type]
-        else:
-            found = [(o, ()) for o in occ.campaign_between(campaign, start, end,
-                                                           member_timezone=rep)]
-        for o, mds in found:
+        for o, mds in _fires(campaign, start, end, rep):
             out.extend(Slot(tz, o.key, o.at, mds) for tz in members)
     out.sort(key=lambda s: (s.fire_at, s.tz or "", s.occurrence))
     return out

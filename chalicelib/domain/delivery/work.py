@@ -13,9 +13,10 @@ profile (deferred, event-driven) are read fresh by the worker.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from chalicelib.domain.items import Untyped
 
 VERSION = 1
 MAX_MEMBERS = 50
@@ -29,17 +30,18 @@ class Task:
     occurrence: str
     member: str
     at: str  # ISO UTC instant the occurrence is due for this member
-    profile: dict[str, Any] | None = None
-    event: dict[str, Any] | None = None
+    profile: dict[str, object] | None = None
+    event: Untyped | None = None  # the domain event's payload (read by the worker)
     deferred: int = 0  # how many times quiet hours already pushed it back
-    loyalty: dict[str, Any] | None = None
+    loyalty: dict[str, object] | None = None
 
     def key(self) -> tuple[str, str, str]:
         return (self.campaign, self.occurrence, self.member)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"c": self.campaign, "o": self.occurrence, "m": self.member,
-                               "at": self.at}
+    def to_json(self) -> dict[str, object]:
+        """The task on the wire (short keys: an entry carries up to ``MAX_MEMBERS``)."""
+        out: dict[str, object] = {"c": self.campaign, "o": self.occurrence, "m": self.member,
+                                  "at": self.at}
         if self.profile is not None:
             out["p"] = self.profile
         if self.event is not None:
@@ -51,9 +53,16 @@ class Task:
         return out
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any]) -> Task:
-        return cls(raw["c"], raw["o"], raw["m"], raw["at"], raw.get("p"), raw.get("e"),
-                   int(raw.get("d", 0)), raw.get("l"))
+    def from_json(cls, raw: Mapping[str, object]) -> Task:
+        d = raw.get("d", 0)
+        return cls(str(raw["c"]), str(raw["o"]), str(raw["m"]), str(raw["at"]),
+                   _object(raw.get("p")), _object(raw.get("e")),
+                   int(d) if isinstance(d, (int, float, str)) else 0, _object(raw.get("l")))
+
+
+def _object(value: object) -> dict[str, object] | None:
+    """A JSON object of the wire format (anything else, absent included: None)."""
+    return value if isinstance(value, dict) else None
 
 
 @dataclass
@@ -62,11 +71,11 @@ class Entry:
 
     kind: str  # "members" | "scan"
     tasks: list[Task] = field(default_factory=list)
-    scan: dict[str, Any] | None = None
+    scan: dict[str, object] | None = None
     sim: str | None = None  # demo/test clock: evaluate quiet hours at this instant
 
     def body(self) -> str:
-        out: dict[str, Any] = {"v": VERSION, "kind": self.kind}
+        out: dict[str, object] = {"v": VERSION, "kind": self.kind}
         if self.tasks:
             out["tasks"] = [t.to_json() for t in self.tasks]
         if self.scan is not None:

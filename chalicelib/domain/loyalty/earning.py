@@ -92,7 +92,8 @@ def scale_points(points: int | Fraction, multiplier: float | Decimal | Fraction 
 
 
 def earn(program: Program, lines: Sequence[Line], discount_total: int, tier_multiplier: float,
-         bonus_multiplier: float = 1.0, line_discounts: Sequence[int] | None = None) -> Earned:
+         bonus_multiplier: float | Decimal = 1.0, line_discounts: Sequence[int] | None = None,
+         ) -> Earned:
     """Qualifying spend and points of an order (see the module docstring for rounding).
 
     ``line_discounts`` (a checkout reservation's own allocation) replace the proportional

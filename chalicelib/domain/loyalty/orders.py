@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from chalicelib.domain.loyalty import dates, tiers
 from chalicelib.domain.loyalty.earning import Earned, Line, earn
+from chalicelib.domain.loyalty.perks import ONE
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.state import LoyaltyState
 from chalicelib.domain.loyalty.wallet import earn_split
+from chalicelib.domain.members.facts import OrderFact, RefundFact, record_order, record_refund
 from chalicelib.domain.members.model import MEMBER_ID_RE
 from chalicelib.domain.models import Strict
 from chalicelib.errors import Unprocessable
@@ -24,6 +27,7 @@ RefId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Short = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+IN_FACTS = "in_facts"  # on an order item: counted in the member's facts (refunds take back)
 
 
 class OrderItem(Strict):
@@ -84,11 +88,40 @@ class OrderPlan:
         return self.earned.points
 
 
+def order_fact(order: NewOrder, earned: Earned) -> OrderFact:
+    """What member facts keep of an order: qualifying spend per category, store, channel."""
+    categories: dict[str | None, int] = {}
+    for ln in earned.lines:
+        categories[ln.category] = categories.get(ln.category, 0) + ln.qualifying
+    return OrderFact(order.placed_at, earned.qualifying, categories, order.store_id,
+                     order.channel)
+
+
+def facts_after_refund(facts: dict[str, Any] | None, order: Mapping[str, Any],
+                       lines_after: Sequence[Mapping[str, Any]], completes: bool,
+                       now: datetime, tz: str) -> dict[str, Any] | None:
+    """Member facts after a refund of ``order``: the value each line lost comes off, by
+    category; an order recorded before facts were kept (no ``IN_FACTS``) was never counted
+    and takes nothing back."""
+    if not order.get(IN_FACTS):
+        return facts
+    categories: dict[str | None, int] = {}
+    for before, after in zip(order["lines"], lines_after, strict=True):
+        value = int(after.get("refunded_value", 0)) - int(before.get("refunded_value", 0))
+        if value:
+            cat = before.get("category")
+            categories[cat] = categories.get(cat, 0) + value
+    refund = RefundFact(dates.parse(order["placed_at"]), sum(categories.values()), categories,
+                        order.get("store_id"), order.get("channel"), completes)
+    return record_refund(facts, refund, now, tz)
+
+
 def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: datetime,
                member_timezone: str | None, line_discounts: Sequence[int] | None = None,
-               ) -> OrderPlan:
+               bonus_multiplier: Decimal = ONE) -> OrderPlan:
     """Everything one order changes, computed from the member's current state
-    (``line_discounts``: the confirmed reservation's allocation of the discount)."""
+    (``line_discounts``: the confirmed reservation's allocation of the discount;
+    ``bonus_multiplier``: the birthday perk, exact, on top of the tier's multiplier)."""
     if order.currency != program.currency:
         raise Unprocessable(f"the program runs in {program.currency}",
                             details=[{"path": "/currency", "message": f"use {program.currency}"}])
@@ -99,7 +132,7 @@ def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: date
     tier_idx = program.tier_index(state.tier)
     multiplier = program.tiers[tier_idx].benefits.points_multiplier
     lines = [Line(i.sku, i.category, i.quantity, i.unit_price) for i in order.items]
-    earned = earn(program, lines, order.discount_total, multiplier,
+    earned = earn(program, lines, order.discount_total, multiplier, bonus_multiplier,
                   line_discounts=line_discounts)
     month = dates.month_key(order.placed_at, tz)
     window = tiers.add(state.window, month, earned.qualifying, 1, now, tz)
@@ -112,8 +145,11 @@ def plan_order(program: Program, state: LoyaltyState, order: NewOrder, now: date
     kept, repaid = earn_split(earned.points, state.debt)
     placed = dates.iso(order.placed_at)
     now_iso = dates.iso(now)
+    facts = record_order(state.facts, order_fact(order, earned), now,
+                         member_timezone or state.timezone or tz, prior_orders=state.orders_count)
     new = replace(
         state,
+        facts=facts,
         points=state.points + earned.points,
         debt=state.debt - repaid,
         lifetime_earned=state.lifetime_earned + earned.points,

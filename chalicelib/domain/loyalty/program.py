@@ -8,10 +8,11 @@ paths) and its JSON Schema is generated from these models and committed beside i
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AwareDatetime,
@@ -22,15 +23,25 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
+from chalicelib.domain.campaigns.model import CapClass
+from chalicelib.domain.loyalty.perks import (
+    MAX_MONTHLY_COUPONS,
+    BirthdayWindow,
+    CapLimits,
+    ExactMultiplier,
+    UpgradeGift,
+)
 from chalicelib.domain.members.model import Timezone
-from chalicelib.domain.models import Strict, safe_text
+from chalicelib.domain.models import MultiLine, OneLine, Strict, length
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
 TemplateId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Text = safe_text(0, 500, multiline=True)
-Name = safe_text(1, 100)
+Text = Annotated[str, length(0, 500), MultiLine]
+Name = Annotated[str, length(1, 100), OneLine]
 Multiplier = Annotated[float, Field(ge=0, le=100)]
 WINDOW_MONTHS = 12
 
@@ -75,17 +86,55 @@ class Thresholds(Strict):
         return all(checks) if self.combine == Combine.all else any(checks)
 
 
+# Benefits that used to be accepted but did nothing: refused in new documents (with what to
+# use instead), dropped from documents published before (parse_program(stored=True)).
+RETIRED_BENEFITS = {
+    "free_shipping": "free_shipping did nothing; use free_shipping_coupons_per_month with a "
+                     "free_shipping_template",
+    "birthday_bonus_points": "birthday_bonus_points did nothing; use "
+                             "birthday_points_multiplier (and the program's birthday_window)",
+}
+
+
 class Benefits(Strict):
+    """What a tier gives; every benefit acts (see domain/loyalty/perks.py and docs/loyalty.md)."""
+
     points_multiplier: Multiplier = Field(1.0, description="applied to base points")
-    free_shipping: bool = False
     coupon_templates: list[TemplateId] = Field(
-        default_factory=list, max_length=10, description="granted on entering the tier")
-    birthday_bonus_points: int = Field(0, ge=0, le=1_000_000)
+        default_factory=list, max_length=10, description="granted on every entry to the tier")
+    free_shipping_coupons_per_month: int = Field(
+        0, ge=0, le=MAX_MONTHLY_COUPONS,
+        description="coupons of free_shipping_template each member-local month")
+    free_shipping_template: TemplateId | None = Field(
+        None, description="a coupon template whose benefit is free_shipping")
+    birthday_points_multiplier: ExactMultiplier | None = Field(
+        None, description="points multiplier for orders in the birthday window")
+    upgrade_gift: UpgradeGift | None = Field(
+        None, description="granted once per member when the tier is first reached")
+
+    # retired: never stored or shown (exclude), refused when sent (see _retired)
+    free_shipping: SkipJsonSchema[object] = Field(None, exclude=True)
+    birthday_bonus_points: SkipJsonSchema[object] = Field(None, exclude=True)
+
+    @field_validator(*RETIRED_BENEFITS, mode="before")
+    @classmethod
+    def _retired(cls, value: object, info: ValidationInfo) -> None:
+        if (info.context or {}).get("stored"):  # published before it was retired: drop it
+            return None
+        raise PydanticCustomError("retired_benefit", RETIRED_BENEFITS[str(info.field_name)])
+
+    @model_validator(mode="after")
+    def _monthly_pair(self) -> Benefits:
+        if self.free_shipping_coupons_per_month and not self.free_shipping_template:
+            raise ValueError("free_shipping_coupons_per_month needs a free_shipping_template")
+        if self.free_shipping_template and not self.free_shipping_coupons_per_month:
+            raise ValueError("free_shipping_template needs free_shipping_coupons_per_month >= 1")
+        return self
 
 
 class Tier(Strict):
     id: Id
-    name: safe_text(1, 60)
+    name: Annotated[str, length(1, 60), OneLine]
     thresholds: Thresholds = Field(default_factory=Thresholds)
     benefits: Benefits = Field(default_factory=Benefits)
 
@@ -157,6 +206,12 @@ class Program(Strict):
     tiers: list[Tier] = Field(min_length=1, max_length=10, description="lowest (base) first")
     review: Review = Field(default_factory=Review)
     rewards: list[Reward] = Field(default_factory=list, max_length=500)
+    birthday_window: BirthdayWindow = Field(
+        "month", description="when birthday_points_multiplier applies, in the member's time "
+        "zone: the birthday (day), the birthday and 3 days either side (week), or its month")
+    caps: dict[CapClass, CapLimits] | None = Field(
+        None, description="delivery frequency caps per cap class; classes left out keep the "
+        "defaults (marketing 1/day and 3/week, service 3/day)")
 
     @field_validator("tiers")
     @classmethod
@@ -167,6 +222,9 @@ class Program(Strict):
             raise ValueError(f"tier ids must be unique; repeated: {', '.join(dupes)}")
         if not tiers[0].thresholds.empty:
             raise ValueError("the first (base) tier must have no thresholds")
+        if tiers[0].benefits.free_shipping_coupons_per_month:
+            raise ValueError("the first (base) tier cannot have free_shipping_coupons_per_month"
+                             " (every member holds it: use a campaign)")
         for i, t in enumerate(tiers[1:], start=1):
             if t.thresholds.empty:
                 raise ValueError(f"tier {i} ({t.id}) needs min_spend and/or min_orders")
@@ -174,7 +232,7 @@ class Program(Strict):
 
     @field_validator("rewards")
     @classmethod
-    def _rewards(cls, rewards: list[Reward], info: ValidationInfo) -> list[Reward]:
+    def _rewards(cls, rewards: list[Reward], info: ValidationInfo[object]) -> list[Reward]:
         ids = [r.id for r in rewards]
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
@@ -207,7 +265,7 @@ class Program(Strict):
     @property
     def unit(self) -> int:
         """Minor units per whole currency unit (100 fen per yuan)."""
-        return 10 ** self.minor_units
+        return int(10 ** self.minor_units)  # ge=0: always an int (typeshed says Any)
 
     def tier_index(self, tier_id: str | None) -> int:
         """Position of a tier; unknown or missing ids count as the base tier."""
@@ -216,24 +274,27 @@ class Program(Strict):
     def reward(self, reward_id: str) -> Reward | None:
         return self._reward_by_id.get(reward_id)
 
-    def document(self) -> dict[str, Any]:
+    def document(self) -> dict[str, object]:
         """The program as JSON-ready data (what is stored and served)."""
         return self.model_dump(mode="json", by_alias=True, exclude={"schema_ref"})
 
 
-DEFAULT_PROGRAM: dict[str, Any] = {
+DEFAULT_PROGRAM: dict[str, object] = {
     "name": "Perks default program",
     "tiers": [{"id": "member", "name": "Member"}],
 }
 
 
-def parse_program(data: dict[str, Any]) -> Program:
+def parse_program(data: Mapping[str, object], *, stored: bool = False) -> Program:
     """Validate a program document with the JSON rules the API applies (strict, but
-    strings for enums and dates as JSON has them); raises pydantic.ValidationError."""
-    return Program.model_validate_json(json.dumps(data))
+    strings for enums and dates as JSON has them); raises pydantic.ValidationError.
+
+    ``stored``: a document published earlier, whose retired benefits are dropped instead of
+    refused (they never did anything)."""
+    return Program.model_validate_json(json.dumps(data), context={"stored": stored})
 
 
-def schema() -> dict[str, Any]:
+def schema() -> dict[str, object]:
     """The JSON Schema committed as campaigns/program.schema.json."""
     out = Program.model_json_schema(by_alias=True, mode="validation")
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"

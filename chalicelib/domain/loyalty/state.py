@@ -3,11 +3,14 @@
 Other capabilities read it too: coupons restrict by ``tier`` and "new members" by
 ``orders_count``; delivery's inactivity trigger uses ``last_order_at``; a DynamoDB Streams
 handler sees tier changes as ``OldImage.tier != NewImage.tier`` (``tier_prev``,
-``tier_change`` and ``tier_changed_at`` describe the latest change).
+``tier_change`` and ``tier_changed_at`` describe the latest change). LOYALTY is also the
+member's audience summary: the members repository keeps a profile copy on it (``profile``,
+not part of this state, never written by loyalty) and orders and refunds keep ``facts``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -37,21 +40,23 @@ class LoyaltyState:
     last_order_at: str | None = None
     timezone: str | None = None  # member's, copied from the profile for the last-order index
     rewards: dict[str, int] = field(default_factory=dict)  # redemptions per reward id
+    # behaviour facts (domain/members/facts.py), changed with each order and refund
+    facts: dict[str, Any] | None = None
 
     @classmethod
-    def from_item(cls, member_id: str, item: dict[str, Any] | None) -> LoyaltyState:
+    def from_item(cls, member_id: str, item: Mapping[str, object] | None) -> LoyaltyState:
+        state = cls(member_id=member_id)
         if not item:
-            return cls(member_id=member_id)
-        known = {f.name for f in fields(cls)}
-        data = {k: v for k, v in item.items() if k in known}
-        data["member_id"] = member_id
-        state = cls(**data)
+            return state
+        for f in fields(cls):  # the item's values as stored, the member id as given
+            if f.name in item and f.name != "member_id":
+                setattr(state, f.name, item[f.name])
         state.window = {m: {"spend": int(b.get("spend", 0)), "orders": int(b.get("orders", 0))}
                         for m, b in (state.window or {}).items()}
         state.rewards = {k: int(v) for k, v in (state.rewards or {}).items()}
         return state
 
-    def attrs(self) -> dict[str, Any]:
+    def attrs(self) -> dict[str, object]:
         """Every owned attribute except the version (which the writer bumps)."""
         out = asdict(self)
         out.pop("version")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
 
 from pydantic import Field
 
-from chalicelib.domain.models import Out, Strict, safe_text
+from chalicelib.domain.models import OneLine, Out, Strict, length
 
 
 class TierProgress(Out):
@@ -38,7 +38,7 @@ class OrderResult(Out):
     first_order: bool
     tier: TierOutcome
     progress: TierProgress
-    lines: list[dict[str, Any]] = []
+    lines: list[dict[str, object]] = []
 
 
 class RefundResult(Out):
@@ -51,7 +51,7 @@ class RefundResult(Out):
     debt_added: int
     fully_refunded: bool
     policy: str
-    lines: list[dict[str, Any]] = []
+    lines: list[dict[str, object]] = []
     coupons_restored: int = 0
 
 
@@ -78,7 +78,7 @@ class LedgerEntry(Out):
     refund_id: str | None = None
     reward_id: str | None = None
     campaign_id: str | None = None
-    lots: list[dict[str, Any]] = []
+    lots: list[dict[str, object]] = []
     written_off: int | None = None
     debt_added: int | None = None
     debt_repaid: int | None = None
@@ -100,7 +100,7 @@ class TierView(Out):
     next_tier: str | None = None
     spend_to_next: int | None = None
     orders_to_next: int | None = None
-    benefits: dict[str, Any]
+    benefits: dict[str, object]
 
 
 class RewardView(Out):
@@ -135,7 +135,7 @@ class PointsAdjustment(Strict):
     """Body of POST /admin/members/{member_id}/points."""
 
     delta: int = Field(ge=-10_000_000, le=10_000_000)
-    reason: safe_text(3, 500)
+    reason: Annotated[str, length(3, 500), OneLine]
 
 
 class AdjustmentResult(Out):
@@ -151,7 +151,7 @@ class ProgramVersion(Out):
     version: int
     published_at: str | None = None
     published_by: str | None = None
-    program: dict[str, Any]
+    program: dict[str, object]
 
 
 class ProgramVersionSummary(Out):
@@ -180,8 +180,8 @@ class OrderView(Out):
     reversed_points: int
     fully_refunded: bool
     first_order: bool
-    lines: list[dict[str, Any]]
-    refunds: list[dict[str, Any]] = []
+    lines: list[dict[str, object]]
+    refunds: list[dict[str, object]] = []
     reservation_id: str | None = None
     channel: str | None = None
     store_id: str | None = None

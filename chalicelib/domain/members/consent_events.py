@@ -128,7 +128,7 @@ def list_unsubscribe_https(value: str | None) -> str | None:
     """The https URL in a ``List-Unsubscribe`` header value (``<https://…>, <mailto:…>``)."""
     for url in re.findall(r"<([^<>]+)>", value or ""):
         if url.strip().lower().startswith(("https://", "http://")):
-            return url.strip()
+            return str(url).strip()
     return None
 
 

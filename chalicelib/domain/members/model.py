@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
-from chalicelib.domain.models import Out, Strict, safe_text
+from chalicelib.domain.models import OneLine, Out, Strict, length
 from chalicelib.errors import ValidationFailed
 
 MEMBER_ID_RE = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$"
@@ -70,9 +71,9 @@ Birthday = Annotated[str, AfterValidator(_birthday)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[\w:.-]+$")]
 AttrKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")]
-AttrValue = safe_text(0, 200) | bool | int | float
-Name = safe_text(1, 100)
-City = safe_text(1, 60)
+AttrValue = Annotated[str, length(0, 200), OneLine] | bool | int | float
+Name = Annotated[str, length(1, 100), OneLine]
+City = Annotated[str, length(1, 60), OneLine]
 
 
 class Gender(StrEnum):
@@ -148,7 +149,7 @@ class SegmentationView(Out):
 
     member_id: str
     tags: list[str] = []
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, object] = {}
     city: str | None = None
     city_tier: int | None = None
     updated_at: str
@@ -184,7 +185,7 @@ class MemberView(Out):
     city_tier: int | None = None
     gender: str | None = None
     tags: list[str] = []
-    attributes: dict[str, Any] = {}
+    attributes: dict[str, object] = {}
     consent: Consent = Consent()
     signup_at: str
     created_at: str
@@ -234,7 +235,13 @@ def birthday_provenance(set_by: str, now: str) -> dict[str, str]:
     return {BIRTHDAY_SET_BY: set_by, BIRTHDAY_SET_AT: now}
 
 
-def birthday_counts(profile: dict[str, Any], year: int | str) -> bool:
+def text_field(item: Mapping[str, object], key: str) -> str | None:
+    """A text field of a stored item (None when absent or not text)."""
+    value = item.get(key)
+    return value if isinstance(value, str) else None
+
+
+def birthday_counts(profile: Mapping[str, object], year: int | str) -> bool:
     """Whether the profile's birthday counts for ``year``'s birthday campaigns and perks
     (``year``: a year, or an occurrence key starting with one).
 
@@ -242,12 +249,13 @@ def birthday_counts(profile: dict[str, Any], year: int | str) -> bool:
     ``BIRTHDAY_WAIT_DAYS`` days before that year's birthday (judged in the member's time
     zone); registration- and operator-set birthdays, and those stored before provenance was
     recorded, count at once."""
-    if month_day(profile.get("birthday")) is None:
+    birthday = text_field(profile, "birthday")
+    if month_day(birthday) is None:
         return False
     if profile.get(BIRTHDAY_SET_BY) != "member":
         return True
     key = str(year)[:4]  # a birthday occurrence is keyed by its year ("2026")
-    celebrated = birthday_on(profile.get("birthday"), int(key)) if key.isdigit() else None
+    celebrated = birthday_on(birthday, int(key)) if key.isdigit() else None
     if celebrated is None:
         return False
     try:
@@ -269,8 +277,8 @@ def age_on(birthday: str | None, day: date) -> int | None:
     return day.year - y - ((day.month, day.day) < (mo, d))
 
 
-def apply_patch(current: dict[str, Any], patch: MemberPatch | SegmentationPatch, *,
-                by_member: bool = False, now: str | None = None) -> dict[str, Any]:
+def apply_patch(current: Mapping[str, object], patch: MemberPatch | SegmentationPatch, *,
+                by_member: bool = False, now: str | None = None) -> dict[str, object]:
     """Profile fields after a patch; explicit nulls clear a field (not timezone/locale).
 
     ``by_member``: the member about itself; a set-once field that already has a value may

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from chalicelib.adapters.campaigns.repository import CampaignRepository
 from chalicelib.domain.campaigns import lint as linter
@@ -33,21 +33,21 @@ def template_lookup() -> TemplateLookup | None:
 
 # --- records ---------------------------------------------------------------------------------
 
-def _record(item: dict[str, Any]) -> dict[str, Any]:
+def _record(item: Mapping[str, object]) -> dict[str, object]:
     out = {k: item.get(k) for k in ("campaign_id", "version", "status", "name", "created_at",
                                     "created_by", "updated_at", "updated_by")}
     out["campaign"] = item.get("doc", {})
     return out
 
 
-def _summary(item: dict[str, Any]) -> dict[str, Any]:
+def _summary(item: Mapping[str, object]) -> dict[str, object]:
     from chalicelib.adapters.campaigns.repository import SUMMARY_FIELDS
 
     return {k: item.get(k) for k in SUMMARY_FIELDS}
 
 
 def _current_item(c: Campaign, version: int, who: str, now: str,
-                  before: dict[str, Any] | None) -> dict[str, Any]:
+                  before: Mapping[str, object] | None) -> dict[str, object]:
     return {
         "campaign_id": c.id, "version": version, "status": c.status.value, "name": c.name,
         "trigger_type": c.trigger.type, "local_time": c.local_time, "priority": c.priority,
@@ -69,7 +69,7 @@ def _check_transition(before: Status, after: Status, path: str) -> None:
 
 # --- use cases -------------------------------------------------------------------------------
 
-def put(campaign_id: str, campaign: Campaign, who: str) -> dict[str, Any]:
+def put(campaign_id: str, campaign: Campaign, who: str) -> dict[str, object]:
     """Store a new version (or nothing when unchanged); returns the record and lint."""
     if campaign.id != campaign_id:
         raise ValidationFailed("the campaign id does not match the URL", details=[
@@ -94,7 +94,7 @@ def put(campaign_id: str, campaign: Campaign, who: str) -> dict[str, Any]:
             "warnings": warnings}
 
 
-def get(campaign_id: str, version: int | None = None) -> dict[str, Any]:
+def get(campaign_id: str, version: int | None = None) -> dict[str, object]:
     """The live definition, or one stored version of it."""
     item = repo().current(campaign_id) if version is None else repo().version(campaign_id,
                                                                               version)
@@ -123,8 +123,13 @@ def active() -> list[Campaign]:
     return [parse_campaign(i["doc"]) for i in repo().by_status(Status.active.value)]
 
 
+class CampaignPage(TypedDict):
+    items: list[dict[str, object]]
+    next_cursor: str | None
+
+
 def page(status: str | None, limit: int, cursor: str | None, activity: bool = False
-         ) -> dict[str, Any]:
+         ) -> CampaignPage:
     """One page of campaign summaries, by key (GSI1, or GSI2 for one status); with
     ``activity`` also the console's live columns (a bounded batched read for the page)."""
     if status is not None and status not in Status.__members__:
@@ -140,7 +145,7 @@ def page(status: str | None, limit: int, cursor: str | None, activity: bool = Fa
     return {"items": out, "next_cursor": nxt}
 
 
-def set_status(campaign_id: str, status: Status, who: str) -> dict[str, Any]:
+def set_status(campaign_id: str, status: Status, who: str) -> dict[str, object]:
     """Activate, pause or end a campaign: a new version that differs only in status."""
     before = repo().current(campaign_id)
     if before is None:
@@ -151,10 +156,11 @@ def set_status(campaign_id: str, status: Status, who: str) -> dict[str, Any]:
     _check_transition(current, status, "/status")
     campaign = parse_campaign({**before["doc"], "status": status.value})
     now = clock.iso()
-    item = _current_item(campaign, before["version"] + 1, who, now, before)
+    version = before["version"] + 1
+    item = _current_item(campaign, version, who, now, before)
     changes = [{"path": "/status", "before": current.value, "after": status.value}]
-    repo().save(item, repo().audit_item(now, who, "status", campaign_id, item["version"],
-                                        changes), before["version"])
+    repo().save(item, repo().audit_item(now, who, "status", campaign_id, version, changes),
+                before["version"])
     metrics_add("CampaignStatusChanged")
     return {**_record(item), "result": "updated"}
 
@@ -176,7 +182,7 @@ def delete(campaign_id: str, who: str) -> None:
 
 
 def audit(month: str | None, limit: int, cursor: str | None,
-          entity_id: str | None = None) -> dict[str, Any]:
+          entity_id: str | None = None) -> dict[str, object]:
     """The marketer audit log for one month (default: this month), newest first."""
     month = month or clock.iso()[:7]
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
@@ -186,7 +192,7 @@ def audit(month: str | None, limit: int, cursor: str | None,
     return {"month": month, "items": [_audit_view(i) for i in items], "next_cursor": nxt}
 
 
-def _audit_view(item: dict[str, Any]) -> dict[str, Any]:
+def _audit_view(item: Mapping[str, object]) -> dict[str, object]:
     """One shape for every capability's audit entries (who, when, what, which, changes)."""
     action = str(item.get("action", ""))
     entity = item.get("entity")
@@ -194,7 +200,7 @@ def _audit_view(item: dict[str, Any]) -> dict[str, Any]:
         entity, action = action.split(".", 1)
     known = {"at", "who", "actor", "entity", "entity_id", "target", "member_id", "action",
              "version", "changes"}
-    out = {"at": item.get("at"), "who": item.get("who") or item.get("actor"),
+    out: dict[str, object] = {"at": item.get("at"), "who": item.get("who") or item.get("actor"),
            "entity": entity,
            "entity_id": item.get("entity_id") or item.get("target") or item.get("member_id"),
            "action": action, "version": item.get("version"),
@@ -212,7 +218,7 @@ def lint(campaign: Campaign, *, online: bool = True,
     return linter.lint(campaign, lookup)
 
 
-def check(campaign_id: str, raw: Any) -> dict[str, Any]:
+def check(campaign_id: str, raw: object) -> dict[str, object]:
     """The editor's "validate": the same validation and lint as PUT, with nothing stored.
 
     Whatever the body holds (even malformed JSON) is checked; errors raise ValidationFailed
@@ -241,7 +247,7 @@ def pin_segments(campaign: Campaign) -> Campaign:
 
 
 def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10,
-            scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict[str, Any]:
+            scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict[str, object]:
     """Audience, sample members, next fires and projected cost (see preview.py)."""
     from chalicelib.services.campaigns.preview import preview_on_stack
 
@@ -251,11 +257,12 @@ def preview(campaign: Campaign, *, at: datetime | None = None, samples: int = 10
                             templates=template_lookup())
 
 
-def stored_preview(campaign_id: str, **kw: Any) -> dict[str, Any]:
-    return preview(load(campaign_id), **kw)
+def stored_preview(campaign_id: str, *, at: datetime | None = None, samples: int = 10,
+                   scan_limit: int = DEFAULT_SCAN_LIMIT) -> dict[str, object]:
+    return preview(load(campaign_id), at=at, samples=samples, scan_limit=scan_limit)
 
 
-def canonical(doc: Mapping[str, Any]) -> str:
+def canonical(doc: Mapping[str, object]) -> str:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False)
 
 
@@ -272,7 +279,7 @@ def get_campaign(campaign_id: str) -> Campaign | None:
 
 # --- version history and rollback (the console's editor) -----------------------------------
 
-def versions(campaign_id: str) -> dict[str, Any]:
+def versions(campaign_id: str) -> dict[str, object]:
     """Every stored version of a campaign, newest first."""
     current = repo().current(campaign_id)
     if current is None:
@@ -285,7 +292,7 @@ def versions(campaign_id: str) -> dict[str, Any]:
 
 
 def rollback(campaign_id: str, version: int, who: str,
-             expected_version: int | None = None) -> dict[str, Any]:
+             expected_version: int | None = None) -> dict[str, object]:
     """Store a new version whose definition equals ``version``'s. The status stays what it
     is now (publish, pause and end change it, with their own rules); audited as rollback."""
     before = repo().current(campaign_id)
@@ -303,8 +310,9 @@ def rollback(campaign_id: str, version: int, who: str,
     if campaign.document() == before["doc"]:
         return {**_record(before), "result": "unchanged", "warnings": warnings}
     now = clock.iso()
-    item = _current_item(campaign, before["version"] + 1, who, now, before)
-    audit = repo().audit_item(now, who, "rollback", campaign_id, item["version"],
+    new_version = before["version"] + 1
+    item = _current_item(campaign, new_version, who, now, before)
+    audit = repo().audit_item(now, who, "rollback", campaign_id, new_version,
                               diff(before["doc"], item["doc"]))
     audit["rolled_back_to"] = version
     repo().save(item, audit, before["version"])

@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from chalicelib.adapters.campaigns.preview_jobs import (
     JOB_TTL_SECONDS,
@@ -36,15 +36,14 @@ from chalicelib.adapters.campaigns.preview_jobs import (
 from chalicelib.adapters.members.index import BUCKETS, RANKS, BucketSample, Member, MemberIndex
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
-from chalicelib.domain.campaigns.lint import CouponFacts, coupon_facts, lint
+from chalicelib.domain.campaigns.lint import CouponFacts, TemplateLookup, coupon_facts, lint
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, IssueCoupon, Message
 from chalicelib.domain.campaigns.preview import holiday_calendar, project
 from chalicelib.domain.campaigns.profile import audience_profile
-from chalicelib.domain.campaigns.sampling import estimate, largest_timezones
+from chalicelib.domain.campaigns.sampling import Estimate, estimate, largest_timezones
 from chalicelib.errors import NotFound, TooManyRequests, Unavailable
 from chalicelib.services.deps import deps
 
-TemplateLookup = Callable[[str], Mapping[str, Any] | None]
 NEXT = 5
 PREVIEW_CHARS = 500  # per rendered title/body/link in a preview sample
 SAMPLE_MEMBERS = 2_000  # members read inline at most (the margin shrinks as 1/sqrt of it)
@@ -52,6 +51,9 @@ WAVE = 16  # buckets read in parallel per wave (one bounded page each)
 COUNT_THREADS = 8  # parallel readers of the 64 buckets in the exact count
 TIMEZONES = 3  # next occurrences shown for this many of the sample's largest timezones
 REUSE_SECONDS = 600  # a finished count of the same document and day is answered again
+
+if TYPE_CHECKING:  # powertools' batch utilities load with the queue function only
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 
 def index() -> MemberIndex:
@@ -74,7 +76,16 @@ def next_fires(c: Campaign, at: datetime, tz: str | None = None,
     return [(o.at.astimezone(zone) if zone else o.local).isoformat() for o in found]
 
 
-def campaign_fires(c: Campaign, at: datetime) -> dict[str, Any]:
+class CountJob(TypedDict):
+    job_id: str
+    count: str  # pending | running | done | failed
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def campaign_fires(c: Campaign, at: datetime) -> dict[str, object]:
     """The next fires in UTC (and the campaign timezone) for the campaign as a whole."""
     t = c.trigger
     if isinstance(t, Event):
@@ -91,8 +102,8 @@ def campaign_fires(c: Campaign, at: datetime) -> dict[str, Any]:
                     ", at this wall-clock time in each member's timezone" if c.local_time
                     else "")}
     found = occ.campaign_upcoming(c, at, NEXT)
-    out: dict[str, Any] = {"utc": [o.at.isoformat() for o in found],
-                           c.timezone: [o.local.isoformat() for o in found]}
+    out: dict[str, object] = {"utc": [o.at.isoformat() for o in found],
+                              c.timezone: [o.local.isoformat() for o in found]}
     holidays = holiday_calendar(c, at)
     if holidays is not None:
         out["holidays"] = holidays
@@ -102,14 +113,14 @@ def campaign_fires(c: Campaign, at: datetime) -> dict[str, Any]:
     return out
 
 
-def _mask(name: Any) -> str:
+def _mask(name: object) -> str:
     return (str(name)[0] + "*" * max(1, len(str(name)) - 1)) if name else ""
 
 
-def _clipped(rendered: dict[str, Any]) -> dict[str, Any]:
+def _clipped(rendered: Mapping[str, str]) -> dict[str, object]:
     """A rendered sample with each text cut at PREVIEW_CHARS (marked ``truncated``), so a
     preview of up to 50 samples stays small whatever the templates produce."""
-    out = dict(rendered)
+    out: dict[str, object] = dict(rendered)
     for field in ("title", "body", "deep_link"):
         text = out.get(field)
         if isinstance(text, str) and len(text) > PREVIEW_CHARS:
@@ -118,17 +129,18 @@ def _clipped(rendered: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
-                loyalty: dict[str, Any] | None, facts: Callable[[str], CouponFacts | None]
-                ) -> dict[str, Any]:
+def sample_view(c: Campaign, at: datetime, profile: Mapping[str, object],
+                loyalty: Mapping[str, object] | None,
+                facts: Callable[[str], CouponFacts | None]) -> dict[str, object]:
     """One sample member: no contact details; the name masked in rendered messages."""
-    tz = profile.get("timezone")
-    view: dict[str, Any] = {
+    tz, locale = _text(profile.get("timezone")), _text(profile.get("locale"))
+    view: dict[str, object] = {
         "member_id": profile.get("member_id"), "tier": (loyalty or {}).get("tier"),
-        "points": (loyalty or {}).get("points"), "timezone": tz, "locale": profile.get("locale"),
-        "next": next_fires(c, at, tz, profile.get("birthday")),
+        "points": (loyalty or {}).get("points"), "timezone": profile.get("timezone"),
+        "locale": profile.get("locale"),
+        "next": next_fires(c, at, tz, _text(profile.get("birthday"))),
     }
-    coupon = None
+    coupon: dict[str, object] | None = None
     for a in c.actions:
         if isinstance(a, IssueCoupon):  # best_of: shown with the first of its list
             tid = a.candidates()[0]
@@ -140,7 +152,7 @@ def sample_view(c: Campaign, at: datetime, profile: dict[str, Any],
     masked = {**profile, "name": _mask(profile.get("name"))}
     ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name,
                           tz=tz or c.timezone)
-    messages = [_clipped(tpl.render_message(a, profile.get("locale"), ctx))
+    messages = [_clipped(tpl.render_message(a, locale, ctx))
                 for a in c.actions if isinstance(a, Message)]
     if messages:
         view["messages"] = messages
@@ -175,7 +187,7 @@ def sample_members(budget: int, rng: random.Random | None = None
 
 
 def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int,
-                     templates: TemplateLookup | None) -> dict[str, Any]:
+                     templates: TemplateLookup | None) -> dict[str, object]:
     today = at.date()
     match = c.matcher
 
@@ -184,10 +196,11 @@ def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int
 
     sampled, rate = sample_members(min(scan_limit, SAMPLE_MEMBERS))
     hits = [m for m in sampled if matches(m)]
-    audience = estimate(len(hits), len(sampled), rate)
-    if not audience["exact"]:
-        audience.update(start_count(c, at, audience))
-    size: float = audience["size"]
+    estimated = estimate(len(hits), len(sampled), rate)
+    audience: dict[str, object] = dict(estimated)
+    if not estimated["exact"]:
+        audience.update(start_count(c, at, estimated))
+    size: float = estimated["size"]
 
     def facts(template_id: str) -> CouponFacts | None:
         doc = templates(template_id) if templates else None
@@ -219,7 +232,7 @@ def job_id_for(c: Campaign, at: datetime) -> str:
     return f"{at.date().isoformat()}-{digest}"
 
 
-def _reusable(job: Mapping[str, Any], now: datetime) -> bool:
+def _reusable(job: Mapping[str, object], now: datetime) -> bool:
     """An open job not abandoned, or one finished recently enough to answer again."""
     age = now - _parse(job.get("finished_at") or job.get("created_at"))
     if job.get("status") in ("pending", "running"):
@@ -227,11 +240,11 @@ def _reusable(job: Mapping[str, Any], now: datetime) -> bool:
     return job.get("status") == "done" and age.total_seconds() < REUSE_SECONDS
 
 
-def _parse(at: Any) -> datetime:
+def _parse(at: object) -> datetime:
     return datetime.fromisoformat(str(at).replace("Z", "+00:00"))
 
 
-def start_count(c: Campaign, at: datetime, estimated: dict[str, Any]) -> dict[str, Any]:
+def start_count(c: Campaign, at: datetime, estimated: Estimate) -> CountJob:
     """The count job for this exact document and day, reused when open or recent, else
     recorded and queued: {"job_id", "count"}. TooManyRequests when the campaign already
     has ``MAX_OPEN`` open jobs."""
@@ -252,7 +265,7 @@ def start_count(c: Campaign, at: datetime, estimated: dict[str, Any]) -> dict[st
     created = jobs().create(
         c.id, job_id, c.document(), at=now.isoformat(), count_at=at.isoformat(),
         ttl_epoch=epoch + JOB_TTL_SECONDS, slot=slot,
-        estimate={k: estimated[k] for k in ("size", "margin") if k in estimated},
+        estimate={k: v for k, v in estimated.items() if k in ("size", "margin")},
         replaces=existing.get("created_at") if existing is not None else None)
     if not created:  # a concurrent preview of the same edit started it first
         jobs().release_slot(c.id, slot, job_id)
@@ -261,7 +274,7 @@ def start_count(c: Campaign, at: datetime, estimated: dict[str, Any]) -> dict[st
     return {"job_id": job_id, "count": "pending"}
 
 
-def count_exact(c: Campaign, at: datetime) -> dict[str, Any]:
+def count_exact(c: Campaign, at: datetime) -> Estimate:
     """Every member of the 64 buckets, ``COUNT_THREADS`` readers in parallel (key Queries)."""
     today = at.date()
     match = c.matcher
@@ -308,14 +321,14 @@ def run_job(campaign_id: str, job_id: str) -> dict[str, int]:
                           clock.iso())
             return {"preview_jobs": 0}
         result = count_exact(c, _parse(job.get("at") or job["created_at"]))
-        jobs().finish(campaign_id, job_id, "done", result, clock.iso())
+        jobs().finish(campaign_id, job_id, "done", dict(result), clock.iso())
     finally:
         if job.get("slot") is not None:
             jobs().release_slot(campaign_id, int(job["slot"]), job_id)
     return {"preview_jobs": 1}
 
 
-def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+def handle_batch(event: dict[str, Any], context: Any = None) -> PartialItemFailureResponse:
     """The preview queue's function: SQS batch → partial batch response."""
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
@@ -324,9 +337,9 @@ def handle_batch(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     )
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(process_partial_response(
+    return process_partial_response(
         event=event, processor=processor, context=context,
-        record_handler=lambda record: handle_message(record.body)))
+        record_handler=lambda record: handle_message(record.body))
 
 
 def handle_message(body: str) -> dict[str, int] | None:
@@ -335,7 +348,7 @@ def handle_message(body: str) -> dict[str, int] | None:
     return run_job(job["campaign_id"], job["job_id"]) if job else None
 
 
-def job_status(campaign_id: str, job_id: str) -> dict[str, Any]:
+def job_status(campaign_id: str, job_id: str) -> dict[str, object]:
     """What the console polls: pending, then the exact audience (or failed)."""
     job = jobs().get(campaign_id, job_id)
     if job is None:

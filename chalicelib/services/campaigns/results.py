@@ -6,7 +6,8 @@ Per arm (each variant and the holdout): intervals and the sample-ratio-mismatch 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from chalicelib.domain.campaigns.model import Campaign
 from chalicelib.domain.delivery import arms as arm_stats
@@ -25,7 +26,15 @@ def _campaign(campaign_id: str) -> Campaign:
     return c
 
 
-def results(campaign_id: str, first: str | None, last: str | None) -> dict[str, Any]:
+class CampaignResults(domain.Results, arm_stats.ArmSummary):
+    campaign_id: str
+    name: str
+    timezone: str
+    holdout_percent: float
+    budget_used: dict[str, int]
+
+
+def results(campaign_id: str, first: str | None, last: str | None) -> CampaignResults:
     """Per day, totals, per variant and lift for ``first``..``last`` (campaign-timezone
     days; default: the last 30 days up to today)."""
     c = _campaign(campaign_id)
@@ -51,7 +60,7 @@ def _split(c: Campaign) -> tuple[float, list[tuple[str, int]]]:
 
 
 def arm_results(campaign_id: str, first: str | None = None, last: str | None = None
-                ) -> dict[str, Any]:
+                ) -> dict[str, object]:
     """Per arm and the SRM check (``perks campaigns stats``): ``first``..``last``, by default
     the whole campaign so far (its first day, at most 366 days back, up to today)."""
     c = _campaign(campaign_id)
@@ -71,7 +80,7 @@ def results_csv(campaign_id: str, first: str | None, last: str | None) -> tuple[
     return f"{campaign_id}-results-{r['from']}-{r['to']}.csv", domain.to_csv(r)
 
 
-def list_columns(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def list_columns(items: Sequence[Mapping[str, object]]) -> dict[str, dict[str, object]]:
     """Live columns for a page of stored campaign items (CURRENT, with ``doc``): next
     occurrence (computed from the definition), budget used and the 7-day sparkline, all
     from one batched read (ceil(11 x page size / 100) BatchGetItem requests)."""
@@ -80,7 +89,7 @@ def list_columns(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     now = clock.now()
     ids = [str(i["campaign_id"]) for i in items]
     got = deps().delivery.activity(ids)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, dict[str, object]] = {}
     for item in items:
         cid = str(item["campaign_id"])
         tz, nxt = "Asia/Shanghai", None
@@ -98,7 +107,7 @@ def list_columns(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _next(c: Campaign, now: Any) -> str | None:
+def _next(c: Campaign, now: datetime) -> str | None:
     """The next fire in the campaign timezone (event and birthday triggers fire per member:
     None)."""
     from chalicelib.domain.campaigns.occurrences import campaign_upcoming

@@ -12,7 +12,12 @@ from chalicelib.domain.campaigns.model import AwardPoints, Campaign, IssueCoupon
 
 TTL_SECONDS = 30.0
 LOYALTY_ATTRS = frozenset({"tier", "points.available", "lifetime_spend", "qualifying_spend",
-                           "orders_count", "last_order_days_ago"})
+                           "orders_count", "last_order_days_ago",
+                           # member facts, kept on LOYALTY (domain/members/facts.py)
+                           "orders_30d", "orders_90d", "orders_365d", "spend_30d", "spend_90d",
+                           "spend_365d", "avg_basket_365d", "first_order_days_ago",
+                           "favourite_store", "favourite_channel", "top_category"})
+LOYALTY_PREFIXES = ("affinity.",)
 LOYALTY_PLACEHOLDERS = ("tier", "points")
 
 
@@ -78,7 +83,7 @@ def _needs_loyalty(key: str, audience_json: str, texts: tuple[str, ...],
         for leaf in leaves(tree):
             attr = leaf[1].get("attr") if isinstance(leaf, tuple) and len(leaf) > 1 \
                 and isinstance(leaf[1], dict) else None
-            if attr is None or attr in LOYALTY_ATTRS:
+            if attr is None or attr in LOYALTY_ATTRS or str(attr).startswith(LOYALTY_PREFIXES):
                 return True
     for text in texts:
         for p in placeholders(text):

@@ -12,7 +12,7 @@ crash leaves pending the outbox sweeper sends again (at least once, see ``outbox
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -122,7 +122,7 @@ class Worker:
     campaigns: CampaignSource
     channels: dict[str, Channel]
     effects: Effects
-    caps: dict[str, policy.Cap] = field(default_factory=lambda: dict(policy.DEFAULT_CAPS))
+    caps: Mapping[str, policy.Cap] = field(default_factory=lambda: dict(policy.DEFAULT_CAPS))
 
     # --- an entry of member tasks ------------------------------------------------------------
 

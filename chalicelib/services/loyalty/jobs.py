@@ -25,6 +25,7 @@ from chalicelib.errors import PerksError
 from chalicelib.observability import logger, metrics_add
 from chalicelib.services import clock
 from chalicelib.services.loyalty import hooks as loyalty_hooks
+from chalicelib.services.loyalty import perks
 from chalicelib.services.loyalty import program as programs
 from chalicelib.services.loyalty.loyalty import (
     entry,
@@ -267,14 +268,17 @@ def review_member(program: Program, member: str, now: datetime) -> str | None:
         if change.changed:
             new = replace(new, tier_prev=change.before, tier_change=change.kind,
                           tier_changed_at=now_iso)
-        coupons: list[tuple[str, dict[str, Any]]] = []
+        upgrade = perks.on_upgrade(program, change, new, now)  # gifts, this month's coupons
+        coupons: list[tuple[str, dict[str, Any]]] = list(upgrade.items)
         if change.kind == "upgrade":
             tier = program.tiers[program.tier_index(change.after)]
             for template in tier.benefits.coupon_templates:
                 coupons += named(f"tier_coupon:{template}", loyalty_hooks.coupon_issue_items(
                     member, template, source="tier", ref=f"{member}:{tier.id}:{change.since}",
                     now=now_iso)[1])
-        repo().save_state(new, state.version, program.base.id, extra=coupons, token=token())
+        repo().save_state(upgrade.state, state.version, program.base.id, extra=coupons,
+                          guarded=perks.GUARDED, token=token())
+        perks.count_granted(upgrade)
         return change.kind
 
     return optimistic(attempt, attempts=10)

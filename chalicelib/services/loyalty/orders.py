@@ -19,7 +19,12 @@ from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.loyalty.records import Recorded, StoredOrder
 from chalicelib.adapters.loyalty.writes import StaleWrite
 from chalicelib.domain.loyalty import dates, tiers
-from chalicelib.domain.loyalty.orders import NewOrder, OrderPlan, plan_order
+from chalicelib.domain.loyalty.orders import (
+    NewOrder,
+    OrderPlan,
+    facts_after_refund,
+    plan_order,
+)
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.domain.loyalty.refunds import NewRefund, plan_refund
 from chalicelib.domain.loyalty.views import OrderResult, RefundResult, TierOutcome, TierProgress
@@ -28,6 +33,7 @@ from chalicelib.errors import AlreadyExists, Conflict, NotFound, ReservationExpi
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.loyalty import hooks as loyalty_hooks
+from chalicelib.services.loyalty import perks
 from chalicelib.services.loyalty import program as programs
 from chalicelib.services.loyalty.loyalty import (
     entry,
@@ -63,16 +69,21 @@ def record(req: NewOrder) -> OrderResult:
         if not got.member_live:
             raise NotFound(f"member {req.member_id} not found")
         line_discounts, confirm = _reservation(req, dates.iso(now))
-        plan = plan_order(program, got.state, req, now, got.timezone, line_discounts)
+        plan = plan_order(program, got.state, req, now, got.timezone, line_discounts,
+                          perks.birthday_bonus(program, got.state.tier, got.birthday,
+                                               req.placed_at))
+        upgrade = perks.on_upgrade(program, plan.change, plan.state, now)  # gifts, month
+        plan = replace(plan, state=upgrade.state)
         result = _result(req, plan)
         try:
-            # a lost race on the member's points or on the reservation (released,
-            # re-reserved or confirmed meanwhile): read both again and decide afresh
+            # a lost race on the member's points, on the reservation (released, re-reserved
+            # or confirmed meanwhile) or on a perk's grant record: read again, decide afresh
             _write_order(req, plan, program, version, fingerprint, result, got.state.version,
-                         dates.iso(now), confirm)
+                         dates.iso(now), [*confirm, *upgrade.items])
         except TransactionCancelled as e:
             _cancelled(e)
         _metrics(plan)
+        perks.count_granted(upgrade)
         return result
 
     return optimistic(attempt)
@@ -131,8 +142,9 @@ def _result(req: NewOrder, plan: OrderPlan) -> OrderResult:
 def _write_order(req: NewOrder, plan: OrderPlan, program: Program, version: int,
                  fingerprint: str, result: OrderResult, read_version: int, now_iso: str,
                  confirm: Named) -> None:
-    """One transaction: the order record, LOYALTY, the ledger entry and lot, tier coupons
-    and the reservation's confirmation (re-read on a lost race, like LOYALTY)."""
+    """One transaction: the order record, LOYALTY, the ledger entry and lot, tier coupons,
+    the reservation's confirmation and the upgrade's perks (``confirm``: the caller's named
+    items; the reservation and perk records are re-read on a lost race, like LOYALTY)."""
     member = req.member_id
     lot = None
     if plan.lot_points:
@@ -153,7 +165,8 @@ def _write_order(req: NewOrder, plan: OrderPlan, program: Program, version: int,
     repo().record_order(req, plan, result, read_version=read_version,
                         base_tier=program.base.id, program_version=version,
                         fingerprint=fingerprint, lot=lot, entry=earned, now=now_iso,
-                        extra=[*coupons, *confirm], guarded={"reservation"}, token=token())
+                        extra=[*coupons, *confirm], guarded={"reservation", *perks.GUARDED},
+                        token=token())
 
 
 def _metrics(plan: OrderPlan) -> None:
@@ -209,7 +222,9 @@ def _write_refund(order: StoredOrder, req: NewRefund, fingerprint: str) -> Refun
         lifetime_reversed=state.lifetime_reversed + rev.reversed,
         lifetime_spend=max(0, state.lifetime_spend - plan.value),
         window=tiers.add(state.window, order.fields["month"], -plan.value,
-                         -1 if newly_full else 0, now, program.timezone))
+                         -1 if newly_full else 0, now, program.timezone),
+        facts=facts_after_refund(state.facts, order.fields, plan.lines, newly_full, now,
+                                 state.timezone or program.timezone))
     result = RefundResult(
         refund_id=req.refund_id, order_id=order.fields["order_id"], member_id=member,
         refunded_value=plan.value, points_reversed=rev.reversed,

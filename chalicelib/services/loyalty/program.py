@@ -16,6 +16,7 @@ from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import doc_value
 from chalicelib.adapters.loyalty.programs import ProgramRepository
 from chalicelib.config import get_settings
+from chalicelib.domain.loyalty.perks import template_problems
 from chalicelib.domain.loyalty.program import DEFAULT_PROGRAM, Program, parse_program
 from chalicelib.domain.loyalty.views import ProgramVersion, ProgramVersionSummary
 from chalicelib.errors import NotFound, Unprocessable
@@ -40,7 +41,7 @@ def invalidate() -> None:
 def parse_stored(doc: dict[str, Any] | str) -> Program:
     """A stored program document (JSON data, or the text a batch read returns as stored)
     → Program, with the same strict JSON rules as the API."""
-    return parse_program(doc_value(doc))
+    return parse_program(doc_value(doc), stored=True)
 
 
 def cached() -> tuple[int, Program] | None:
@@ -73,8 +74,21 @@ def _removed_tiers(before: Program, after: Program) -> list[str]:
     return [t.id for t in before.tiers if t.id not in ids]
 
 
+def _check_perk_templates(program: Program) -> None:
+    """422 with JSON paths when a tier perk names a coupon template that exists but cannot
+    do its job (domain/loyalty/perks.template_problems)."""
+    lookup = deps().template_lookup
+    problems = template_problems([(t.id, t.benefits) for t in program.tiers], lookup) \
+        if lookup is not None else []
+    if problems:
+        raise Unprocessable("a tier perk names a coupon template that cannot do its job",
+                            details=problems)
+
+
 def publish(program: Program, actor: str) -> ProgramVersion:
-    """Publish a new version; tiers members may hold cannot be removed (422)."""
+    """Publish a new version; tiers members may hold cannot be removed (422), nor may a
+    perk name a coupon template that cannot do its job (422)."""
+    _check_perk_templates(program)
     cur = repo().current()
     if cur:
         removed = _removed_tiers(parse_stored(cur["program"]), program)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.adapters.dynamo import TransactionCancelled, retrying
 from chalicelib.adapters.guards import guard_put, replayed
@@ -101,9 +101,10 @@ def correct(member_id: str, patch: MemberPatch, actor: str,
     return view
 
 
-def _profile_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+def _profile_changes(before: Mapping[str, object], after: Mapping[str, object]
+                     ) -> list[dict[str, str]]:
     """JSON paths of the profile fields that changed (consent per channel), no values."""
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, str]] = []
     for name in domain.ProfileFields.model_fields:
         old, new = before.get(name), after.get(name)
         if name == "consent" and isinstance(old, dict) and isinstance(new, dict):
@@ -140,13 +141,24 @@ def update_segmentation(member_id: str, patch: SegmentationPatch, actor: str,
     return view
 
 
-def _segmentation_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    old_tags, new_tags = set(before.get("tags") or ()), set(after.get("tags") or ())
+def _tags(item: Mapping[str, object]) -> set[object]:
+    tags = item.get("tags")
+    return set(tags) if isinstance(tags, (list, tuple, set, frozenset)) else set()
+
+
+def _attributes(item: Mapping[str, object]) -> Mapping[str, object]:
+    attrs = item.get("attributes")
+    return attrs if isinstance(attrs, Mapping) else {}
+
+
+def _segmentation_changes(before: Mapping[str, object], after: Mapping[str, object]
+                          ) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    old_tags, new_tags = _tags(before), _tags(after)
     if old_tags != new_tags:
         out.append({"path": "/tags", "added": len(new_tags - old_tags),
                     "removed": len(old_tags - new_tags)})
-    old_attrs, new_attrs = before.get("attributes") or {}, after.get("attributes") or {}
+    old_attrs, new_attrs = _attributes(before), _attributes(after)
     for key in sorted(set(old_attrs) | set(new_attrs)):
         if old_attrs.get(key) != new_attrs.get(key):
             out.append({"path": f"/attributes/{key}"})
@@ -166,18 +178,23 @@ def erase(member_id: str) -> None:
     metrics_add("MemberErased")
 
 
-def export(member_id: str) -> dict[str, Any]:
+def export(member_id: str) -> dict[str, object]:
     """Everything Perks holds about the member, grouped by kind."""
     repo().require(member_id)
-    out: dict[str, Any] = {"member_id": member_id, "exported_at": clock.iso()}
+    out: dict[str, object] = {"member_id": member_id, "exported_at": clock.iso()}
+    groups: dict[str, list[dict[str, object]]] = {}
     for item in repo().partition(member_id):
         kind = item["SK"].split("#", 1)[0].lower()
         body = {k: v for k, v in item.items()
                 if k not in ("PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "version")}
         if kind == "profile":
             out["profile"] = body
-        else:
-            out.setdefault(kind if kind.endswith("s") else f"{kind}s", []).append(body)
+            continue
+        key = kind if kind.endswith("s") else f"{kind}s"
+        if key not in groups:
+            groups[key] = []
+            out[key] = groups[key]  # the same list, filled below: kinds keep their order
+        groups[key].append(body)
     return out
 
 
@@ -194,14 +211,15 @@ def add_device(member_id: str, device: Device) -> DeviceView:
             old = repo().get_device(holder, device_id)
             if old and old.get("endpoint_arn"):  # SNS keys endpoints by token: free it
                 forget_endpoint(str(old["endpoint_arn"]))
-        record = {"platform": device.platform, "token": device.token, "enabled": True,
-                  "registered_at": clock.iso()}
+        registered_at = clock.iso()
+        record: dict[str, object] = {"platform": device.platform, "token": device.token,
+                                     "enabled": True, "registered_at": registered_at}
         arn = device_endpoint(member_id, device.token)  # SNS endpoint per device
         if arn:
             record["endpoint_arn"] = arn
         repo().put_device(member_id, record, previous_owner=holder)
         return DeviceView(device_id=device_id, platform=device.platform,
-                          registered_at=record["registered_at"])
+                          registered_at=registered_at)
 
     return retrying(attempt, retry_on=(Conflict,))
 

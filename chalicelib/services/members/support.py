@@ -7,7 +7,7 @@ read, so a lookup that shows data is always on record (GET /admin/audit).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
 from chalicelib.domain.members import model as domain
 from chalicelib.domain.models import Out
@@ -28,23 +28,24 @@ class SupportView(Out):
     member_id: str
     looked_up_at: str
     looked_up_by: str
-    profile: dict[str, Any]
+    profile: dict[str, object]
     consent: dict[str, bool]
-    tier: dict[str, Any]
-    points: dict[str, Any]
-    ledger: list[dict[str, Any]]
-    wallet: list[dict[str, Any]]
-    inbox: list[dict[str, Any]]  # titles only, the name masked (no body, no link)
+    tier: dict[str, object]
+    points: dict[str, object]
+    ledger: list[dict[str, object]]
+    wallet: list[dict[str, object]]
+    inbox: list[dict[str, object]]  # titles only, the name masked (no body, no link)
     unread: int
 
 
-def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
+def masked_profile(profile: Mapping[str, object]) -> dict[str, object]:
     """The profile with name, phone, email and birthday masked (tags and city are the
     operator's own segmentation, shown as stored)."""
-    return {"name": domain.mask_name(profile.get("name")),
-            "phone": domain.mask_phone(profile.get("phone")),
-            "email": domain.mask_email(profile.get("email")),
-            "birthday": domain.mask_birthday(profile.get("birthday")),
+    text = domain.text_field
+    return {"name": domain.mask_name(text(profile, "name")),
+            "phone": domain.mask_phone(text(profile, "phone")),
+            "email": domain.mask_email(text(profile, "email")),
+            "birthday": domain.mask_birthday(text(profile, "birthday")),
             **{k: profile.get(k) for k in ("timezone", "locale", "city", "city_tier", "tags",
                                            "signup_at", "created_at")}}
 
@@ -52,7 +53,7 @@ def masked_profile(profile: dict[str, Any]) -> dict[str, Any]:
 INBOX_FIELDS = ("message_id", "campaign_id", "created_at", "read", "read_at")
 
 
-def inbox_line(message: dict[str, Any], name: str | None) -> dict[str, Any]:
+def inbox_line(message: Mapping[str, object], name: str | None) -> dict[str, object]:
     """One inbox message as support sees it: its title with the member's name masked
     (domain.mask_names_in) and when/whether it was read; never the body or the link, which
     may hold what masking cannot know (a nickname, an address, an order)."""

@@ -12,6 +12,16 @@ const pretty = (d: unknown): string => JSON.stringify(d, null, 2);
 const yuan = (minor: unknown): string => minor === null || minor === undefined ? "—"
   : `¥${(Number(minor) / 100).toLocaleString()}`;
 
+/** A tier's upgrade gift (points and/or coupons, once per member), under its entry coupons. */
+function giftLines(gift: any): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  if (gift?.points) out.push(h("br"), tr("span", "program.giftPoints", {}, { p: num(gift.points) }));
+  if (gift?.coupon_templates?.length) {
+    out.push(h("br"), tr("span", "program.giftCoupons", {}, { c: gift.coupon_templates.join(", ") }));
+  }
+  return out;
+}
+
 export async function programPage(main: HTMLElement): Promise<void> {
   const m = messages();
   let live: Version;
@@ -88,9 +98,13 @@ export async function programPage(main: HTMLElement): Promise<void> {
         h("td", {}, x.thresholds?.min_spend != null || x.thresholds?.min_orders != null
           ? tr("span", `program.combine.${x.thresholds?.combine ?? "any"}`) : "—"),
         h("td", { class: "num" }, `×${x.benefits?.points_multiplier ?? 1}`),
-        h("td", { class: "num" }, num(x.benefits?.birthday_bonus_points)),
-        h("td", {}, tr("span", x.benefits?.free_shipping ? "program.yes" : "program.no")),
-        h("td", {}, (x.benefits?.coupon_templates ?? []).join(", ") || "—")))))),
+        h("td", { class: "num" }, x.benefits?.birthday_points_multiplier
+          ? `×${x.benefits.birthday_points_multiplier}` : "—"),
+        h("td", {}, x.benefits?.free_shipping_coupons_per_month
+          ? tr("span", "program.perMonth", {}, { n: x.benefits.free_shipping_coupons_per_month })
+          : "—"),
+        h("td", {}, (x.benefits?.coupon_templates ?? []).join(", ") || "—",
+          ...giftLines(x.benefits?.upgrade_gift))))))),
     tr("h2", "program.earning"),
     h("dl", { class: "facts", id: "earning" },
       tr("dt", "program.perUnit"), h("dd", {}, String(earning.points_per_unit ?? 1)),
