@@ -29,6 +29,23 @@ DATE_TIME = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)
              r"(Z|[+-][0-9]{2}:[0-9]{2})?$")
 
 
+def _value_schema(kind: str, names: list[str]) -> dict[str, object]:
+    """The JSON Schema of a condition's ``value`` on attributes of ``kind``."""
+    if kind == "int":
+        return {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}},
+                          {"type": "boolean"}]}
+    if kind == "bool":
+        return {"type": "boolean"}
+    if kind == "enum":
+        choices = sorted({c for n in names for c in ATTRIBUTES[n].choices})
+        return {"anyOf": [{"enum": choices}, {"type": "array", "items": {"enum": choices}},
+                          {"type": "boolean"}]}
+    if kind in ("str", "list"):
+        return {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
+                          {"type": "boolean"}]}
+    return {}
+
+
 def _audience_defs() -> dict[str, object]:
     conditions = []
     for kind, ops in OPS_BY_KIND.items():
@@ -46,19 +63,7 @@ def _audience_defs() -> dict[str, object]:
                 attr = {"anyOf": [attr, *keyed]}
         else:
             continue
-        value: dict[str, object] = {}
-        if kind == "int":
-            value = {"anyOf": [{"type": "integer"}, {"type": "array", "items": {"type": "integer"}},
-                               {"type": "boolean"}]}
-        elif kind == "bool":
-            value = {"type": "boolean"}
-        elif kind == "enum":
-            choices = sorted({c for n in names for c in ATTRIBUTES[n].choices})
-            value = {"anyOf": [{"enum": choices}, {"type": "array", "items": {"enum": choices}},
-                               {"type": "boolean"}]}
-        elif kind in ("str", "list"):
-            value = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
-                               {"type": "boolean"}]}
+        value = _value_schema(kind, names)
         conditions.append({
             "type": "object",
             "title": f"condition on a {kind} attribute",
