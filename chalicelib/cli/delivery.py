@@ -4,7 +4,8 @@
     perks campaigns run ID --at 2026-03-08T09:00:00+08:00 [--no-drain]
                                                       fire an occurrence through the planner
     perks campaigns run ID --from T1 --to T2          rehearse T1..T2 window by window
-    perks campaigns stats ID [--json]                 delivery counters, per occurrence
+    perks campaigns stats ID [--json]                 delivery counters, per occurrence,
+                      [--from DAY] [--to DAY]         and per arm with 95 % intervals + SRM
     perks delivery tick [--at DATETIME]               one scheduled planner run, then drain
     perks delivery dlq [--redrive]                    dead letters; move them back to retry
 
@@ -70,6 +71,10 @@ def add_campaign_commands(cmds: argparse._SubParsersAction) -> None:
     s = cmds.add_parser("stats", help="delivery counters of a campaign")
     s.add_argument("campaign_id")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--from", dest="start", default=None,
+                   help="per-arm results from this day, campaign timezone (default: its first)")
+    s.add_argument("--to", dest="end", default=None,
+                   help="per-arm results up to this day (default: today)")
     s.add_argument("--stage", dest="target_stage", default=None)
     stack_options(s)
     s.set_defaults(func=stats_cmd)
@@ -217,20 +222,27 @@ def dlq_cmd(args: argparse.Namespace) -> int:
 
 def stats_cmd(args: argparse.Namespace) -> int:
     _stage(args)
-    return _print_stats(args.campaign_id, as_json=args.json)
+    return _print_stats(args.campaign_id, as_json=args.json,
+                        span=(getattr(args, "start", None), getattr(args, "end", None)))
 
 
-def _print_stats(campaign_id: str, as_json: bool) -> int:
-    from chalicelib.errors import NotFound
+def _print_stats(campaign_id: str, as_json: bool,
+                 span: tuple[str | None, str | None] | None = None) -> int:
+    from chalicelib.errors import NotFound, ValidationFailed
+    from chalicelib.services.campaigns.results import arm_results
     from chalicelib.services.delivery import delivery
 
     try:
         stats = delivery.campaign_stats(campaign_id)
-    except NotFound as e:
+        # per arm (`campaigns stats`; `campaigns run` shows the counters only)
+        per_arm = arm_results(campaign_id, *span) if span is not None else None
+    except (NotFound, ValidationFailed) as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
     if as_json:
-        print(stats.model_dump_json(indent=2))
+        extra = {"per_arm": per_arm} if per_arm is not None else {}
+        print(json.dumps({**json.loads(stats.model_dump_json()), **extra}, indent=2,
+                         ensure_ascii=False))
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -252,8 +264,63 @@ def _print_stats(campaign_id: str, as_json: bool) -> int:
                 v = " ".join(f"{k}={n}" for k, n in v.items() if n) or "0"
             cells.append("-" if v is None else str(v))
         table.add_row(name, *cells)
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+    if per_arm is not None:
+        print_arms(console, per_arm)
     return 0
+
+
+def print_arms(console: Any, per_arm: dict[str, Any]) -> None:
+    """Per arm: members (share / configured), conversion and revenue per member with their
+    95 % intervals and the difference to the holdout; then the SRM check."""
+    from rich.table import Table
+
+    table = Table(title=f"per arm, {per_arm['from']} .. {per_arm['to']} ({per_arm['timezone']})"
+                        " · 95 % intervals")
+    for c in ("arm", "members", "share / split", "converters", "conversion", "vs holdout pts",
+              "revenue / member ¥", "vs holdout ¥"):
+        table.add_column(c, justify="left" if c == "arm" else "right")
+    for r in per_arm["arms"]:
+        vs = r["vs_holdout"] or {}
+        table.add_row(
+            r["arm"], str(r["members"]), f"{_pct(r['share'])} / {_pct(r['expected_share'])}",
+            str(r["converters"]), _interval(r["conversion"], "rate", _pct),
+            _interval(vs.get("conversion"), "lift", _pts),
+            _interval(r["revenue_per_member"], "mean", _yuan),
+            _interval(vs.get("revenue_per_member"), "diff", _yuan))
+    console.print(table)
+    srm = per_arm["srm"]
+    if srm["status"] == "not_applicable":
+        return
+    head = f"SRM: {srm['status']}"
+    if srm["p_value"] is not None:
+        head += f" (chi2 {srm['chi2']}, df {srm['df']}, p {srm['p_value']:.3g})"
+    style = "bold red" if srm["flagged"] else None
+    console.print(head, style=style)
+    console.print(srm["message_zh"], style=style)
+    console.print(srm["message_en"], style=style)
+
+
+def _interval(got: dict[str, Any] | None, key: str, fmt: Any) -> str:
+    """``value [low, high]`` of an estimate (``-`` when there is none)."""
+    x = (got or {}).get(key)
+    if got is None or x is None:
+        return "-"
+    lo, hi = got.get("ci_low"), got.get("ci_high")
+    return fmt(x) if lo is None or hi is None else f"{fmt(x)} [{fmt(lo)}, {fmt(hi)}]"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x * 100:.1f}%"
+
+
+def _pts(x: float) -> str:
+    return f"{x * 100:+.1f}"
+
+
+def _yuan(fen: float) -> str:
+    return f"{fen / 100:.2f}"
 
 
 # --- outbox -----------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ def test_results_json_and_csv_for_marketers_only(api):
     assert r.status_code == 200, r.json
     assert r.json["from"] == "2025-03-01" and len(r.json["days"]) == 7
     assert r.json["lift"]["verdict"] == "no_holdout" and r.json["timezone"] == "Asia/Shanghai"
+    # per arm (no experiment: the treated group alone) and the split check
+    assert [a["kind"] for a in r.json["arms"]] == ["treated"]
+    assert r.json["srm"]["status"] == "not_applicable" and r.json["srm"]["flagged"] is False
     from tests.conftest import token
 
     csv = api.client.http.get("/admin/campaigns/res/results/csv?from=2025-03-01&to=2025-03-02",

@@ -7,19 +7,81 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.reads import DeliveryReads, query_all, strip_keys
-from chalicelib.adapters.dynamo import NamedItems
+from chalicelib.adapters.dynamo import NamedItems, TransactionCancelled, translated
+from chalicelib.domain.delivery import arms
+from chalicelib.errors import Unavailable
+
+CREDIT_TRIES = 5  # an order credit read again after another order moved the send record
 
 
 class ResultsStore(DeliveryReads):
     # --- counted once ---------------------------------------------------------------------
 
     def count_order(self, member_id: str, order_id: str, campaign_id: str, occurrence: str,
-                    counters: dict[str, int], at: str, day: str | None = None,
-                    variant: str | None = None) -> bool:
-        """Credit an order to a (campaign, occurrence) the member was targeted by, once:
-        False when it was credited already."""
+                    group: str, total: int, at: str, day: str | None = None,
+                    variant: str | None = None, prior: int = 0) -> bool:
+        """Credit an order of ``total`` (fen) to a (campaign, occurrence) the member was
+        targeted by, once: False when it was credited already. The same transaction moves
+        the send record's ``attributed_revenue`` from ``prior`` to ``prior + total``
+        (conditional on ``prior``) and adds the exact change of the arm's sum of squares
+        (``arms.order_adds``). A stale ``prior`` (another order credited meanwhile) is read
+        back and the write tried again; a send record that no longer exists gets the order
+        counted without the squares."""
         marker = {**keys.attribution(member_id, order_id, campaign_id, occurrence), "at": at}
-        return self._once(marker, campaign_id, occurrence, member_id, counters, day, variant)
+        ids = (campaign_id, occurrence, member_id)
+        record: int | None = prior
+        for _ in range(CREDIT_TRIES):
+            named = self._credit_items(marker, ids, group, total, record, day, variant)
+            try:
+                self.transact(named)
+                return True
+            except TransactionCancelled as e:
+                if e.failed_item("marker"):
+                    return False
+                if e.throttled:
+                    raise Unavailable("order credit conflicted; retry") from e
+                old = e.old("send_record") if e.failed_item("send_record") else None
+                if old is not None:
+                    record = int(old.get("attributed_revenue", 0))
+                    continue
+                if self._exists(marker):  # the engine named no item: look
+                    return False
+                record = self._attributed(*ids)
+        raise Unavailable("order credit conflicted; retry")
+
+    def _credit_items(self, marker: dict[str, Any], ids: tuple[str, str, str], group: str,
+                      total: int, prior: int | None, day: str | None, variant: str | None
+                      ) -> NamedItems:
+        """The named items of one order credit (``prior`` None: no send record to move)."""
+        campaign_id, occurrence, member_id = ids
+        counters = arms.order_adds(group, prior or 0, total)
+        named: NamedItems = [("marker", self.put_item(marker))]
+        if prior is None:
+            counters = {k: v for k, v in counters.items() if "_sq_" not in k}
+        else:
+            cond = "#ar = :p" if prior else \
+                "attribute_exists(PK) AND (attribute_not_exists(#ar) OR #ar = :p)"
+            update = self.update_item(
+                keys.send_record(member_id, campaign_id, occurrence),
+                set_={"attributed_revenue": prior + total}, condition=cond,
+                names={"#ar": "attributed_revenue"}, values={":p": prior})
+            update["Update"]["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+            named.append(("send_record", update))
+        return [*named, *self.counter_items(campaign_id, occurrence, member_id, counters, day,
+                                            variant)]
+
+    def _exists(self, item: dict[str, Any]) -> bool:
+        with translated():
+            return "Item" in self.table.get_item(
+                Key={"PK": item["PK"], "SK": item["SK"]}, ConsistentRead=True,
+                ProjectionExpression="PK")
+
+    def _attributed(self, campaign_id: str, occurrence: str, member_id: str) -> int | None:
+        """The send record's attributed revenue (None: there is no send record)."""
+        with translated():
+            got = self.table.get_item(Key=keys.send_record(member_id, campaign_id, occurrence),
+                                      ConsistentRead=True).get("Item")
+        return None if got is None else int(got.get("attributed_revenue", 0))
 
     def count_redemption(self, member_id: str, coupon_id: str, campaign_id: str,
                          occurrence: str, counters: dict[str, int], at: str,

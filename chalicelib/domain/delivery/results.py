@@ -43,6 +43,9 @@ VARIANT_COUNTERS = ("targeted", "assigned", "delivered", "suppressed", "coupons_
                     "coupons_redeemed", "points_awarded", "cost_minor", "orders_treated",
                     "revenue_treated", "converters_treated")
 SPARK_COUNTERS = ("delivered", "coupons_redeemed")  # what the list's sparkline draws
+# Revenue per assignment's sum of squares and the orders it counts (domain/delivery/arms.py):
+# daily and per arm, never in the CSV or the totals.
+MOMENT_COUNTERS = ("revenue_sq_treated", "orders_sq_treated")
 
 VERDICTS = {
     "significant_lift": ("显著提升", "Significant lift"),
@@ -75,7 +78,7 @@ def daily_adds(counters: Mapping[str, int], variant: str | None) -> dict[str, in
     out = {k: int(v) for k, v in counters.items() if v}
     if variant:
         out.update({f"{k}@{variant}": int(v) for k, v in counters.items()
-                    if v and k in VARIANT_COUNTERS})
+                    if v and (k in VARIANT_COUNTERS or k in MOMENT_COUNTERS)})
         # one per-arm suppression total (whatever the reason): the arm's reach
         suppressed = sum(int(v) for k, v in counters.items() if k.startswith("suppressed_"))
         if suppressed:

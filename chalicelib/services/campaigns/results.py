@@ -1,7 +1,8 @@
 """Campaign results for the console: daily counters of a date range (one key Query over the
 campaign partition, never a Scan), per variant, lift over the holdout with its 95 %
 interval, CSV export; and the campaign list's live columns (next occurrence, budget used,
-the last 7 days' delivered/redeemed), read for a whole page with a bounded BatchGetItem."""
+the last 7 days' delivered/redeemed), read for a whole page with a bounded BatchGetItem.
+Per arm (each variant and the holdout): intervals and the sample-ratio-mismatch check."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from chalicelib.domain.campaigns.model import Campaign
+from chalicelib.domain.delivery import arms as arm_stats
 from chalicelib.domain.delivery import results as domain
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import clock
@@ -24,7 +26,7 @@ def _campaign(campaign_id: str) -> Campaign:
     return c
 
 
-class CampaignResults(domain.Results):
+class CampaignResults(domain.Results, arm_stats.ArmSummary):
     campaign_id: str
     name: str
     timezone: str
@@ -45,7 +47,31 @@ def results(campaign_id: str, first: str | None, last: str | None) -> CampaignRe
     return {"campaign_id": campaign_id, "name": c.name, "timezone": c.timezone,
             "holdout_percent": c.experiment.holdout_percent if c.experiment else 0,
             "budget_used": deps().delivery.budget_used(campaign_id),
-            **domain.assemble(rows, *span, variants=arms)}
+            **domain.assemble(rows, *span, variants=arms),
+            # per arm (each variant and the holdout) with intervals, and the SRM check
+            **arm_stats.summary(rows, *span, *_split(c))}
+
+
+def _split(c: Campaign) -> tuple[float, list[tuple[str, int]]]:
+    """The configured split: holdout percent and (variant, weight) pairs."""
+    if c.experiment is None:
+        return 0.0, []
+    return c.experiment.holdout_percent, [(v.id, v.weight) for v in c.experiment.variants]
+
+
+def arm_results(campaign_id: str, first: str | None = None, last: str | None = None
+                ) -> dict[str, object]:
+    """Per arm and the SRM check (``perks campaigns stats``): ``first``..``last``, by default
+    the whole campaign so far (its first day, at most 366 days back, up to today)."""
+    c = _campaign(campaign_id)
+    span = arm_stats.span(domain.local_day(c.starts_at, c.timezone),
+                          domain.local_day(clock.now(), c.timezone), first, last)
+    if isinstance(span, str):
+        raise ValidationFailed(span, details=[{"path": "/from" if "from" in span else "/to",
+                                               "message": span}])
+    rows = deps().delivery.day_rows(campaign_id, *span)
+    return {"from": span[0], "to": span[1], "timezone": c.timezone,
+            **arm_stats.summary(rows, *span, *_split(c))}
 
 
 def results_csv(campaign_id: str, first: str | None, last: str | None) -> tuple[str, str]:

@@ -190,10 +190,11 @@ def _credit(member: str, order: dict[str, Any], rec: dict[str, Any], group: str,
     repo = delivery.repo()
     cid, occ = str(rec["campaign_id"]), str(rec["occurrence"])
     day, arm = delivery.results_day(cid, placed), rec.get("variant")
-    counters = {f"orders_{group}": 1, f"revenue_{group}": int(order.get("total", 0))}
-    added = with_retries(partial(repo.count_order, member, str(order["id"]), cid, occ,
-                                 counters, clock.iso(), day=day,
-                                 variant=arm if group == "treated" else None))
+    # The send record's attributed revenue keeps the arm's sum of squares exact.
+    added = with_retries(partial(repo.count_order, member, str(order["id"]), cid, occ, group,
+                                 int(order.get("total", 0)), clock.iso(), day=day,
+                                 variant=arm if group == "treated" else None,
+                                 prior=int(rec.get("attributed_revenue") or 0)))
     with_retries(partial(repo.convert, member, cid, occ, group, clock.iso(), day=day,
                          variant=arm))
     return bool(added)

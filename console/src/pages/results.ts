@@ -1,6 +1,7 @@
 // Campaign results: daily delivered / redeemed / cost chart, suppression by reason, variant
-// table with the lift interval and verdict, the daily numbers, CSV download. Charts load
-// lazily (ECharts, tree-shaken) only on this page.
+// table with the lift interval and verdict, per-arm conversion and revenue per member with
+// 95 % intervals, the sample-ratio-mismatch banner, the daily numbers, CSV download. Charts
+// load lazily (ECharts, tree-shaken) only on this page.
 import { call, session } from "../api";
 import { bind, lang, t } from "../i18n";
 import { h, tr } from "../dom";
@@ -15,6 +16,19 @@ export interface Results {
   days: Record<string, any>[]; totals: Record<string, number>;
   suppressed: Record<string, number>; sent: Record<string, number>;
   variants: Record<string, any>[]; holdout: Record<string, any>; lift: Record<string, any>;
+  arms?: Arm[]; srm?: Srm | null;
+}
+
+type Estimate = { ci_low: number | null; ci_high: number | null; [k: string]: any };
+export interface Arm {
+  arm: string; kind: "variant" | "treated" | "holdout"; members: number; converters: number;
+  share: number | null; expected_share: number | null;
+  conversion: Estimate; revenue_per_member: Estimate;
+  vs_holdout: { conversion: Estimate; revenue_per_member: Estimate } | null;
+}
+export interface Srm {
+  status: string; flagged: boolean; p_value: number | null; chi2: number | null;
+  message_zh: string; message_en: string;
 }
 
 const yuan = (fen: number): string => (fen / 100).toLocaleString(lang, {
@@ -50,6 +64,46 @@ function variantRows(r: Results): HTMLElement[] {
     h("td", { class: "num" }, pct(r.holdout.conversion_rate)),
     h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—"), h("td", {}, "—")));
   return rows;
+}
+
+const ranged = (x: number | null | undefined, e: Estimate | null | undefined,
+  fmt: (v: number) => string): string => x == null ? "—" :
+  e?.ci_low == null || e?.ci_high == null ? fmt(x) : `${fmt(x)} [${fmt(e.ci_low)}, ${fmt(e.ci_high)}]`;
+
+function armName(a: Arm): HTMLElement {
+  return a.kind === "holdout" ? tr("span", "results.holdout")
+    : a.kind === "treated" ? tr("span", "results.allTreated") : h("span", {}, a.arm);
+}
+
+/** One row per arm: members and share of the split, conversion and revenue per member with
+ *  their 95 % intervals, and each against the holdout with its verdict. */
+function armRows(arms: Arm[]): HTMLElement[] {
+  return arms.map((a) => {
+    const vs = a.vs_holdout;
+    const rpm = a.revenue_per_member;
+    return h("tr", { "data-arm": a.arm, class: a.kind === "holdout" ? "holdout" : "" },
+      h("th", { scope: "row" }, armName(a)),
+      h("td", { class: "num" }, String(a.members)),
+      h("td", { class: "num" }, `${pct(a.share)} / ${pct(a.expected_share)}`),
+      h("td", { class: "num", "data-col": "conversion" },
+        ranged(a.conversion.rate, a.conversion, (v) => pct(v))),
+      h("td", { class: "num" }, vs ? ranged(vs.conversion.lift, vs.conversion, pts) : "—"),
+      h("td", {}, vs ? verdictBadge(vs.conversion) : "—"),
+      h("td", { class: "num", "data-col": "revenue",
+        title: (lang === "en" ? rpm.note_en : rpm.note_zh) ?? undefined }, ranged(rpm.mean, rpm, yuan)),
+      h("td", { class: "num" }, vs ? ranged(vs.revenue_per_member.diff, vs.revenue_per_member, yuan) : "—"),
+      h("td", {}, vs ? verdictBadge(vs.revenue_per_member) : "—"));
+  });
+}
+
+/** The sample-ratio-mismatch warning (nothing when the split looks healthy). Both languages
+ *  are rendered; the stylesheet shows the one the page is in, so switching keeps it right. */
+function srmBanner(srm: Srm | null | undefined): HTMLElement | null {
+  if (!srm?.flagged) return null;
+  return h("div", { class: "srm-banner", role: "alert", id: "srm", "data-srm": srm.status },
+    tr("strong", "results.srm.title"),
+    h("p", { class: "both" }, h("span", { lang: "zh-CN" }, srm.message_zh),
+      h("span", { lang: "en" }, srm.message_en)));
 }
 
 function headRow(keys: string[]): HTMLElement {
@@ -132,8 +186,10 @@ function render(body: HTMLElement, r: Results): void {
     h("tr", { class: "total" }, tr("th", "results.total", { scope: "row" }),
       ...DAY_COLS.map((c) => h("td", { class: "num", "data-total": c },
         c === "cost_minor" ? yuan(tot[c]) : String(tot[c]))))));
+  const arms = r.arms ?? [];
   body.replaceChildren(
     h("p", { class: "muted" }, tr("span", "results.tz", {}, { tz: r.timezone, from: r.from, to: r.to })),
+    srmBanner(r.srm) ?? "",
     h("div", { class: "kpis" },
       kpi("results.c.targeted", String(tot.targeted), "targeted"),
       kpi("results.c.delivered", String(tot.delivered), "delivered"),
@@ -151,6 +207,13 @@ function render(body: HTMLElement, r: Results): void {
         "results.c.cost_minor"]),
       h("tbody", {}, ...variantRows(r)))),
     tr("p", "results.ciNote", { class: "muted" }),
+    ...(arms.length ? [tr("h2", "results.arms"),
+      h("div", { class: "table-wrap" }, h("table", { class: "list", id: "arms" },
+        headRow(["results.variant", "results.members", "results.share", "results.rateCi",
+          "results.lift", "results.verdict", "results.rpm", "results.rpmDiff",
+          "results.rpmVerdict"]),
+        h("tbody", {}, ...armRows(arms)))),
+      tr("p", "results.armsNote", { class: "muted" })] : []),
     tr("h2", "results.daily"),
     h("div", { class: "table-wrap" }, dayTable));
   void import("./resultsCharts").then(({ draw }) => {
