@@ -13,6 +13,7 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
+    hydrate,
     plain,
     query_all,
     storable,
@@ -105,12 +106,10 @@ class ReferralRepository(TableRepository):
                              & Key("GSI2SK").lt(f"{now_iso}$"))
             if len(out) >= limit:
                 break
-        return [_strip(i) for i in out]
+        return [_strip(i) for i in hydrate(self.table, out)]  # GSI2 projects keys only
 
     def stats(self) -> dict[str, int]:
         """Every stats shard summed (a handful of GetItems in one BatchGetItem)."""
-        from chalicelib.adapters.dynamo import hydrate
-
         rows = hydrate(self.table, [keys.referral_stats(s)
                                     for s in range(keys.REFERRAL_STATS_SHARDS)])
         total: dict[str, int] = {}
