@@ -4,10 +4,12 @@ reverses, the due job qualifies and rewards both sides exactly once (docs/referr
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from chalicelib.adapters.dynamo import ConditionFailed, NamedItems, TransactionCancelled
 from chalicelib.adapters.loyalty.writes import StaleWrite
+from chalicelib.adapters.retries import with_retries
 from chalicelib.domain.engagement import referrals as rules
 from chalicelib.domain.engagement.referral_views import ReferralStats
 from chalicelib.domain.engagement.referrals import Reason, Referrals, RewardSpec, State
@@ -76,10 +78,10 @@ def run_due(limit: int = 200) -> dict[str, int]:
     """The scheduled job: every referral whose window has passed, qualified then rewarded
     (one key query per due shard; a failed one stays due for the next run)."""
     out = {"due": 0, "qualified": 0, "reversed": 0, "rewarded": 0, "failed": 0}
-    for rec in repo().due(clock.iso(), limit):
+    for rec in with_retries(lambda: repo().due(clock.iso(), limit)):
         out["due"] += 1
-        try:
-            for step in advance(rec):
+        try:  # each step re-checks its state: a retry after an ambiguous commit is safe
+            for step in with_retries(partial(advance, rec)):
                 out[step] += 1
         except PerksError:
             out["failed"] += 1
