@@ -48,7 +48,7 @@ def test_referral_rewards_are_exactly_once_under_faults(engine):
                 rounds += 1
                 try:
                     referral_rewards.run_due(limit=2)
-                except BaseException:  # noqa: BLE001 - a dead or failed run: run again
+                except BaseException:  # a dead or failed run: run it again
                     continue
                 with faults.paused():
                     if not referral_rewards.repo().due(clock.iso(), 1):

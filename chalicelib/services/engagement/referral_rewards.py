@@ -147,10 +147,10 @@ def _reward_items(side: str, member: str, spec: RewardSpec, program: Any, refere
             source=f"referral:{referee}", refs={"ref": f"referral:{referee}:{side}"})
         named += [(f"{side}:{n}", item) for n, item in items]
     if spec.coupon_template_id:
-        _, items = loyalty_hooks.coupon_issue_items(
+        _, coupon_items = loyalty_hooks.coupon_issue_items(
             member, spec.coupon_template_id, source="referral", ref=f"{referee}:{side}",
             now=now)
-        named += loyalty.named(f"{side}_coupon", items)
+        named += loyalty.named(f"{side}_coupon", coupon_items)
     return named
 
 
