@@ -79,6 +79,15 @@ REASONS: dict[str, str] = {
     "MIN_SPEND_NOT_MET": "the eligible subtotal is short by `missing` fen",
     "STACKING_CONFLICT": "breaks a stacking rule (`rule`) with the coupons in `with`",
     "NOT_FOUND": "an explicit coupon id that is not in the wallet",
+    # referral sign-up outcomes (POST /referrals/signups answers state `rejected` + reason)
+    "DISABLED": "referrals are off in the program (referral sign-up)",
+    "UNKNOWN_CODE": "no member holds this referral code (referral sign-up)",
+    "SELF_REFERRAL": "the referee is the referrer, shares a device or a phone with them "
+                     "(referral sign-up)",
+    "NOT_NEW_MEMBER": "the referee has ordered or signed up more than `new_member_hours` ago "
+                      "(referral sign-up)",
+    "REFERRER_CAP": "the referrer's accepted sign-ups this local month reached `monthly_cap` "
+                    "(referral sign-up)",
 }
 
 
