@@ -13,6 +13,7 @@ from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
+from chalicelib.api import gifts as gifts_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
@@ -39,6 +40,7 @@ app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
 app.register_blueprint(unsubscribe_api.bp)
+app.register_blueprint(gifts_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
@@ -67,6 +69,13 @@ def segment_sizes(event: Any) -> dict:
 def grant_tier_perks(event: Any) -> dict:
     from chalicelib.services.loyalty import perks
     return perks.grant_monthly(lambda_context=event.context)
+
+
+# Gift fulfilment: send the partner webhooks owed (signed, retried with backoff, then dead).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep-gift-webhooks")
+def sweep_gift_webhooks(event: CloudWatchEvent) -> Mapping[str, object]:
+    from chalicelib.services.loyalty import gifts
+    return gifts.sweep_webhooks()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;

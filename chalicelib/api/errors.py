@@ -79,6 +79,8 @@ REASONS: dict[str, str] = {
     "MIN_SPEND_NOT_MET": "the eligible subtotal is short by `missing` fen",
     "STACKING_CONFLICT": "breaks a stacking rule (`rule`) with the coupons in `with`",
     "NOT_FOUND": "an explicit coupon id that is not in the wallet",
+    "FULFILMENT_STATUS": "the gift is `status` and `action` needs one of `allowed_from` "
+                         "(to_fulfil → shipped → delivered; to_fulfil|shipped → cancelled; 409)",
 }
 
 
