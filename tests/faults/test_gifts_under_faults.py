@@ -46,9 +46,9 @@ def test_cancellations_return_points_exactly_once_under_faults(api_on, engine):
         results[fid] = client.post(f"/admin/fulfilments/{fid}/cancel", role="admin",
                                    sub="ops-1", body={"reason": "warehouse lost it"})
 
-    with FaultInjector(ratio=0.2, seed=11, kinds=KINDS) as faults:
-        with ThreadPoolExecutor(4 if engine == "dynamodb-local" else 1) as pool:
-            list(pool.map(cancel, sorted(gifts)))
+    with (FaultInjector(ratio=0.2, seed=11, kinds=KINDS) as faults,
+          ThreadPoolExecutor(4 if engine == "dynamodb-local" else 1) as pool):
+        list(pool.map(cancel, sorted(gifts)))
     print(engine, faults.report(), client.report())
     assert sum(faults.injected.values()) > 0
     assert client.gave_up == 0, client.report()

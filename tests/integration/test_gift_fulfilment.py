@@ -31,7 +31,7 @@ class Partner(BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[dict[str, str], bytes]]] = []
     fail_first = 0
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Partner.seen.append((dict(self.headers), body))
         status = 503 if Partner.fail_first > 0 else 200
