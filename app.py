@@ -13,6 +13,7 @@ from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
+from chalicelib.api import gifts as gifts_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
@@ -41,6 +42,7 @@ app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
 app.register_blueprint(unsubscribe_api.bp)
 app.register_blueprint(referrals_api.bp)
+app.register_blueprint(gifts_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
@@ -76,6 +78,11 @@ def grant_tier_perks(event: Any) -> dict:
 def referrals_due(event: CloudWatchEvent) -> Mapping[str, object]:
     from chalicelib.services.engagement import referral_rewards
     return referral_rewards.run_due()
+# Gift fulfilment: send the partner webhooks owed (signed, retried with backoff, then dead).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep-gift-webhooks")
+def sweep_gift_webhooks(event: CloudWatchEvent) -> Mapping[str, object]:
+    from chalicelib.services.loyalty import gifts
+    return gifts.sweep_webhooks()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -66,6 +68,8 @@ class Overrides(TypedDict, total=False):
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
     referrals: ReferralRepository
+    gifts: GiftRepository
+    gift_partner: GiftPartner
     scan_segments: int
 
 
@@ -91,7 +95,8 @@ def build(**overrides: Unpack[Overrides]) -> Deps:
     repos = _repositories(overrides)
     delivery = _delivery(overrides, repos["delivery"], repos["delivery_queues"])
     return Deps(**repos, **delivery, coupon_hooks=_coupon_hooks(overrides),
-                template_lookup=overrides.get("template_lookup", coupon_template_lookup))
+                template_lookup=overrides.get("template_lookup", coupon_template_lookup),
+                **_gifts(overrides))
 
 
 class _Repositories(TypedDict):
@@ -191,6 +196,20 @@ def _delivery(overrides: Overrides, repo: DeliveryRepository,
         "worker": overrides.get("worker") or Worker(repo, source, channels, effects,
                                                     caps=LiveCaps(perks.delivery_caps)),
     }
+
+
+class _Gifts(TypedDict):
+    gifts: GiftRepository
+    gift_partner: GiftPartner
+
+
+def _gifts(overrides: Overrides) -> _Gifts:
+    """Gift fulfilment: its records and the partner webhook (URL and secret from settings)."""
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
+
+    return {"gifts": overrides.get("gifts") or GiftRepository(),
+            "gift_partner": overrides.get("gift_partner") or GiftPartner()}
 
 
 def _coupon_hooks(overrides: Overrides) -> CouponHooks:

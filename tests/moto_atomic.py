@@ -8,6 +8,7 @@ the same tests run on DynamoDB Local unchanged."""
 
 from __future__ import annotations
 
+import inspect
 import threading
 from decimal import Decimal
 from typing import Any
@@ -56,6 +57,7 @@ def install_fast_queries() -> None:
     if getattr(Table.query, "perks_fast", False):
         return
     original = Table.query
+    signature = inspect.signature(original)
 
     def all_items(self: Any) -> list[Any]:
         items: list[Any] = []
@@ -66,13 +68,15 @@ def install_fast_queries() -> None:
                 items.append(hash_set)
         return sorted(items, key=_sort_key)
 
-    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("index_name") or hash_key is None or not self.range_key_attr:
-            return original(self, hash_key, *args, **kwargs)
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        hash_key, index_name = bound.arguments["hash_key"], bound.arguments.get("index_name")
+        if index_name or hash_key is None or not self.range_key_attr:
+            return original(self, *args, **kwargs)
         partition = list(self.items.get(hash_key, {}).values())
         self.all_items = lambda: sorted(partition, key=_sort_key)
         try:
-            return original(self, hash_key, *args, **kwargs)
+            return original(self, *args, **kwargs)
         finally:
             del self.all_items
 

@@ -12,6 +12,8 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
+    FULFIL#<id>                FULFIL (a gift to send)     FULFIL#<status>#<s> / <ts>#<id>    MEMBERGIFTS#<member> / <ts>#<id>
+    FULFIL#<id>                HOOK#<event> (partner webhook owed)  -                          GIFTHOOK#<s> / <retry-at>#<id>#<event> (while pending)
     MEMBER#<id>                PERK#GIFT#<tier> | PERK#MONTH#<yyyy-mm> (tier perk grant records: exactly once)
     MEMBER#<id>                PERKS                       PERKS#<s> / <tz>#<id>              -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
@@ -780,3 +782,50 @@ def referral_stats(shard: int) -> dict[str, str]:
 
 def referral_stats_shard(member_id: str) -> int:
     return _shard(member_id, REFERRAL_STATS_SHARDS)
+# --- gift fulfilment (issue 14) -----------------------------------------------------------
+# A gift's status index is spread over FULFIL_SHARDS keys by a hash of its id: a sale day's
+# thousands of ``to_fulfil`` gifts never sit on one partition; the queue reads every shard.
+FULFIL = "FULFIL#"
+FULFIL_SHARDS = 8
+GIFT_HOOK_SHARDS = 4
+
+
+def fulfilment(fulfilment_id: str) -> dict[str, str]:
+    return {"PK": f"{FULFIL}{fulfilment_id}", "SK": "FULFIL"}
+
+
+def fulfilment_status_partitions(status: str) -> list[str]:
+    return [f"{FULFIL}{status}#{s:02d}" for s in range(FULFIL_SHARDS)]
+
+
+def fulfilment_index(status: str, created_at: str, fulfilment_id: str, member_id: str
+                     ) -> dict[str, str]:
+    """GSI1 (the operators' queue by status, newest first) and GSI2 (the member's gifts)."""
+    shard = _shard(fulfilment_id, FULFIL_SHARDS)
+    return {"GSI1PK": fulfilment_status_partitions(status)[shard],
+            "GSI1SK": f"{created_at}#{fulfilment_id}",
+            "GSI2PK": member_gifts_partition(member_id),
+            "GSI2SK": f"{created_at}#{fulfilment_id}"}
+
+
+def member_gifts_partition(member_id: str) -> str:
+    return f"MEMBERGIFTS#{member_id}"
+
+
+def gift_hook(fulfilment_id: str, event: str) -> dict[str, str]:
+    return {"PK": f"{FULFIL}{fulfilment_id}", "SK": f"HOOK#{event}"}
+
+
+def gift_hook_partitions() -> list[str]:
+    return [f"GIFTHOOK#{s}" for s in range(GIFT_HOOK_SHARDS)]
+
+
+def gift_hook_index(fulfilment_id: str, event: str, retry_at: str) -> dict[str, str]:
+    """GSI2 entry of a pending partner webhook, by its retry time (sparse: removed when
+    finished)."""
+    return {"GSI2PK": gift_hook_partitions()[_shard(fulfilment_id, GIFT_HOOK_SHARDS)],
+            "GSI2SK": f"{retry_at}#{fulfilment_id}#{event}"}
+
+
+def gift_of_hook(pk: str) -> str:
+    return pk.removeprefix(FULFIL)

@@ -88,6 +88,8 @@ REASONS: dict[str, str] = {
                       "(referral sign-up)",
     "REFERRER_CAP": "the referrer's accepted sign-ups this local month reached `monthly_cap` "
                     "(referral sign-up)",
+    "FULFILMENT_STATUS": "the gift is `status` and `action` needs one of `allowed_from` "
+                         "(to_fulfil → shipped → delivered; to_fulfil|shipped → cancelled; 409)",
 }
 
 

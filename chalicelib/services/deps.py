@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -78,6 +80,8 @@ class Deps:
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
     referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
+    gifts: GiftRepository  # gift fulfilment records and partner webhooks (issue 14)
+    gift_partner: GiftPartner  # the fulfilment partner's signed webhook
 
 
 _lock = threading.Lock()

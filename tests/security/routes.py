@@ -70,6 +70,13 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/tier"): ("member",),
     ("POST", "/me/rewards/{reward_id}/redeem"): ("member",),
     ("GET", "/rewards"): ("member", "service", "marketer", "admin"),
+    # gift fulfilment (issue 14): operators ship/deliver; only an admin cancels (points back)
+    ("GET", "/admin/fulfilments"): ("marketer", "admin"),
+    ("GET", "/admin/fulfilments/{fulfilment_id}"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/ship"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/deliver"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/cancel"): ("admin",),
+    ("GET", "/me/gifts"): ("member",),
     ("GET", "/admin/program"): ("marketer", "admin"),
     ("PUT", "/admin/program"): ("marketer", "admin"),
     ("GET", "/admin/program/versions"): ("marketer", "admin"),

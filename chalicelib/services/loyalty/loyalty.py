@@ -33,6 +33,7 @@ from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unproce
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
+from chalicelib.services.loyalty import gift_items
 from chalicelib.services.loyalty import hooks as loyalty_hooks
 from chalicelib.services.loyalty import program as programs
 
@@ -189,6 +190,8 @@ def _redeem_once(member_id: str, program: Program, reward: Reward, now: datetime
     spent = entry("spend", -reward.cost_points, f"reward {reward.id}", now_iso,
                   reward_id=reward.id, redemption_id=rid, lots=takes_summary(takes))
     extra = named("reward_coupon", issued)
+    if reward.kind == RewardKind.gift:  # the gift to send, in the same transaction
+        extra += gift_items.reward_gift_items(member_id, reward, rid, now_iso, shards[-1])
     if request_key:
         extra.append(("request", guard_put(request_key, record)))
     try:
