@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -64,6 +65,7 @@ class Overrides(TypedDict, total=False):
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
+    draws: DrawRepository
     scan_segments: int
 
 
@@ -106,6 +108,7 @@ class _Repositories(TypedDict):
     delivery: DeliveryRepository
     delivery_queues: DeliveryQueues
     contacts: ContactIndex
+    draws: DrawRepository
 
 
 def _repositories(overrides: Overrides) -> _Repositories:
@@ -116,6 +119,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -137,6 +141,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "delivery": overrides.get("delivery") or DeliveryRepository(),
         "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
         "contacts": overrides.get("contacts") or ContactIndex(),
+        "draws": overrides.get("draws") or DrawRepository(),
     }
 
 

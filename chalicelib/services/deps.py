@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -76,6 +77,7 @@ class Deps:
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
+    draws: DrawRepository  # lucky draws (engagement)
 
 
 _lock = threading.Lock()
