@@ -175,13 +175,14 @@ class DrawRepository(TableRepository):
                 keys.draw_entries_prefix(draw_id)))]
 
     def log(self, draw_id: str) -> list[Item]:
-        """Every entry of the draw (the GSI1 log shards, by key; for the verifier)."""
+        """Every entry of the draw: the GSI1 log shards by key, then the entries themselves
+        (BatchGetItem, 100 a request); for the verifier, after the draw closes."""
         from boto3.dynamodb.conditions import Key
 
         items = parallel_query_all(self.table, [
             {"IndexName": keys.GSI1, "KeyConditionExpression": Key("GSI1PK").eq(p)}
             for p in keys.draw_log_partitions(draw_id)])
-        return [_record(i) for i in items]
+        return [_record(i) for i in hydrate(self.table, items)]  # the index projects keys
 
     def grants(self, member_id: str, draw_id: str) -> tuple[int, int]:
         """(granted, used) entries from campaigns."""

@@ -201,9 +201,8 @@ def schema() -> dict[str, object]:
 def frozen_changes(before: Draw, after: Draw) -> list[str]:
     """Paths a draw may no longer change once it has opened (the odds, stock, budget,
     entry cost and opening time are what entrants were promised)."""
-    out = [f"/{k}" for k in ("prizes", "budget", "entry") if
-           getattr(before, k).model_dump(mode="json") != getattr(after, k).model_dump(
-               mode="json")]
+    was, now = before.document(), after.document()
+    out = [f"/{k}" for k in ("prizes", "budget", "entry") if was.get(k) != now.get(k)]
     if before.window.opens_at != after.window.opens_at:
         out.append("/window/opens_at")
     return out
