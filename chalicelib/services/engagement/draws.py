@@ -223,7 +223,8 @@ def _prize_items(a: _Attempt, prize: dom.Prize, cost: int) -> tuple[Item, Named,
     if cost or earn:
         state, named = loyalty.exchange_items(
             a.member_id, loyalty.live_program(), cost, earn,
-            reason=f"draw {a.draw.id}", earn_reason=f"draw {a.draw.id} prize {prize.id}",
+            reason=f"draw {a.draw.id} entry {a.entry_id}",
+            earn_reason=f"draw {a.draw.id} entry {a.entry_id} prize {prize.id}",
             source=f"draw:{a.draw.id}", refs={"draw_id": a.draw.id, "ref": a.entry_id})
         tz = state.timezone
         entry["points_won"] = earn or None
