@@ -17,6 +17,7 @@ from chalicelib.api import draws as draws_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import referrals as referrals_api
 from chalicelib.api import results as results_api
 from chalicelib.api import segments as segments_api
 from chalicelib.api import unsubscribe as unsubscribe_api
@@ -41,6 +42,7 @@ app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
 app.register_blueprint(unsubscribe_api.bp)
 app.register_blueprint(draws_api.bp)
+app.register_blueprint(referrals_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.
@@ -69,6 +71,13 @@ def segment_sizes(event: Any) -> dict:
 def grant_tier_perks(event: Any) -> dict:
     from chalicelib.services.loyalty import perks
     return perks.grant_monthly(lambda_context=event.context)
+
+
+# Referrals (老带新): qualify and reward those whose first order's refund window has passed.
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="referrals-due")
+def referrals_due(event: CloudWatchEvent) -> Mapping[str, object]:
+    from chalicelib.services.engagement import referral_rewards
+    return referral_rewards.run_due()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -66,6 +67,7 @@ class Overrides(TypedDict, total=False):
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
     draws: DrawRepository
+    referrals: ReferralRepository
     scan_segments: int
 
 
@@ -109,6 +111,7 @@ class _Repositories(TypedDict):
     delivery_queues: DeliveryQueues
     contacts: ContactIndex
     draws: DrawRepository
+    referrals: ReferralRepository
 
 
 def _repositories(overrides: Overrides) -> _Repositories:
@@ -120,6 +123,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -142,6 +146,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
         "contacts": overrides.get("contacts") or ContactIndex(),
         "draws": overrides.get("draws") or DrawRepository(),
+        "referrals": overrides.get("referrals") or ReferralRepository(),
     }
 
 

@@ -39,6 +39,10 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
     SEGMENT#<slug>             SIZE#<yyyy-Www>  (weekly size estimate snapshot)
     SCHEDULER                  CURSOR                      -                                   -
+    MEMBER#<id>                REFERRAL (code, counts) | REFERREDBY (the referee's referrer) | REFCAP#<yyyy-mm> (accepted sign-ups)
+    MEMBER#<id>                REFEREE#<referee>           -                                   REFDUE#<s> / <due>#<referrer>#<referee> (while pending|qualified)
+    REFCODE#<code>             REFCODE                     -                                   -
+    REFERRALS                  STATS#<shard>               -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
     DRAW#<id>                  CURRENT | V#<n> | SEED      CATALOG#DRAW / <id>                -
@@ -798,3 +802,56 @@ def draw_grant(member_id: str, draw_id: str) -> dict[str, str]:
 def draw_grant_ref(member_id: str, draw_id: str, ref: str) -> dict[str, str]:
     """The create-only record of one grant's cause (a campaign send): granted once."""
     return {"PK": member_pk(member_id), "SK": f"DRAWGRANTREF#{draw_id}#{ref}"}
+
+
+# --- referrals (老带新) ------------------------------------------------------------------------
+# The canonical referral sits in its referrer's partition (one item per referee, listed by
+# key); the referee holds a pointer (REFERREDBY, at most one referrer). While a referral waits
+# for its refund window it sits in a sparse GSI2 bucket keyed by a hash shard of the referee
+# (never a date: no hot partition), sorted by the instant it is due.
+REFERRAL = "REFERRAL"
+REFEREE = "REFEREE#"
+REFCODE = "REFCODE#"
+REFCAP = "REFCAP#"
+REFDUE = "REFDUE#"
+REFERRAL_DUE_SHARDS = 8
+REFERRAL_STATS_SHARDS = 8
+
+
+def referral_summary(member_id: str) -> dict[str, str]:
+    """A member's own code and counts."""
+    return {"PK": member_pk(member_id), "SK": REFERRAL}
+
+
+def referral_pointer(referee_id: str) -> dict[str, str]:
+    """Who referred a member (create-only; a rejected attempt may be replaced)."""
+    return {"PK": member_pk(referee_id), "SK": "REFERREDBY"}
+
+
+def referral(referrer_id: str, referee_id: str) -> dict[str, str]:
+    return {"PK": member_pk(referrer_id), "SK": f"{REFEREE}{referee_id}"}
+
+
+def referral_code(code: str) -> dict[str, str]:
+    return {"PK": f"{REFCODE}{code}", "SK": "REFCODE"}
+
+
+def referral_cap(referrer_id: str, month: str) -> dict[str, str]:
+    return {"PK": member_pk(referrer_id), "SK": f"{REFCAP}{month}"}
+
+
+def referral_due_partition(shard: int) -> str:
+    return f"{REFDUE}{shard}"
+
+
+def referral_due_index(referrer_id: str, referee_id: str, due_iso: str) -> dict[str, str]:
+    return {"GSI2PK": referral_due_partition(_shard(referee_id, REFERRAL_DUE_SHARDS)),
+            "GSI2SK": f"{due_iso}#{referrer_id}#{referee_id}"}
+
+
+def referral_stats(shard: int) -> dict[str, str]:
+    return {"PK": "REFERRALS", "SK": f"STATS#{shard}"}
+
+
+def referral_stats_shard(member_id: str) -> int:
+    return _shard(member_id, REFERRAL_STATS_SHARDS)

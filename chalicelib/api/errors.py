@@ -88,6 +88,15 @@ REASONS: dict[str, str] = {
     "DRAW_OPENED": "the draw has opened: prizes, odds, stock, budget, entry cost and opening "
                    "time at `path` are fixed (409)",
     "DRAW_NOT_CLOSED": "the seed is revealed and verified only after the draw closes (409)",
+    # referral sign-up outcomes (POST /referrals/signups answers state `rejected` + reason)
+    "DISABLED": "referrals are off in the program (referral sign-up)",
+    "UNKNOWN_CODE": "no member holds this referral code (referral sign-up)",
+    "SELF_REFERRAL": "the referee is the referrer, shares a device or a phone with them "
+                     "(referral sign-up)",
+    "NOT_NEW_MEMBER": "the referee has ordered or signed up more than `new_member_hours` ago "
+                      "(referral sign-up)",
+    "REFERRER_CAP": "the referrer's accepted sign-ups this local month reached `monthly_cap` "
+                    "(referral sign-up)",
 }
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -78,6 +79,7 @@ class Deps:
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
     draws: DrawRepository  # lucky draws (engagement)
+    referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
 
 
 _lock = threading.Lock()

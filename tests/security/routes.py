@@ -124,6 +124,11 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/inbox"): ("member",),
     ("GET", "/me/inbox/unread"): ("member",),
     ("POST", "/me/inbox/{message_id}/read"): ("member",),
+    # referrals (老带新): sign-ups with a code come from trusted callers only
+    ("GET", "/me/referral"): ("member",),
+    ("GET", "/me/referrals"): ("member",),
+    ("POST", "/referrals/signups"): ("service", "admin"),
+    ("GET", "/admin/referrals/stats"): ("marketer", "admin"),
 }
 
 

@@ -27,6 +27,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.campaigns.model import CapClass
+from chalicelib.domain.engagement.referrals import Referrals
 from chalicelib.domain.loyalty.perks import (
     MAX_MONTHLY_COUPONS,
     BirthdayWindow,
@@ -212,6 +213,9 @@ class Program(Strict):
     caps: dict[CapClass, CapLimits] | None = Field(
         None, description="delivery frequency caps per cap class; classes left out keep the "
         "defaults (marketing 1/day and 3/week, service 3/day)")
+    referrals: Referrals | None = Field(
+        None, description="老带新 referrals: rewards for both sides after the referee's first "
+        "order passes its refund window (docs/referrals.md); absent: referrals are off")
 
     @field_validator("tiers")
     @classmethod
