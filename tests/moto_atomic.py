@@ -67,7 +67,9 @@ def install_fast_queries() -> None:
         return sorted(items, key=_sort_key)
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("index_name") or hash_key is None or not self.range_key_attr:
+        # moto's backend passes index_name positionally (the 7th argument after hash_key)
+        index_name = kwargs.get("index_name") or (args[6] if len(args) > 6 else None)
+        if index_name or hash_key is None or not self.range_key_attr:
             return original(self, hash_key, *args, **kwargs)
         partition = list(self.items.get(hash_key, {}).values())
         self.all_items = lambda: sorted(partition, key=_sort_key)
