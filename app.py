@@ -14,6 +14,7 @@ from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
 from chalicelib.api import gifts as gifts_api
+from chalicelib.api import draws as draws_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
@@ -41,6 +42,7 @@ app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
 app.register_blueprint(unsubscribe_api.bp)
+app.register_blueprint(draws_api.bp)
 app.register_blueprint(referrals_api.bp)
 app.register_blueprint(gifts_api.bp)
 

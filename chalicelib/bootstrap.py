@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
@@ -67,6 +68,7 @@ class Overrides(TypedDict, total=False):
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
+    draws: DrawRepository
     referrals: ReferralRepository
     gifts: GiftRepository
     gift_partner: GiftPartner
@@ -113,6 +115,7 @@ class _Repositories(TypedDict):
     delivery: DeliveryRepository
     delivery_queues: DeliveryQueues
     contacts: ContactIndex
+    draws: DrawRepository
     referrals: ReferralRepository
 
 
@@ -124,6 +127,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
@@ -146,6 +150,7 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "delivery": overrides.get("delivery") or DeliveryRepository(),
         "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
         "contacts": overrides.get("contacts") or ContactIndex(),
+        "draws": overrides.get("draws") or DrawRepository(),
         "referrals": overrides.get("referrals") or ReferralRepository(),
     }
 

@@ -47,6 +47,10 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     REFERRALS                  STATS#<shard>               -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
+    DRAW#<id>                  CURRENT | V#<n> | SEED      CATALOG#DRAW / <id>                -
+    DRAWPOOL#<id>#<k>          POOL (a lucky draw's stock and budget shard k: hot counters spread)
+    MEMBER#<id>                DRAWENTRY#<draw>#<entry>    DRAWLOG#<draw>#<s> / <at>#<entry> -
+    MEMBER#<id>                DRAWLIMIT#<draw>#TOTAL | DRAWLIMIT#<draw>#DAY#<date> | DRAWGRANT#<draw> | DRAWGRANTREF#<draw>#<ref>
 """
 
 from __future__ import annotations
@@ -729,6 +733,77 @@ def preview_slot(campaign_id: str, slot: int) -> dict[str, str]:
     """One of a campaign's few open preview count slots (held by a job until it finishes or
     its lease lapses): bounds the count jobs a campaign can have running at once."""
     return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWSLOT#{slot}"}
+
+
+# --- lucky draws (engagement) ------------------------------------------------------------
+# A draw's definition sits under DRAW#<id> like a segment's. Its stock and budget counters
+# are spread over DRAWPOOL#<id>#<k> partitions (k < domain.engagement.draws.MAX_SHARDS), so
+# concurrent entries do not queue on one item. Entries live in the member's partition (the
+# create-only entry id makes a retry collide) and are indexed on GSI1 by draw and a hash
+# shard of the entry (DRAW_LOG_SHARDS), the log the verifier reads after the draw closes.
+DRAW = "DRAW#"
+DRAW_CATALOG = "CATALOG#DRAW"
+DRAW_ENTRY = "DRAWENTRY#"
+DRAW_LOG = "DRAWLOG#"
+DRAW_LOG_SHARDS = 16
+
+
+def draw_pk(draw_id: str) -> str:
+    return f"{DRAW}{draw_id}"
+
+
+def draw_current(draw_id: str) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": "CURRENT"}
+
+
+def draw_version(draw_id: str, version: int) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+
+
+def draw_seed(draw_id: str) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": "SEED"}
+
+
+def draw_catalog(draw_id: str) -> dict[str, str]:
+    return {"GSI1PK": DRAW_CATALOG, "GSI1SK": draw_id}
+
+
+def draw_pool(draw_id: str, shard: int) -> dict[str, str]:
+    return {"PK": f"DRAWPOOL#{draw_id}#{shard:02d}", "SK": "POOL"}
+
+
+def draw_entry(member_id: str, draw_id: str, entry_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{DRAW_ENTRY}{draw_id}#{entry_id}"}
+
+
+def draw_entries_prefix(draw_id: str) -> str:
+    return f"{DRAW_ENTRY}{draw_id}#"
+
+
+def draw_log_partitions(draw_id: str) -> list[str]:
+    return [f"{DRAW_LOG}{draw_id}#{s:02d}" for s in range(DRAW_LOG_SHARDS)]
+
+
+def draw_log_index(draw_id: str, entry_id: str, at_iso: str) -> dict[str, str]:
+    """GSI1 on an entry: the draw's entry log, spread over DRAW_LOG_SHARDS partitions."""
+    return {"GSI1PK": draw_log_partitions(draw_id)[_shard(entry_id, DRAW_LOG_SHARDS)],
+            "GSI1SK": f"{at_iso}#{entry_id}"}
+
+
+def draw_limit(member_id: str, draw_id: str, day: str | None = None) -> dict[str, str]:
+    """A member's entry count: ever (``day`` None) or on one member-local day."""
+    return {"PK": member_pk(member_id),
+            "SK": f"DRAWLIMIT#{draw_id}#" + (f"DAY#{day}" if day else "TOTAL")}
+
+
+def draw_grant(member_id: str, draw_id: str) -> dict[str, str]:
+    """Entries granted to a member by campaigns (``granted``) and used (``used``)."""
+    return {"PK": member_pk(member_id), "SK": f"DRAWGRANT#{draw_id}"}
+
+
+def draw_grant_ref(member_id: str, draw_id: str, ref: str) -> dict[str, str]:
+    """The create-only record of one grant's cause (a campaign send): granted once."""
+    return {"PK": member_pk(member_id), "SK": f"DRAWGRANTREF#{draw_id}#{ref}"}
 
 
 # --- referrals (老带新) ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
@@ -79,6 +80,7 @@ class Deps:
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
+    draws: DrawRepository  # lucky draws (engagement)
     referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
     gifts: GiftRepository  # gift fulfilment records and partner webhooks (issue 14)
     gift_partner: GiftPartner  # the fulfilment partner's signed webhook

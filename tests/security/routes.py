@@ -105,6 +105,16 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", "/admin/segments/{slug}"): ("marketer", "admin"),
     ("DELETE", "/admin/segments/{slug}"): ("marketer", "admin"),
     ("POST", "/admin/segments/{slug}/size"): ("marketer", "admin"),
+    # lucky draws (issue 14): marketers define them, anyone reads the public view and its
+    # commitment, members enter
+    ("PUT", "/admin/draws/{draw_id}"): ("marketer", "admin"),
+    ("GET", "/admin/draws"): ("marketer", "admin"),
+    ("GET", "/admin/draws/{draw_id}"): ("marketer", "admin"),
+    ("GET", "/admin/draws/{draw_id}/stats"): ("marketer", "admin"),
+    ("POST", "/admin/draws/{draw_id}/reveal"): ("marketer", "admin"),
+    ("GET", "/draws/{draw_id}"): ("member", "service", "marketer", "admin"),
+    ("POST", "/me/draws/{draw_id}/entries"): ("member",),
+    ("GET", "/me/draws/{draw_id}/entries"): ("member",),
     ("GET", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("PUT", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("DELETE", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
