@@ -13,8 +13,8 @@ from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
-from chalicelib.api import gifts as gifts_api
 from chalicelib.api import draws as draws_api
+from chalicelib.api import gifts as gifts_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
