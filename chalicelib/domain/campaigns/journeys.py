@@ -116,6 +116,23 @@ def may_enter(journey: Journey, state: dict[str, object] | None, now: datetime) 
     return None
 
 
+def summary(journey: Journey, rows: list[dict[str, object]]) -> dict[str, object]:
+    """The step counters of a journey's shards: members entered, now at each wait (active),
+    exited and completed, and how many reached each step."""
+    total: dict[str, int] = {}
+    for row in rows:
+        for k, v in row.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "ttl_epoch":
+                total[k] = total.get(k, 0) + int(v)
+    steps = [{"id": s.id, "type": s.type, "reached": total.get(f"reached:{s.id}", 0),
+              **({"at": total.get(f"at:{s.id}", 0)} if isinstance(s, WaitStep) else {})}
+             for s in journey.steps]
+    return {"entered": total.get("entered", 0),
+            "active": sum(total.get(f"at:{s.id}", 0) for s in journey.steps),
+            "exited": total.get(EXITED, 0), "completed": total.get(COMPLETED, 0),
+            "steps": steps}
+
+
 # --- validation --------------------------------------------------------------------------
 
 def journey_errors(journey: Journey, audience_check: Callable[[object, str], list[Error]]
