@@ -44,7 +44,7 @@ def test_the_journey_samples_are_valid_and_survive_a_store_round_trip(name):
 def test_an_unknown_step_target_names_its_path_and_the_closest_step():
     errors = paths(onboarding(s2={"then": "day7"}))
     assert errors == {"/journey/steps/2/then": "no step with id 'day7'"}
-    campaign, found = validate_campaign(onboarding(s2={"then": "day7"}))
+    _, found = validate_campaign(onboarding(s2={"then": "day7"}))
     assert "did you mean 'day-7'?" in found[0]["hint"]
 
 
