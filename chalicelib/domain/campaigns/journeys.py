@@ -11,7 +11,7 @@ step exactly once per entry.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -101,7 +101,8 @@ def wait_until(step: WaitStep, now: datetime, tz: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC"))
 
 
-def may_enter(journey: Journey, state: dict[str, object] | None, now: datetime) -> str | None:
+def may_enter(journey: Journey, state: Mapping[str, object] | None, now: datetime
+              ) -> str | None:
     """None when a member with journey ``state`` may enter now, else why not."""
     if state is None:
         return None
@@ -116,7 +117,7 @@ def may_enter(journey: Journey, state: dict[str, object] | None, now: datetime) 
     return None
 
 
-def summary(journey: Journey, rows: list[dict[str, object]]) -> dict[str, object]:
+def summary(journey: Journey, rows: Iterable[Mapping[str, object]]) -> dict[str, object]:
     """The step counters of a journey's shards: members entered, now at each wait (active),
     exited and completed, and how many reached each step."""
     total: dict[str, int] = {}
