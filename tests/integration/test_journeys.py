@@ -191,3 +191,17 @@ def test_reentry_after_days_waits_for_the_end_and_the_days_never_lets_in_again(e
     assert state("r", "j-order")["entry"] == "order-4"
     assert state("r", "j-once")["entry"] == "order-1"
     assert journey("j-order")["entered"] == 2 and journey("j-once")["entered"] == 1
+
+
+def test_concurrent_entries_of_one_member_start_the_journey_once(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    install(_order_journey("never"))
+    coupon_template("thanks-5")
+    join("race")
+    clock.freeze(utc(2026, 5, 1, 4, 0))
+    with ThreadPoolExecutor(4 if engine == "dynamodb-local" else 1) as pool:
+        list(pool.map(lambda n: _order_event("race", n), range(4)))
+    assert len(coupons("race")) == 1
+    assert journey("j-order")["entered"] == 1
+    assert state("race", "j-order")["seq"] == 1
