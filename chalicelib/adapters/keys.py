@@ -33,9 +33,11 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                REDEEMED#<coupon> (a campaign coupon's redemption, counted once)
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
+    MEMBER#<id>                JOURNEY#<campaign>  (journey state: entry, resting step, due, seq; moved conditionally)
     MEMBER#<id>                OUTBOX#<campaign>#<occ>#<channel>  -                            OUTBOX#PENDING#<shard> / <retry-at>#<campaign>#<occ>#<id>#<channel> (while pending)
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
+    CAMPAIGN#<id>              JOURNEY#<shard>   (journey step counters: entered, at/reached per step, exited, completed)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     CAMPAIGN#<id>              PREVIEWSLOT#<n>   (an open count job's slot; lease, TTL)
     SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
@@ -645,6 +647,22 @@ def deferred_work(member_id: str, campaign_id: str, occurrence: str, attempt: in
     return {"PK": member_pk(member_id), "SK": f"{DUE}{campaign_id}#{occurrence}#{attempt}",
             "GSI2PK": due_partition(quarter_iso, _shard(member_id, DUE_SHARDS)),
             "GSI2SK": f"{due_iso}#{campaign_id}#{member_id}"}
+
+
+# Journeys: one state item per (member, campaign journey); step counters on STATS_SHARDS
+# shards per campaign (the member picks the shard), read with one Query, never a Scan.
+JOURNEY = "JOURNEY#"
+
+
+def journey_state(member_id: str, campaign_id: str) -> dict[str, str]:
+    """Where a member stands in a campaign's journey (moved by conditional writes only)."""
+    return {"PK": member_pk(member_id), "SK": f"{JOURNEY}{campaign_id}"}
+
+
+def journey_stats(campaign_id: str, member_id: str) -> dict[str, str]:
+    """A journey step-counter shard of a campaign."""
+    return {"PK": f"CAMPAIGN#{campaign_id}",
+            "SK": f"{JOURNEY}{_shard(member_id, STATS_SHARDS):02d}"}
 
 
 def scheduler_cursor() -> dict[str, str]:
