@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.domain.campaigns.model import Status
 from chalicelib.domain.campaigns.validate import parse_campaign
 from chalicelib.domain.coupons.checkout import ReservationRequest
 from chalicelib.domain.delivery import policy
@@ -205,3 +206,66 @@ def test_concurrent_entries_of_one_member_start_the_journey_once(engine):
     assert len(coupons("race")) == 1
     assert journey("j-order")["entered"] == 1
     assert state("race", "j-order")["seq"] == 1
+
+
+def _daily_journey(cid: str) -> Any:
+    """Enter on an order: a coupon, then the next day at 10:00 member-local another."""
+    return parse_campaign({
+        "id": cid, "name": "next morning", "status": "active",
+        "window": {"start": "2020-01-01T00:00:00+00:00"}, "timezone": "Asia/Shanghai",
+        "trigger": {"type": "event", "event": "order"}, "delivery": {"quiet_hours": None},
+        "journey": {"steps": [
+            {"id": "thanks", "type": "action", "actions": [
+                {"type": "issue_coupon", "template": "thanks-5"}]},
+            {"id": "morning", "type": "wait", "days": 1, "at": "10:00"},
+            {"id": "again", "type": "action", "actions": [
+                {"type": "issue_coupon", "template": "thanks-5"}]}]},
+        "limits": {"per_member": 10, "period": "campaign"}})
+
+
+def _set_status(source: Any, cid: str, status: str) -> None:
+    source.campaigns[cid] = source.campaigns[cid].model_copy(update={"status": Status(status)})
+
+
+def test_a_paused_journey_holds_its_members_and_resume_goes_on_at_their_local_time(engine):
+    source = install(_daily_journey("j-pause"))
+    coupon_template("thanks-5")
+    join("p")
+    clock.freeze(utc(2026, 5, 1, 4, 0))  # 12:00 in Shanghai
+    _order_event("p", 1)
+    assert state("p", "j-pause")["due"] == "2026-05-02T02:00:00.000Z"
+    _set_status(source, "j-pause", "paused")
+    due_work(utc(2026, 5, 2, 2, 0))  # due while paused: kept, not dropped
+    due_work(utc(2026, 5, 3, 2, 0))  # still paused the next morning: kept again
+    s = state("p", "j-pause")
+    assert (s["status"], s["step"], s["seq"], len(coupons("p"))) == ("active", "morning", 1, 1)
+    _set_status(source, "j-pause", "active")  # resumed in the afternoon
+    due_work(utc(2026, 5, 3, 8, 0))
+    assert len(coupons("p")) == 1  # not at resume time: at 10:00 member-local
+    due_work(utc(2026, 5, 4, 2, 0))
+    assert len(coupons("p")) == 2
+    assert state("p", "j-pause")["status"] == "completed"
+    j = journey("j-pause")
+    assert (j["entered"], j["active"], j["completed"], j["exited"]) == (1, 0, 1, 0)
+    assert {r["occurrence"] for r in sends("p")} == {"order-1", "order-1@morning"}
+
+
+def test_ending_a_journey_exits_its_waiting_members_with_a_reason(engine):
+    source = install(_daily_journey("j-end"))
+    coupon_template("thanks-5")
+    join("e1", "e2")
+    clock.freeze(utc(2026, 5, 1, 4, 0))
+    _order_event("e1", 1)
+    _order_event("e2", 2)
+    _set_status(source, "j-end", "paused")
+    due_work(utc(2026, 5, 2, 2, 0))
+    _set_status(source, "j-end", "ended")
+    due_work(utc(2026, 5, 3, 2, 0))
+    due_work(utc(2026, 5, 3, 2, 0))  # the same window again: nothing counted twice
+    for m in ("e1", "e2"):
+        s = state(m, "j-end")
+        assert (s["status"], s["exit_reason"]) == ("exited", "campaign_ended")
+        assert len(coupons(m)) == 1
+    j = journey("j-end")
+    assert (j["entered"], j["active"], j["completed"], j["exited"]) == (2, 0, 0, 2)
+    assert j["exit_reasons"] == {"campaign_ended": 2}

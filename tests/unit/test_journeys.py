@@ -132,3 +132,25 @@ def test_the_summary_adds_the_shards_up_per_step():
     assert (s["entered"], s["active"], s["exited"], s["completed"]) == (3, 2, 1, 0)
     steps = {st["id"]: st for st in s["steps"]}  # type: ignore[attr-defined]
     assert steps["day-3"]["at"] == 3 and steps["welcome"]["reached"] == 3
+
+
+def test_a_held_step_comes_due_again_at_its_member_local_wall_time():
+    due = datetime(2026, 3, 5, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    assert jr.held_until(due, due, "Asia/Shanghai") == datetime(2026, 3, 6, 2, 0, tzinfo=UTC)
+    resumed = datetime(2026, 3, 9, 7, 30, tzinfo=UTC)  # after 10:00 local: the next morning
+    assert jr.held_until(due, resumed, "Asia/Shanghai") == datetime(2026, 3, 10, 2, 0,
+                                                                    tzinfo=UTC)
+    early = datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 09:00 local: the same morning
+    assert jr.held_until(due, early, "Asia/Shanghai") == datetime(2026, 3, 9, 2, 0,
+                                                                  tzinfo=UTC)
+    la = datetime(2026, 3, 7, 18, 0, tzinfo=UTC)  # 10:00 PST; the next day is PDT
+    assert jr.held_until(la, la, "America/Los_Angeles") == datetime(2026, 3, 8, 17, 0,
+                                                                    tzinfo=UTC)
+
+
+def test_the_summary_counts_exits_by_reason():
+    c = parse_campaign(ONBOARDING)
+    assert c.journey is not None
+    s = jr.summary(c.journey, [{"entered": 2, "exited": 2, "exited:campaign_ended": 1}])
+    assert s["exited"] == 2 and s["exit_reasons"] == {"campaign_ended": 1}
+    assert jr.summary(c.journey, [{"entered": 1}])["exit_reasons"] == {}

@@ -46,6 +46,21 @@ class JourneyStore(DeliveryItems):
             put["ExpressionAttributeValues"] = {":q": int(read["seq"])}
         return {"Put": put}
 
+    def journey_check(self, member_id: str, campaign_id: str, read: dict[str, Any]
+                      ) -> NamedItems:
+        """The state is still ``read`` (same ``seq``, still active): a held step's guard."""
+        return [("journey", {"ConditionCheck": {
+            "TableName": self.name, "Key": keys.journey_state(member_id, campaign_id),
+            "ConditionExpression": "#q = :q AND #s = :active",
+            "ExpressionAttributeNames": {"#q": "seq", "#s": "status"},
+            "ExpressionAttributeValues": {":q": int(read["seq"]), ":active": "active"},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}})]
+
+    def journey_write(self, named: NamedItems) -> bool:
+        """One transaction of a journey change outside a delivery (a held step, a member
+        leaving an ended campaign); False when the state item ``journey`` moved first."""
+        return self.transact_unless(named, "journey", "journey change")
+
     def journey_due(self, member_id: str, campaign_id: str, occurrence: str, due: str,
                     quarter: str, task: dict[str, Any]) -> NamedItems:
         """The next wait's work on the DUE index (found by the planner at ``due``, in the

@@ -31,6 +31,7 @@ from chalicelib.domain.campaigns.model import (
 Error = dict[str, str]
 EVENTS = ("coupon_redeemed", "ordered")
 WAITING, EXITED, COMPLETED = "waiting", "exited", "completed"
+CAMPAIGN_ENDED = "campaign_ended"  # why members waiting in an ended campaign left it
 
 
 @dataclass
@@ -101,6 +102,20 @@ def wait_until(step: WaitStep, now: datetime, tz: str) -> datetime:
     return local.astimezone(ZoneInfo("UTC"))
 
 
+def held_until(due: datetime, now: datetime, tz: str) -> datetime:
+    """When a step that fell due at ``due`` while its campaign is paused is looked at again:
+    the first instant after ``now`` at the member-local wall time of ``due`` (a day later at
+    most; a DST gap moves it forward). After a resume the member goes on at that time."""
+    zone = ZoneInfo(tz)
+    wall = due.astimezone(zone).time()
+    day = max(due.astimezone(zone).date(), now.astimezone(zone).date())
+    while True:
+        at = datetime.combine(day, wall, tzinfo=zone).astimezone(ZoneInfo("UTC"))
+        if at > now:
+            return at
+        day += timedelta(days=1)
+
+
 def may_enter(journey: Journey, state: Mapping[str, object] | None, now: datetime
               ) -> str | None:
     """None when a member with journey ``state`` may enter now, else why not."""
@@ -131,6 +146,8 @@ def summary(journey: Journey, rows: Iterable[Mapping[str, object]]) -> dict[str,
     return {"entered": total.get("entered", 0),
             "active": sum(total.get(f"at:{s.id}", 0) for s in journey.steps),
             "exited": total.get(EXITED, 0), "completed": total.get(COMPLETED, 0),
+            "exit_reasons": {k.split(":", 1)[1]: v for k, v in sorted(total.items())
+                             if k.startswith(f"{EXITED}:") and v},
             "steps": steps}
 
 

@@ -115,6 +115,47 @@ def move(repo: DeliveryRepository, c: Campaign, t: Task, profile: dict[str, Any]
     return Move(w, guard, effects, first=not is_step(t))
 
 
+def held(c: Campaign, t: Task) -> bool:
+    """A step task of a journey campaign that is not active: it holds (paused) or exits
+    (ended) the member instead of being dropped."""
+    return c.journey is not None and c.status != "active" and is_step(t)
+
+
+def hold(repo: DeliveryRepository, c: Campaign, t: Task, now: datetime, tz: str) -> str:
+    """A step of a paused journey fell due: the member stays at the wait and the step comes
+    due again at the same member-local time the next day (``held_until``), until the
+    campaign is resumed (then it runs) or ended (then the member exits). Nothing else moves.
+    ``journey_held``, or ``journey_moved`` when the task is stale."""
+    state = repo.journey_state(t.member, c.id)
+    ev = t.event or {}
+    if not _expected(state, ev):
+        return "journey_moved"
+    assert state is not None
+    until = jr.held_until(_at(str(state.get("due") or t.at)), now, tz)
+    task = Task(c.id, t.occurrence, t.member, clock.iso(until), event=ev).to_json()
+    named = repo.journey_check(t.member, c.id, state) + repo.journey_due(
+        t.member, c.id, t.occurrence, clock.iso(until), clock.iso(floor_quarter(until)), task)
+    return "journey_held" if repo.journey_write(named) else "journey_moved"
+
+
+def leave(repo: DeliveryRepository, c: Campaign, t: Task, now: datetime,
+          reason: str = jr.CAMPAIGN_ENDED) -> str:
+    """A step of an ended journey fell due: the member exits (``reason`` kept on the state
+    and counted as ``exited:<reason>``). ``journey_exited``, or ``journey_moved``."""
+    state = repo.journey_state(t.member, c.id)
+    ev = t.event or {}
+    if not _expected(state, ev):
+        return "journey_moved"
+    assert state is not None
+    new = {**{k: state.get(k) for k in ("entry", "entered_at", "ran", "step")},
+           "seq": int(state["seq"]) + 1, "status": jr.EXITED, "exit_reason": reason,
+           "due": None, "updated_at": clock.iso(now)}
+    named = [("journey", repo.journey_move(t.member, c.id, state, new))]
+    named += repo.journey_counts(c.id, t.member, {f"at:{ev['from']}": -1, jr.EXITED: 1,
+                                                  f"{jr.EXITED}:{reason}": 1})
+    return "journey_exited" if repo.journey_write(named) else "journey_moved"
+
+
 def step_counts(w: jr.Walk, left: str | None) -> dict[str, int]:
     """Counter changes of one walk: entered (no ``left`` wait), the wait left, each step
     reached, and where the member now stands."""

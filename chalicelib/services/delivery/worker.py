@@ -39,7 +39,7 @@ from chalicelib.services.delivery.campaigns import (
     needs_loyalty,
 )
 from chalicelib.services.delivery.effects import Effect, Effects, EffectUnavailable
-from chalicelib.services.delivery.journeys import Move, is_step
+from chalicelib.services.delivery.journeys import Move, held, is_step
 from chalicelib.services.delivery.outbox import Outbox, message_id, rendered_fields, retry_at
 
 MAX_DEFERRALS = 3
@@ -136,7 +136,7 @@ class Worker:
         by_member: dict[str, list[tuple[Task, Campaign]]] = {}
         for t in tasks:
             c = self.campaigns.get(t.campaign)
-            if c is None or c.status != "active":
+            if c is None or not (c.status == "active" or held(c, t)):
                 outcomes["inactive"] = outcomes.get("inactive", 0) + 1
                 continue
             by_member.setdefault(t.member, []).append((t, c))
@@ -186,8 +186,20 @@ class Worker:
         if profile is None:
             return "no_member"
         d = Decision(t, c, profile, loyalty, parse_iso(sim) if sim else clock.now())
+        if held(c, t):
+            return self._held(d)
         return (self._screen(d) or self._journey(d) or self._choose(d) or self._quiet(d)
                 or self._deliver(d))
+
+    def _held(self, d: Decision) -> str:
+        """A journey step of a paused campaign is kept for the resume; of an ended one, the
+        member exits. Nothing is delivered either way."""
+        from chalicelib.services.delivery import journeys
+
+        if d.campaign.status == "paused":
+            return with_retries(lambda: journeys.hold(self.repo, d.campaign, d.task, d.now,
+                                                      d.tz))
+        return with_retries(lambda: journeys.leave(self.repo, d.campaign, d.task, d.now))
 
     def _screen(self, d: Decision) -> str | None:
         """Erased, a birthday set too recently, outside the audience, or held out."""
