@@ -181,3 +181,23 @@ def test_rollback_keeps_the_live_status(engine: str) -> None:
     campaigns.set_status("win-back", Status.active, "alice")
     r = campaigns.rollback("win-back", 1, "bob")
     assert r["status"] == "active" and r["campaign"]["priority"] == 1
+
+
+def test_a_journey_preview_counts_every_step_up_to_and_renders_its_messages(
+        engine: str) -> None:
+    load(6)
+    onboarding = json.loads((ROOT / "campaigns" / "journey-onboarding.json").read_text())
+    got: Any = campaigns.preview(parse_campaign({**onboarding, "status": "draft"}), samples=1)
+    p = got["projection"]
+    assert (p["recipients"], p["deliveries_per_recipient"], p["up_to"]) == (6, 1, True)
+    # welcome coupon + inbox, reminder push + inbox, day-7 points + inbox: as if every
+    # member reached every step
+    assert {k: p["projected"][k] for k in ("coupons", "points", "messages")} == {
+        "coupons": 6, "points": 1200, "messages": 24}
+    steps = {s["id"]: s for s in p["journey"]}
+    assert set(steps) == {"welcome", "reminder", "first-order-points"}
+    assert steps["welcome"]["per_member"] == {"coupons": 1, "points": 0, "messages": 1}
+    assert steps["first-order-points"]["total"]["points"] == 1200
+    assert any("up to" in n for n in p["notes"])
+    [sample] = got["samples"]
+    assert [m["title"] for m in sample["messages"]][:2] == ["欢迎加入！", "你的新人券还没用哦"]  # noqa: RUF001

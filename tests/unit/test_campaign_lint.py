@@ -172,7 +172,7 @@ def test_projection_counts_deliveries_coupons_messages_and_cost_against_budget()
                             experiment={"holdout_percent": 10},
                             budget={"coupons": 500, "money_minor": 1_000_000}))
     facts = {k: coupon_facts(k, v) for k, v in TEMPLATES.items()}
-    p = project(c, at=datetime(2026, 1, 1, tzinfo=UTC), audience_size=200,
+    p: Any = project(c, at=datetime(2026, 1, 1, tzinfo=UTC), audience_size=200,
                 coupons=facts.get)
     assert p["recipients"] == 180 and p["deliveries_per_recipient"] == 4
     assert p["projected"] == {"coupons": 720, "points": 0, "messages": 720,
@@ -183,7 +183,7 @@ def test_projection_counts_deliveries_coupons_messages_and_cost_against_budget()
 
 def test_projection_of_a_percent_coupon_without_cap_is_unbounded() -> None:
     c = parse_campaign(base(actions=[{"type": "issue_coupon", "template": "percent"}]))
-    p = project(c, at=datetime(2026, 1, 1, tzinfo=UTC), audience_size=10,
+    p: Any = project(c, at=datetime(2026, 1, 1, tzinfo=UTC), audience_size=10,
                 coupons=lambda t: coupon_facts(t, PERCENT))
     assert p["projected"]["money_minor"] is None and p["notes"]
 
@@ -199,3 +199,17 @@ def test_diff_lists_changed_leaves_as_json_pointers() -> None:
         {"path": "/name", "before": "a", "after": "b"},
     ]
     assert json.dumps(diff({"x": list(range(500))}, {"x": []}))  # large values are clipped
+
+
+def test_projection_of_a_journey_counts_each_action_step_once_per_entry_up_to() -> None:
+    c = parse_campaign(json.loads((ROOT / "campaigns" / "journey-win-back.json").read_text()))
+    facts = {k: coupon_facts(k, EXCL) for k in ("winback-10", "winback-20")}
+    p: Any = project(c, at=datetime(2026, 1, 1, tzinfo=UTC), audience_size=100,
+                coupons=facts.get)
+    assert p["up_to"] is True and p["recipients"] == 90  # 10 % holdout
+    steps = p["journey"]
+    assert [s["id"] for s in steps] == ["first-coupon", "bigger-coupon"]
+    assert all(s["per_member"]["coupons"] == 1 for s in steps)
+    assert p["projected"]["coupons"] == round(90 * p["deliveries_per_recipient"] * 2)
+    assert p["projected"]["money_minor"] == p["projected"]["coupons"] * 1000
+    assert any("up to" in n for n in p["notes"])

@@ -9,6 +9,9 @@ How the projection counts (stated in every result under ``assumptions``):
   count one event per recipient;
 * each delivery runs the member's arm (variant weights split recipients; a variant's actions
   replace the base actions); a message counts once per channel;
+* a journey: deliveries are entries (at most one per member with ``reentry: "never"``) and
+  each counts every action step's actions: an upper bound (``up_to``), since branches
+  decide who reaches which step;
 * money = coupons x the template's worst case (face value, or the maximum discount of a
   percent coupon; unbounded without one) + points x ``point_value_minor`` (fen per point).
 """
@@ -17,12 +20,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns.lint import CouponFacts
 from chalicelib.domain.campaigns.model import (
     Action,
+    ActionStep,
     AwardPoints,
     Birthday,
     Campaign,
@@ -41,6 +46,10 @@ ASSUMPTIONS = [
     "triggers one event per recipient",
     "variant weights split recipients; a message counts once per channel",
     "money = coupons x worst case (face value or max discount) + points x point value",
+]
+JOURNEY_ASSUMPTIONS = [
+    "journey: deliveries are entries (one per member with reentry 'never'); each entry "
+    "counts every action step's coupons, points and messages: an upper bound (up to)",
 ]
 MAX_FIRES = 10_000
 PERIOD_DAYS = {Period.day: 1, Period.week: 7, Period.month: 30.44, Period.year: 365.25}
@@ -78,41 +87,92 @@ def limited(c: Campaign, fires: float, at: datetime) -> float:
     return min(fires, c.limits.per_member * periods)
 
 
-def project(c: Campaign, *, at: datetime, audience_size: float,
-            coupons: Callable[[str], CouponFacts | None],
-            point_value_minor: float = 1.0) -> dict[str, object]:
-    """Projected totals and cost for ``audience_size`` matching members."""
-    holdout = c.experiment.holdout_percent if c.experiment else 0.0
-    recipients = audience_size * (1 - holdout / 100)
-    per_member = limited(c, fires_per_member(c, at), at)
-    deliveries = recipients * per_member
-    arms = _arms(c)
-    totals = {"coupons": 0.0, "points": 0.0, "messages": 0.0}
-    money = 0.0
-    unbounded: list[str] = []
-    multiplier = False
-    for share, actions in arms:
-        n = deliveries * share
+@dataclass
+class Tally:
+    """What a list of actions costs over ``n`` deliveries."""
+
+    totals: dict[str, float] = field(default_factory=lambda: {
+        "coupons": 0.0, "points": 0.0, "messages": 0.0})
+    money: float = 0.0
+    unbounded: list[str] = field(default_factory=list)
+    multiplier: bool = False
+
+    def add(self, actions: list[Action], n: float,
+            coupons: Callable[[str], CouponFacts | None]) -> None:
         for a in actions:
             if isinstance(a, IssueCoupon):
-                totals["coupons"] += n * a.quantity
+                self.totals["coupons"] += n * a.quantity
                 # best_of: the costliest of the list (any member may get it)
                 worst = {tid: f.worst_case_minor if f else None
                          for tid in a.candidates() for f in [coupons(tid)]}
                 if None in worst.values():
-                    unbounded += [tid for tid, w in worst.items() if w is None]
+                    self.unbounded += [tid for tid, w in worst.items() if w is None]
                 else:
-                    money += n * a.quantity * max(w or 0 for w in worst.values())
+                    self.money += n * a.quantity * max(w or 0 for w in worst.values())
             elif isinstance(a, AwardPoints):
                 if a.points is not None:
-                    totals["points"] += n * a.points
+                    self.totals["points"] += n * a.points
                 else:
-                    multiplier = True
+                    self.multiplier = True
             elif isinstance(a, Message):
-                totals["messages"] += n * len(a.channels)
-    money += totals["points"] * point_value_minor
-    projected: dict[str, int | None] = {k: round(v) for k, v in totals.items()}
-    projected["money_minor"] = None if unbounded else round(money)
+                self.totals["messages"] += n * len(a.channels)
+
+    def rounded(self) -> dict[str, int]:
+        return {k: round(v) for k, v in self.totals.items()}
+
+
+def journey_steps(c: Campaign) -> list[tuple[str, list[Action]]]:
+    """(step id, actions) of a journey's action steps, in document order."""
+    steps = c.journey.steps if c.journey else []
+    return [(s.id, list(s.actions)) for s in steps if isinstance(s, ActionStep)]
+
+
+def base_actions(c: Campaign) -> list[Action]:
+    """The campaign's actions; a journey's: every action step's, in document order."""
+    if c.journey is None:
+        return list(c.actions)
+    return [a for _, actions in journey_steps(c) for a in actions]
+
+
+def project(c: Campaign, *, at: datetime, audience_size: float,
+            coupons: Callable[[str], CouponFacts | None],
+            point_value_minor: float = 1.0) -> dict[str, object]:
+    """Projected totals and cost for ``audience_size`` matching members (a journey: every
+    action step for every entry, an upper bound since branches decide)."""
+    holdout = c.experiment.holdout_percent if c.experiment else 0.0
+    recipients = audience_size * (1 - holdout / 100)
+    per_member = limited(c, fires_per_member(c, at), at)
+    if c.journey is not None and c.journey.reentry == "never":
+        per_member = min(per_member, 1.0)  # one entry per member, ever
+    deliveries = recipients * per_member
+    tally = Tally()
+    for share, actions in _arms(c):
+        tally.add(actions, deliveries * share, coupons)
+    projected: dict[str, int | None] = dict(tally.rounded())
+    money = tally.money + tally.totals["points"] * point_value_minor
+    projected["money_minor"] = None if tally.unbounded else round(money)
+    notes = []
+    if tally.unbounded:
+        notes.append("money is unbounded: no worst case for "
+                     + ", ".join(sorted(set(tally.unbounded))))
+    if tally.multiplier:
+        notes.append("multiplier points depend on order totals and are not projected")
+    start, end = projection_range(c, at)
+    out: dict[str, object] = {
+        "from": start.isoformat(), "until": end.isoformat(),
+        "recipients": round(recipients), "deliveries_per_recipient": round(per_member, 3),
+        "projected": projected, "budget": _against(c, projected), "notes": notes,
+        "assumptions": ASSUMPTIONS + (JOURNEY_ASSUMPTIONS if c.journey else []),
+    }
+    if c.journey is not None:
+        out["up_to"] = True
+        out["journey"] = _journey_steps(c, deliveries, coupons)
+        notes.append("journey: up to — every action step counted for each entering member; "
+                     "branches decide who reaches each step")
+    return out
+
+
+def _against(c: Campaign, projected: dict[str, int | None]) -> dict[str, dict[str, object]]:
     budget = c.budget.model_dump() if c.budget else {}
     against: dict[str, dict[str, object]] = {}
     for key, value in projected.items():
@@ -120,18 +180,21 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
         against[key] = {"projected": value, "budget": cap,
                         "within": None if cap is None or value is None else value <= cap,
                         "share": None if not cap or value is None else round(value / cap, 3)}
-    notes = []
-    if unbounded:
-        notes.append("money is unbounded: no worst case for " + ", ".join(sorted(set(unbounded))))
-    if multiplier:
-        notes.append("multiplier points depend on order totals and are not projected")
-    start, end = projection_range(c, at)
-    return {
-        "from": start.isoformat(), "until": end.isoformat(),
-        "recipients": round(recipients), "deliveries_per_recipient": round(per_member, 3),
-        "projected": projected, "budget": against, "notes": notes,
-        "assumptions": ASSUMPTIONS,
-    }
+    return against
+
+
+def _journey_steps(c: Campaign, entries: float,
+                   coupons: Callable[[str], CouponFacts | None]) -> list[dict[str, object]]:
+    """Per action step: coupons, points and messages if every entering member reached it
+    (``up_to``), for each entering member and in all."""
+    out: list[dict[str, object]] = []
+    for step_id, actions in journey_steps(c):
+        each, total = Tally(), Tally()
+        each.add(actions, 1.0, coupons)
+        total.add(actions, entries, coupons)
+        out.append({"id": step_id, "up_to": True, "per_member": each.rounded(),
+                    "total": total.rounded()})
+    return out
 
 
 def holiday_calendar(c: Campaign, at: datetime) -> dict[str, list[dict[str, str]]] | None:
@@ -163,8 +226,11 @@ def holiday_calendar(c: Campaign, at: datetime) -> dict[str, list[dict[str, str]
 
 
 def _arms(c: Campaign) -> list[tuple[float, list[Action]]]:
+    """(share of recipients, actions per delivery): a journey's are all its steps' actions
+    (variants cannot replace them)."""
+    base = base_actions(c)
     variants = c.experiment.variants if c.experiment else []
-    if not variants:
-        return [(1.0, list(c.actions))]
+    if not variants or c.journey is not None:
+        return [(1.0, base)]
     total = sum(v.weight for v in variants)
-    return [(v.weight / total, list(v.actions or c.actions)) for v in variants]
+    return [(v.weight / total, list(v.actions or base)) for v in variants]

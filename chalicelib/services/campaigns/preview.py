@@ -38,7 +38,7 @@ from chalicelib.domain.campaigns import occurrences as occ
 from chalicelib.domain.campaigns import templates as tpl
 from chalicelib.domain.campaigns.lint import CouponFacts, TemplateLookup, coupon_facts, lint
 from chalicelib.domain.campaigns.model import Birthday, Campaign, Event, IssueCoupon, Message
-from chalicelib.domain.campaigns.preview import holiday_calendar, project
+from chalicelib.domain.campaigns.preview import base_actions, holiday_calendar, project
 from chalicelib.domain.campaigns.profile import audience_profile
 from chalicelib.domain.campaigns.sampling import Estimate, estimate, largest_timezones
 from chalicelib.errors import NotFound, TooManyRequests, Unavailable
@@ -141,7 +141,8 @@ def sample_view(c: Campaign, at: datetime, profile: Mapping[str, object],
         "next": next_fires(c, at, tz, _text(profile.get("birthday"))),
     }
     coupon: dict[str, object] | None = None
-    for a in c.actions:
+    actions = base_actions(c)  # a journey's: every step's (what a member may get)
+    for a in actions:
         if isinstance(a, IssueCoupon):  # best_of: shown with the first of its list
             tid = a.candidates()[0]
             f = facts(tid)
@@ -153,7 +154,7 @@ def sample_view(c: Campaign, at: datetime, profile: Mapping[str, object],
     ctx = tpl.context_for(masked, loyalty, coupon=coupon, campaign_name=c.name,
                           tz=tz or c.timezone)
     messages = [_clipped(tpl.render_message(a, locale, ctx))
-                for a in c.actions if isinstance(a, Message)]
+                for a in actions if isinstance(a, Message)]
     if messages:
         view["messages"] = messages
     return view
