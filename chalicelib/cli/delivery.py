@@ -266,9 +266,32 @@ def _print_stats(campaign_id: str, as_json: bool,
         table.add_row(name, *cells)
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
+    if stats.journey is not None:
+        print_journey(console, stats.journey)
     if per_arm is not None:
         print_arms(console, per_arm)
     return 0
+
+
+def print_journey(console: Any, journey: dict[str, Any]) -> None:
+    """A journey's members (entered, active at a wait, exited with their reasons,
+    completed), then per step how many reached it and, for waits, how many are at it now:
+    the API's ``journey`` object."""
+    from rich.table import Table
+
+    reasons = journey.get("exit_reasons") or {}
+    exited = str(journey.get("exited", 0)) + (" (" + ", ".join(
+        f"{k}={n}" for k, n in reasons.items()) + ")" if reasons else "")
+    console.print(f"journey: entered {journey.get('entered', 0)} · active "
+                  f"{journey.get('active', 0)} · exited {exited} · completed "
+                  f"{journey.get('completed', 0)}")
+    table = Table(title="journey steps")
+    for c in ("step", "type", "reached", "at now"):
+        table.add_column(c, justify="left" if c in ("step", "type") else "right")
+    for s in journey.get("steps") or []:
+        table.add_row(str(s["id"]), str(s["type"]), str(s.get("reached", 0)),
+                      str(s["at"]) if "at" in s else "-")
+    console.print(table)
 
 
 def print_arms(console: Any, per_arm: dict[str, Any]) -> None:

@@ -269,3 +269,30 @@ def test_ending_a_journey_exits_its_waiting_members_with_a_reason(engine):
     j = journey("j-end")
     assert (j["entered"], j["active"], j["completed"], j["exited"]) == (2, 0, 0, 2)
     assert j["exit_reasons"] == {"campaign_ended": 2}
+
+
+def test_campaigns_stats_prints_the_journey_block(engine, capsys, monkeypatch):
+    from chalicelib.cli import delivery as cli_delivery
+    from chalicelib.cli import main
+
+    monkeypatch.setattr(cli_delivery, "_stage", lambda args: None)  # the fixture's stack
+
+    install(_daily_journey("j-cli"))
+    coupon_template("thanks-5")
+    join("c1", "c2")
+    clock.freeze(utc(2026, 5, 1, 4, 0))
+    _order_event("c1", 1)
+    _order_event("c2", 2)
+    due_work(utc(2026, 5, 2, 2, 0))
+    from chalicelib.services.campaigns import campaigns
+
+    campaigns.put("j-cli", _daily_journey("j-cli"), "test")  # the store the CLI reads
+    capsys.readouterr()
+    assert main(["campaigns", "stats", "j-cli"]) == 0
+    out = capsys.readouterr().out
+    assert "journey: entered 2 · active 0 · exited 0 · completed 2" in out
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in out.splitlines() if line.count("│") == 5}
+    assert rows["thanks"] == ["action", "2", "-"]
+    assert rows["morning"] == ["wait", "2", "0"]
+    assert rows["again"] == ["action", "2", "-"]
