@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -64,6 +66,8 @@ class Overrides(TypedDict, total=False):
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
+    checkins: CheckinRepository
+    activities: ActivityRepository
     scan_segments: int
 
 
@@ -106,6 +110,8 @@ class _Repositories(TypedDict):
     delivery: DeliveryRepository
     delivery_queues: DeliveryQueues
     contacts: ContactIndex
+    checkins: CheckinRepository
+    activities: ActivityRepository
 
 
 def _repositories(overrides: Overrides) -> _Repositories:
@@ -116,6 +122,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -137,6 +145,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "delivery": overrides.get("delivery") or DeliveryRepository(),
         "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
         "contacts": overrides.get("contacts") or ContactIndex(),
+        "checkins": overrides.get("checkins") or CheckinRepository(),
+        "activities": overrides.get("activities") or ActivityRepository(),
     }
 
 

@@ -79,6 +79,21 @@ REASONS: dict[str, str] = {
     "MIN_SPEND_NOT_MET": "the eligible subtotal is short by `missing` fen",
     "STACKING_CONFLICT": "breaks a stacking rule (`rule`) with the coupons in `with`",
     "NOT_FOUND": "an explicit coupon id that is not in the wallet",
+    "CHECKIN_DISABLED": "the program has no enabled `checkin` section (422)",
+    "ALREADY_CHECKED_IN": "the day is already checked in; a make-up cannot fill it (409)",
+    "MAKEUP_DISABLED": "the program's `checkin` offers no make-up cards (422)",
+    "MAKEUP_NOT_PAST": "only a day before today (member-local) can be made up (422)",
+    "MAKEUP_OTHER_MONTH": "only a day of the current member-local month can be made up (422)",
+    "MAKEUP_LIMIT": "the month's make-up cards (`checkin.makeup.max_per_month`) are used (422)",
+    "UNKNOWN_ACTIVITY": "the activity type is not in the program's `activities`; the "
+                        "message suggests the closest (422)",
+    "IN_FUTURE": "`occurred_at` is after now (5 minutes of clock skew allowed; 422)",
+    "TOO_OLD": "`occurred_at` is older than `activities.max_age_days` (422)",
+    "NATURAL_KEY_USED": "the activity's natural key was recorded for another member (409)",
+    "CAP_DAILY": "an activity result: recorded with 0 points, the type's `daily_cap` is "
+                 "reached for the member-local day (not an error)",
+    "CAP_MONTHLY": "an activity result: recorded with 0 points, the type's `monthly_cap` is "
+                   "reached for the member-local month (not an error)",
 }
 
 

@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -76,6 +78,8 @@ class Deps:
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
+    checkins: CheckinRepository  # daily check-in (engagement)
+    activities: ActivityRepository  # points for activities (loyalty)
 
 
 _lock = threading.Lock()

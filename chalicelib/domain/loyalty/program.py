@@ -27,6 +27,8 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.campaigns.model import CapClass
+from chalicelib.domain.engagement.checkin import CheckinProgram
+from chalicelib.domain.loyalty.activities import ActivitiesProgram
 from chalicelib.domain.loyalty.perks import (
     MAX_MONTHLY_COUPONS,
     BirthdayWindow,
@@ -212,6 +214,10 @@ class Program(Strict):
     caps: dict[CapClass, CapLimits] | None = Field(
         None, description="delivery frequency caps per cap class; classes left out keep the "
         "defaults (marketing 1/day and 3/week, service 3/day)")
+    checkin: CheckinProgram | None = Field(
+        None, description="daily check-in (签到): streak rewards and make-up cards")
+    activities: ActivitiesProgram | None = Field(
+        None, description="points for activities (review_written, store_visit, …) with caps")
 
     @field_validator("tiers")
     @classmethod
