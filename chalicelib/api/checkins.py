@@ -33,7 +33,7 @@ def month_param(ctx: Ctx) -> str | None:
 
 
 @api.route("POST", "/me/checkins", roles=(Role.member,), response=CheckinDay, status=201,
-           also=(200,), errors=(404, 422))
+           also=(200,), errors=(404, 409, 422))
 def check_in(ctx: Ctx) -> Status:
     """Check in for today (member-local); a second tap answers the first record with 200."""
     out = checkins.check_in(ctx.sub)
@@ -49,7 +49,8 @@ def make_up(ctx: Ctx, body: MakeupRequest) -> Status:
 
 
 @api.route("GET", "/me/checkins", roles=(Role.member,), response=CheckinCalendar,
-           query={"month": "YYYY-MM (default: this month, member-local)"}, errors=(400, 422))
+           query={"month": "YYYY-MM (default: this month, member-local)"},
+           errors=(400, 404, 422))
 def my_checkins(ctx: Ctx) -> CheckinCalendar:
     """The month's calendar: days checked in or made up, today, streak, next reward."""
     return checkins.calendar(ctx.sub, month_param(ctx))
