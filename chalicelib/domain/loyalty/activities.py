@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from chalicelib.domain.models import Out, Strict, length
+from chalicelib.errors import ValidationFailed
 
 ActivityType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 NaturalKey = Annotated[str, StringConstraints(min_length=1, max_length=200,
                                               pattern=r"^[\x21-\x7e]+$")]
 MemberId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+MAX_STATS_DAYS = 92
 CAP_DAILY = "CAP_DAILY"
 CAP_MONTHLY = "CAP_MONTHLY"
 
@@ -69,6 +72,22 @@ def decide(rule: ActivityRule, day_count: int, month_count: int) -> Decision:
     if rule.monthly_cap is not None and month_count >= rule.monthly_cap:
         return Decision(0, CAP_MONTHLY)
     return Decision(rule.points)
+
+
+def stats_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """The days a stats read covers: ``first``..``last`` (default: the last 30 days), at
+    most MAX_STATS_DAYS; 400 with the query path otherwise."""
+    try:
+        hi = date.fromisoformat(last) if last else today
+        lo = date.fromisoformat(first) if first else hi - timedelta(days=29)
+    except ValueError:
+        raise ValidationFailed("from and to must be dates (YYYY-MM-DD)", details=[
+            {"path": "/query/from", "message": "YYYY-MM-DD"}]) from None
+    if lo > hi or (hi - lo).days >= MAX_STATS_DAYS:
+        raise ValidationFailed(f"from..to must be 1 to {MAX_STATS_DAYS} days", details=[
+            {"path": "/query/from", "message": f"on or before to, at most {MAX_STATS_DAYS} "
+                                               "days before it"}])
+    return lo, hi
 
 
 # --- API bodies ---------------------------------------------------------------------

@@ -25,8 +25,9 @@ from chalicelib.domain.engagement.views import (
     NextReward,
 )
 from chalicelib.domain.loyalty import dates
+from chalicelib.domain.loyalty.activities import stats_range
 from chalicelib.domain.loyalty.program import Program
-from chalicelib.errors import Conflict, NotFound, Unprocessable, ValidationFailed
+from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
@@ -35,7 +36,6 @@ from chalicelib.services.loyalty import loyalty
 from chalicelib.services.loyalty import program as programs
 
 ATTEMPTS = 30
-MAX_STATS_DAYS = 92
 
 
 class StaleCheckin(Conflict):
@@ -229,19 +229,3 @@ def stats(first: str | None, last: str | None) -> CheckinStats:
               ("checkins", "makeups", "points_awarded", "points_spent", "coupons")}
     return CheckinStats(first=lo.isoformat(), last=hi.isoformat(), days=days,
                         totals=CheckinStatsDay(date="total", **totals))
-
-
-def stats_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:
-    """The days a stats read covers: ``first``..``last`` (default: the last 30 days), at
-    most MAX_STATS_DAYS; 400 with the query path otherwise."""
-    try:
-        hi = date.fromisoformat(last) if last else today
-        lo = date.fromisoformat(first) if first else hi - timedelta(days=29)
-    except ValueError:
-        raise ValidationFailed("from and to must be dates (YYYY-MM-DD)", details=[
-            {"path": "/query/from", "message": "YYYY-MM-DD"}]) from None
-    if lo > hi or (hi - lo).days >= MAX_STATS_DAYS:
-        raise ValidationFailed(f"from..to must be 1 to {MAX_STATS_DAYS} days", details=[
-            {"path": "/query/from", "message": f"on or before to, at most {MAX_STATS_DAYS} "
-                                               "days before it"}])
-    return lo, hi

@@ -23,13 +23,13 @@ from chalicelib.domain.loyalty.activities import (
     ActivityStats,
     ActivityStatsDay,
     ActivityTypeStats,
+    stats_range,
 )
 from chalicelib.domain.loyalty.program import Program
 from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
-from chalicelib.services.engagement.checkins import stats_range
 from chalicelib.services.loyalty import loyalty
 from chalicelib.services.loyalty import program as programs
 
