@@ -15,9 +15,12 @@ from chalicelib.api import campaigns as campaigns_api
 from chalicelib.api import checkins as checkins_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
+from chalicelib.api import draws as draws_api
+from chalicelib.api import gifts as gifts_api
 from chalicelib.api import inbox as inbox_api
 from chalicelib.api import loyalty as loyalty_api
 from chalicelib.api import orders as orders_api
+from chalicelib.api import referrals as referrals_api
 from chalicelib.api import results as results_api
 from chalicelib.api import segments as segments_api
 from chalicelib.api import unsubscribe as unsubscribe_api
@@ -41,6 +44,9 @@ app.register_blueprint(coupons_api.bp)
 app.register_blueprint(checkout_api.bp)
 app.register_blueprint(results_api.bp)
 app.register_blueprint(unsubscribe_api.bp)
+app.register_blueprint(draws_api.bp)
+app.register_blueprint(referrals_api.bp)
+app.register_blueprint(gifts_api.bp)
 app.register_blueprint(checkins_api.bp)
 app.register_blueprint(activities_api.bp)
 
@@ -71,6 +77,18 @@ def segment_sizes(event: Any) -> dict:
 def grant_tier_perks(event: Any) -> dict:
     from chalicelib.services.loyalty import perks
     return perks.grant_monthly(lambda_context=event.context)
+
+
+# Referrals (老带新): qualify and reward those whose first order's refund window has passed.
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="referrals-due")
+def referrals_due(event: CloudWatchEvent) -> Mapping[str, object]:
+    from chalicelib.services.engagement import referral_rewards
+    return referral_rewards.run_due()
+# Gift fulfilment: send the partner webhooks owed (signed, retried with backoff, then dead).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep-gift-webhooks")
+def sweep_gift_webhooks(event: CloudWatchEvent) -> Mapping[str, object]:
+    from chalicelib.services.loyalty import gifts
+    return gifts.sweep_webhooks()
 
 
 # Delivery: the planner every SCHEDULE_MINUTES; workers on the delivery and events queues;

@@ -30,7 +30,11 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.activities import ActivityRepository
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -66,6 +70,10 @@ class Overrides(TypedDict, total=False):
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex
+    draws: DrawRepository
+    referrals: ReferralRepository
+    gifts: GiftRepository
+    gift_partner: GiftPartner
     checkins: CheckinRepository
     activities: ActivityRepository
     scan_segments: int
@@ -93,7 +101,8 @@ def build(**overrides: Unpack[Overrides]) -> Deps:
     repos = _repositories(overrides)
     delivery = _delivery(overrides, repos["delivery"], repos["delivery_queues"])
     return Deps(**repos, **delivery, coupon_hooks=_coupon_hooks(overrides),
-                template_lookup=overrides.get("template_lookup", coupon_template_lookup))
+                template_lookup=overrides.get("template_lookup", coupon_template_lookup),
+                **_gifts(overrides))
 
 
 class _Repositories(TypedDict):
@@ -110,6 +119,8 @@ class _Repositories(TypedDict):
     delivery: DeliveryRepository
     delivery_queues: DeliveryQueues
     contacts: ContactIndex
+    draws: DrawRepository
+    referrals: ReferralRepository
     checkins: CheckinRepository
     activities: ActivityRepository
 
@@ -123,6 +134,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
@@ -145,6 +158,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "delivery": overrides.get("delivery") or DeliveryRepository(),
         "delivery_queues": overrides.get("delivery_queues") or DeliveryQueues(),
         "contacts": overrides.get("contacts") or ContactIndex(),
+        "draws": overrides.get("draws") or DrawRepository(),
+        "referrals": overrides.get("referrals") or ReferralRepository(),
         "checkins": overrides.get("checkins") or CheckinRepository(),
         "activities": overrides.get("activities") or ActivityRepository(),
     }
@@ -196,6 +211,20 @@ def _delivery(overrides: Overrides, repo: DeliveryRepository,
         "worker": overrides.get("worker") or Worker(repo, source, channels, effects,
                                                     caps=LiveCaps(perks.delivery_caps)),
     }
+
+
+class _Gifts(TypedDict):
+    gifts: GiftRepository
+    gift_partner: GiftPartner
+
+
+def _gifts(overrides: Overrides) -> _Gifts:
+    """Gift fulfilment: its records and the partner webhook (URL and secret from settings)."""
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
+
+    return {"gifts": overrides.get("gifts") or GiftRepository(),
+            "gift_partner": overrides.get("gift_partner") or GiftPartner()}
 
 
 def _coupon_hooks(overrides: Overrides) -> CouponHooks:

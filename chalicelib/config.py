@@ -42,6 +42,8 @@ class Settings:
     push_platform_application_arn: str
     webhook_url: str
     webhook_secret: str
+    gift_webhook_url: str  # the fulfilment partner's endpoint (issue 14; empty: not sent)
+    gift_webhook_secret: str  # its HMAC key (from SSM in infra, like the other secrets)
     schedule_minutes: int
     table_stream_arn: str  # the stream handler's source (the deploy template overrides it)
     delivery_scan_segments: int  # parallel Scan segments per broadcast occurrence
@@ -112,6 +114,8 @@ def load_settings() -> Settings:
         push_platform_application_arn=_str("PUSH_PLATFORM_APPLICATION_ARN"),
         webhook_url=_str("WEBHOOK_URL"),
         webhook_secret=_str("WEBHOOK_SECRET"),
+        gift_webhook_url=_str("GIFT_WEBHOOK_URL"),
+        gift_webhook_secret=_str("GIFT_WEBHOOK_SECRET"),
         schedule_minutes=_int("SCHEDULE_MINUTES", 15),
         table_stream_arn=_str("TABLE_STREAM_ARN", "arn:aws:dynamodb:{}:000000000000:table/{}/"
                               "stream/local".format(

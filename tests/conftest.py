@@ -42,6 +42,7 @@ ENGINES = ["moto", "dynamodb-local"]
 from tests import moto_atomic  # noqa: E402  (after the environment above)
 
 moto_atomic.install()  # each moto DynamoDB request applies atomically, as on AWS
+moto_atomic.install_fast_queries()  # moto's Query without sorting the whole table each time
 
 # Hypothesis checks properties, not speed: its 200 ms per-example deadline turns a busy 2-core
 # CI machine into failures (figures are measured by bench/, never by timed unit tests).

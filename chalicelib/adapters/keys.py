@@ -12,6 +12,8 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     (<s>: the member's date shard 00..15, see DATE_SHARDS; legacy unsharded keys are read too)
     MEMBER#<id>                LEDGER#<ts>#<entry>         -                                   -
     MEMBER#<id>                REDEEM#<ts>#<redemption>    -                                   -
+    FULFIL#<id>                FULFIL (a gift to send)     FULFIL#<status>#<s> / <ts>#<id>    MEMBERGIFTS#<member> / <ts>#<id>
+    FULFIL#<id>                HOOK#<event> (partner webhook owed)  -                          GIFTHOOK#<s> / <retry-at>#<id>#<event> (while pending)
     MEMBER#<id>                PERK#GIFT#<tier> | PERK#MONTH#<yyyy-mm> (tier perk grant records: exactly once)
     MEMBER#<id>                PERKS                       PERKS#<s> / <tz>#<id>              -
     MEMBER#<id>                COUPON#<coupon>             -                                   -
@@ -39,8 +41,16 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
     SEGMENT#<slug>             SIZE#<yyyy-Www>  (weekly size estimate snapshot)
     SCHEDULER                  CURSOR                      -                                   -
+    MEMBER#<id>                REFERRAL (code, counts) | REFERREDBY (the referee's referrer) | REFCAP#<yyyy-mm> (accepted sign-ups)
+    MEMBER#<id>                REFEREE#<referee>           -                                   REFDUE#<s> / <due>#<referrer>#<referee> (while pending|qualified)
+    REFCODE#<code>             REFCODE                     -                                   -
+    REFERRALS                  STATS#<shard>               -                                   -
     AUDIT#<yyyy-mm>            <ts>#<id>                   -                                   -
     REQUEST#<scoped-key-hash>  REQUEST (effect of a keyed request; TTL = idempotency window)
+    DRAW#<id>                  CURRENT | V#<n> | SEED      CATALOG#DRAW / <id>                -
+    DRAWPOOL#<id>#<k>          POOL (a lucky draw's stock and budget shard k: hot counters spread)
+    MEMBER#<id>                DRAWENTRY#<draw>#<entry>    DRAWLOG#<draw>#<s> / <at>#<entry> -
+    MEMBER#<id>                DRAWLIMIT#<draw>#TOTAL | DRAWLIMIT#<draw>#DAY#<date> | DRAWGRANT#<draw> | DRAWGRANTREF#<draw>#<ref>
     MEMBER#<id>                CHECKIN | CHECKIN#<yyyy-mm-dd> (check-in streak state; one record per day checked in or made up)
     CHECKINSTAT#<s>            <yyyy-mm-dd> (check-in counters per member-local day; 16 shards by member)
     ACTIVITY#<type>#<key-hash> ACTIVITY (an activity's natural key: awarded or capped, once, forever)
@@ -728,6 +738,177 @@ def preview_slot(campaign_id: str, slot: int) -> dict[str, str]:
     """One of a campaign's few open preview count slots (held by a job until it finishes or
     its lease lapses): bounds the count jobs a campaign can have running at once."""
     return {"PK": campaign_pk(campaign_id), "SK": f"PREVIEWSLOT#{slot}"}
+
+
+# --- lucky draws (engagement) ------------------------------------------------------------
+# A draw's definition sits under DRAW#<id> like a segment's. Its stock and budget counters
+# are spread over DRAWPOOL#<id>#<k> partitions (k < domain.engagement.draws.MAX_SHARDS), so
+# concurrent entries do not queue on one item. Entries live in the member's partition (the
+# create-only entry id makes a retry collide) and are indexed on GSI1 by draw and a hash
+# shard of the entry (DRAW_LOG_SHARDS), the log the verifier reads after the draw closes.
+DRAW = "DRAW#"
+DRAW_CATALOG = "CATALOG#DRAW"
+DRAW_ENTRY = "DRAWENTRY#"
+DRAW_LOG = "DRAWLOG#"
+DRAW_LOG_SHARDS = 16
+
+
+def draw_pk(draw_id: str) -> str:
+    return f"{DRAW}{draw_id}"
+
+
+def draw_current(draw_id: str) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": "CURRENT"}
+
+
+def draw_version(draw_id: str, version: int) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+
+
+def draw_seed(draw_id: str) -> dict[str, str]:
+    return {"PK": draw_pk(draw_id), "SK": "SEED"}
+
+
+def draw_catalog(draw_id: str) -> dict[str, str]:
+    return {"GSI1PK": DRAW_CATALOG, "GSI1SK": draw_id}
+
+
+def draw_pool(draw_id: str, shard: int) -> dict[str, str]:
+    return {"PK": f"DRAWPOOL#{draw_id}#{shard:02d}", "SK": "POOL"}
+
+
+def draw_entry(member_id: str, draw_id: str, entry_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": f"{DRAW_ENTRY}{draw_id}#{entry_id}"}
+
+
+def draw_entries_prefix(draw_id: str) -> str:
+    return f"{DRAW_ENTRY}{draw_id}#"
+
+
+def draw_log_partitions(draw_id: str) -> list[str]:
+    return [f"{DRAW_LOG}{draw_id}#{s:02d}" for s in range(DRAW_LOG_SHARDS)]
+
+
+def draw_log_index(draw_id: str, entry_id: str, at_iso: str) -> dict[str, str]:
+    """GSI1 on an entry: the draw's entry log, spread over DRAW_LOG_SHARDS partitions."""
+    return {"GSI1PK": draw_log_partitions(draw_id)[_shard(entry_id, DRAW_LOG_SHARDS)],
+            "GSI1SK": f"{at_iso}#{entry_id}"}
+
+
+def draw_limit(member_id: str, draw_id: str, day: str | None = None) -> dict[str, str]:
+    """A member's entry count: ever (``day`` None) or on one member-local day."""
+    return {"PK": member_pk(member_id),
+            "SK": f"DRAWLIMIT#{draw_id}#" + (f"DAY#{day}" if day else "TOTAL")}
+
+
+def draw_grant(member_id: str, draw_id: str) -> dict[str, str]:
+    """Entries granted to a member by campaigns (``granted``) and used (``used``)."""
+    return {"PK": member_pk(member_id), "SK": f"DRAWGRANT#{draw_id}"}
+
+
+def draw_grant_ref(member_id: str, draw_id: str, ref: str) -> dict[str, str]:
+    """The create-only record of one grant's cause (a campaign send): granted once."""
+    return {"PK": member_pk(member_id), "SK": f"DRAWGRANTREF#{draw_id}#{ref}"}
+
+
+# --- referrals (老带新) ------------------------------------------------------------------------
+# The canonical referral sits in its referrer's partition (one item per referee, listed by
+# key); the referee holds a pointer (REFERREDBY, at most one referrer). While a referral waits
+# for its refund window it sits in a sparse GSI2 bucket keyed by a hash shard of the referee
+# (never a date: no hot partition), sorted by the instant it is due.
+REFERRAL = "REFERRAL"
+REFEREE = "REFEREE#"
+REFCODE = "REFCODE#"
+REFCAP = "REFCAP#"
+REFDUE = "REFDUE#"
+REFERRAL_DUE_SHARDS = 8
+REFERRAL_STATS_SHARDS = 8
+
+
+def referral_summary(member_id: str) -> dict[str, str]:
+    """A member's own code and counts."""
+    return {"PK": member_pk(member_id), "SK": REFERRAL}
+
+
+def referral_pointer(referee_id: str) -> dict[str, str]:
+    """Who referred a member (create-only; a rejected attempt may be replaced)."""
+    return {"PK": member_pk(referee_id), "SK": "REFERREDBY"}
+
+
+def referral(referrer_id: str, referee_id: str) -> dict[str, str]:
+    return {"PK": member_pk(referrer_id), "SK": f"{REFEREE}{referee_id}"}
+
+
+def referral_code(code: str) -> dict[str, str]:
+    return {"PK": f"{REFCODE}{code}", "SK": "REFCODE"}
+
+
+def referral_cap(referrer_id: str, month: str) -> dict[str, str]:
+    return {"PK": member_pk(referrer_id), "SK": f"{REFCAP}{month}"}
+
+
+def referral_due_partition(shard: int) -> str:
+    return f"{REFDUE}{shard}"
+
+
+def referral_due_index(referrer_id: str, referee_id: str, due_iso: str) -> dict[str, str]:
+    return {"GSI2PK": referral_due_partition(_shard(referee_id, REFERRAL_DUE_SHARDS)),
+            "GSI2SK": f"{due_iso}#{referrer_id}#{referee_id}"}
+
+
+def referral_stats(shard: int) -> dict[str, str]:
+    return {"PK": "REFERRALS", "SK": f"STATS#{shard}"}
+
+
+def referral_stats_shard(member_id: str) -> int:
+    return _shard(member_id, REFERRAL_STATS_SHARDS)
+# --- gift fulfilment (issue 14) -----------------------------------------------------------
+# A gift's status index is spread over FULFIL_SHARDS keys by a hash of its id: a sale day's
+# thousands of ``to_fulfil`` gifts never sit on one partition; the queue reads every shard.
+FULFIL = "FULFIL#"
+FULFIL_SHARDS = 8
+GIFT_HOOK_SHARDS = 4
+
+
+def fulfilment(fulfilment_id: str) -> dict[str, str]:
+    return {"PK": f"{FULFIL}{fulfilment_id}", "SK": "FULFIL"}
+
+
+def fulfilment_status_partitions(status: str) -> list[str]:
+    return [f"{FULFIL}{status}#{s:02d}" for s in range(FULFIL_SHARDS)]
+
+
+def fulfilment_index(status: str, created_at: str, fulfilment_id: str, member_id: str
+                     ) -> dict[str, str]:
+    """GSI1 (the operators' queue by status, newest first) and GSI2 (the member's gifts)."""
+    shard = _shard(fulfilment_id, FULFIL_SHARDS)
+    return {"GSI1PK": fulfilment_status_partitions(status)[shard],
+            "GSI1SK": f"{created_at}#{fulfilment_id}",
+            "GSI2PK": member_gifts_partition(member_id),
+            "GSI2SK": f"{created_at}#{fulfilment_id}"}
+
+
+def member_gifts_partition(member_id: str) -> str:
+    return f"MEMBERGIFTS#{member_id}"
+
+
+def gift_hook(fulfilment_id: str, event: str) -> dict[str, str]:
+    return {"PK": f"{FULFIL}{fulfilment_id}", "SK": f"HOOK#{event}"}
+
+
+def gift_hook_partitions() -> list[str]:
+    return [f"GIFTHOOK#{s}" for s in range(GIFT_HOOK_SHARDS)]
+
+
+def gift_hook_index(fulfilment_id: str, event: str, retry_at: str) -> dict[str, str]:
+    """GSI2 entry of a pending partner webhook, by its retry time (sparse: removed when
+    finished)."""
+    return {"GSI2PK": gift_hook_partitions()[_shard(fulfilment_id, GIFT_HOOK_SHARDS)],
+            "GSI2SK": f"{retry_at}#{fulfilment_id}#{event}"}
+
+
+def gift_of_hook(pk: str) -> str:
+    return pk.removeprefix(FULFIL)
 
 
 # --- engagement: daily check-in; loyalty: points for activities --------------------------

@@ -79,6 +79,26 @@ REASONS: dict[str, str] = {
     "MIN_SPEND_NOT_MET": "the eligible subtotal is short by `missing` fen",
     "STACKING_CONFLICT": "breaks a stacking rule (`rule`) with the coupons in `with`",
     "NOT_FOUND": "an explicit coupon id that is not in the wallet",
+    "DRAW_NOT_OPEN": "the lucky draw has not opened yet (422)",
+    "DRAW_CLOSED": "the lucky draw has closed (422)",
+    "DRAW_NO_ENTRIES": "the draw is entered with campaign-granted entries and none are left "
+                       "(422)",
+    "DRAW_LIMIT_DAY": "the member used the draw's entries for their local day (409)",
+    "DRAW_LIMIT_TOTAL": "the member used all their entries of the draw (409)",
+    "DRAW_OPENED": "the draw has opened: prizes, odds, stock, budget, entry cost and opening "
+                   "time at `path` are fixed (409)",
+    "DRAW_NOT_CLOSED": "the seed is revealed and verified only after the draw closes (409)",
+    # referral sign-up outcomes (POST /referrals/signups answers state `rejected` + reason)
+    "DISABLED": "referrals are off in the program (referral sign-up)",
+    "UNKNOWN_CODE": "no member holds this referral code (referral sign-up)",
+    "SELF_REFERRAL": "the referee is the referrer, shares a device or a phone with them "
+                     "(referral sign-up)",
+    "NOT_NEW_MEMBER": "the referee has ordered or signed up more than `new_member_hours` ago "
+                      "(referral sign-up)",
+    "REFERRER_CAP": "the referrer's accepted sign-ups this local month reached `monthly_cap` "
+                    "(referral sign-up)",
+    "FULFILMENT_STATUS": "the gift is `status` and `action` needs one of `allowed_from` "
+                         "(to_fulfil → shipped → delivered; to_fulfil|shipped → cancelled; 409)",
     "CHECKIN_DISABLED": "the program has no enabled `checkin` section (422)",
     "ALREADY_CHECKED_IN": "the day is already checked in; a make-up cannot fill it (409)",
     "MAKEUP_DISABLED": "the program's `checkin` offers no make-up cards (422)",

@@ -28,7 +28,11 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
     from chalicelib.adapters.engagement.checkins import CheckinRepository
+    from chalicelib.adapters.engagement.draws import DrawRepository
+    from chalicelib.adapters.engagement.referrals import ReferralRepository
     from chalicelib.adapters.loyalty.activities import ActivityRepository
+    from chalicelib.adapters.loyalty.gifts import GiftRepository
+    from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -78,6 +82,10 @@ class Deps:
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
     contacts: ContactIndex  # members by phone (inbound SMS replies)
+    draws: DrawRepository  # lucky draws (engagement)
+    referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
+    gifts: GiftRepository  # gift fulfilment records and partner webhooks (issue 14)
+    gift_partner: GiftPartner  # the fulfilment partner's signed webhook
     checkins: CheckinRepository  # daily check-in (engagement)
     activities: ActivityRepository  # points for activities (loyalty)
 

@@ -76,6 +76,13 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/tier"): ("member",),
     ("POST", "/me/rewards/{reward_id}/redeem"): ("member",),
     ("GET", "/rewards"): ("member", "service", "marketer", "admin"),
+    # gift fulfilment (issue 14): operators ship/deliver; only an admin cancels (points back)
+    ("GET", "/admin/fulfilments"): ("marketer", "admin"),
+    ("GET", "/admin/fulfilments/{fulfilment_id}"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/ship"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/deliver"): ("marketer", "admin"),
+    ("POST", "/admin/fulfilments/{fulfilment_id}/cancel"): ("admin",),
+    ("GET", "/me/gifts"): ("member",),
     ("GET", "/admin/program"): ("marketer", "admin"),
     ("PUT", "/admin/program"): ("marketer", "admin"),
     ("GET", "/admin/program/versions"): ("marketer", "admin"),
@@ -104,6 +111,16 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("PUT", "/admin/segments/{slug}"): ("marketer", "admin"),
     ("DELETE", "/admin/segments/{slug}"): ("marketer", "admin"),
     ("POST", "/admin/segments/{slug}/size"): ("marketer", "admin"),
+    # lucky draws (issue 14): marketers define them, anyone reads the public view and its
+    # commitment, members enter
+    ("PUT", "/admin/draws/{draw_id}"): ("marketer", "admin"),
+    ("GET", "/admin/draws"): ("marketer", "admin"),
+    ("GET", "/admin/draws/{draw_id}"): ("marketer", "admin"),
+    ("GET", "/admin/draws/{draw_id}/stats"): ("marketer", "admin"),
+    ("POST", "/admin/draws/{draw_id}/reveal"): ("marketer", "admin"),
+    ("GET", "/draws/{draw_id}"): ("member", "service", "marketer", "admin"),
+    ("POST", "/me/draws/{draw_id}/entries"): ("member",),
+    ("GET", "/me/draws/{draw_id}/entries"): ("member",),
     ("GET", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("PUT", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
     ("DELETE", "/admin/campaigns/{campaign_id}"): ("marketer", "admin"),
@@ -120,6 +137,11 @@ GOLDEN_ROLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/me/inbox"): ("member",),
     ("GET", "/me/inbox/unread"): ("member",),
     ("POST", "/me/inbox/{message_id}/read"): ("member",),
+    # referrals (老带新): sign-ups with a code come from trusted callers only
+    ("GET", "/me/referral"): ("member",),
+    ("GET", "/me/referrals"): ("member",),
+    ("POST", "/referrals/signups"): ("service", "admin"),
+    ("GET", "/admin/referrals/stats"): ("marketer", "admin"),
 }
 
 

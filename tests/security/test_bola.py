@@ -181,7 +181,26 @@ def seed_inbox(w: World) -> None:
         w.snapshots["B's unread count"] = lambda: w.as_b("GET", "/me/inbox/unread").json
 
 
-SEEDERS: list[Callable[[World], None]] = [seed_members, seed_loyalty, seed_coupons, seed_inbox]
+def seed_draws(w: World) -> None:
+    """B enters a lucky draw (a catalogue object A may enter too, with A's own points)."""
+    if not (w.has("PUT", "/admin/draws/{draw_id}") and w.has("PUT", "/admin/program")):
+        return
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    _ok(w.api.put("/admin/draws/bola-draw", role="marketer", sub="mk-1", body={
+        "id": "bola-draw", "name": {"zh": "抽奖"}, "entry": {"cost_points": 1},
+        "window": {"opens_at": (now - timedelta(hours=1)).isoformat(),
+                   "closes_at": (now + timedelta(days=1)).isoformat()},
+        "prizes": [{"id": "thanks", "kind": "none", "weight": 1}]}))
+    entry = _ok(w.as_b("POST", "/me/draws/bola-draw/entries"))
+    w.secrets.add(str(entry["entry_id"]))
+    w.shared["draw_id"] = "bola-draw"
+    w.snapshots["B's draw entries"] = lambda: w.as_b("GET", "/me/draws/bola-draw/entries").json
+
+
+SEEDERS: list[Callable[[World], None]] = [seed_members, seed_loyalty, seed_coupons, seed_inbox,
+                                          seed_draws]
 
 
 @pytest.fixture(scope="module")

@@ -154,6 +154,23 @@ class LoyaltyWrites(TableRepository):
         lots = {n for n, _ in named if n.startswith("lot:")}
         self.transact_named(named, token, guarded=lots if guard_lots else ())
 
+    def exchange_items(self, new: LoyaltyState, read_version: int, base_tier: str,
+                       takes: Sequence[Take], spent: Item | None, earned: Item | None, *,
+                       lot: Lot | None, expiry_date: str, now: str) -> NamedItems:
+        """Points out and in, in one caller's transaction (a lucky-draw entry paid with
+        points that wins points): ``loyalty`` at ``read_version`` → ``new``, ``lot:<id>``
+        takes, ``ledger`` (the spend), ``ledger:earn`` and the new ``lot``. A failure of
+        ``loyalty`` or a ``lot:`` item means: read again."""
+        member = new.member_id
+        named: NamedItems = [*self._taking(new, read_version, base_tier, takes)]
+        if spent is not None:
+            named.append(("ledger", li.ledger_put(member, spent)))
+        if earned is not None:
+            named.append(("ledger:earn", li.ledger_put(member, earned)))
+        if lot is not None:
+            named.append(("lot", li.lot_put(member, lot, expiry_date, now)))
+        return named
+
     # --- orders -------------------------------------------------------------------------
     def record_order(self, req: NewOrder, plan: OrderPlan, result: OrderResult, *,
                      read_version: int, base_tier: str, program_version: int,

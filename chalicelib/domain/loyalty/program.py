@@ -28,6 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.campaigns.model import CapClass
 from chalicelib.domain.engagement.checkin import CheckinProgram
+from chalicelib.domain.engagement.referrals import Referrals
 from chalicelib.domain.loyalty.activities import ActivitiesProgram
 from chalicelib.domain.loyalty.perks import (
     MAX_MONTHLY_COUPONS,
@@ -214,6 +215,9 @@ class Program(Strict):
     caps: dict[CapClass, CapLimits] | None = Field(
         None, description="delivery frequency caps per cap class; classes left out keep the "
         "defaults (marketing 1/day and 3/week, service 3/day)")
+    referrals: Referrals | None = Field(
+        None, description="老带新 referrals: rewards for both sides after the referee's first "
+        "order passes its refund window (docs/referrals.md); absent: referrals are off")
     checkin: CheckinProgram | None = Field(
         None, description="daily check-in (签到): streak rewards and make-up cards")
     activities: ActivitiesProgram | None = Field(

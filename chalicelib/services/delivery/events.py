@@ -43,6 +43,11 @@ def events_of(ch: stream.Change) -> list[dict[str, Any]]:
                  "at": ch.new.get("signup_at") or ch.new.get("created_at")}]
     if ch.kind == "order" and ch.event == "INSERT" and ch.new.get("member_id"):
         return _order_events(ch.new)
+    if ch.kind == "order" and ch.event == "MODIFY" and ch.new.get("fully_refunded") and \
+            not ch.old.get("fully_refunded") and ch.new.get("member_id"):
+        oid = ch.new.get("order_id")
+        return [{"id": f"refunded-{oid}", "type": "order_refunded", "order_id": oid,
+                 "member_id": ch.new["member_id"], "at": clock.iso()}]
     if ch.kind == "loyalty" and ch.event in ("INSERT", "MODIFY"):
         return _tier_change(ch)
     if ch.kind == "coupon" and ch.event == "MODIFY" and _redemption(ch.old, ch.new):
@@ -122,6 +127,7 @@ def handle(e: dict[str, Any], active: list[Campaign] | None = None) -> dict[str,
     kind = e.get("type")
     if kind == "coupon_redeemed":
         return {"redeemed": int(_redeemed(e))}
+    referral = _referral(e)  # 老带新: the first order starts its window, a refund reverses
     out = {"attributed": _attribute(e)} if kind == "order" else {}
     tasks = []
     if active is None:
@@ -136,7 +142,21 @@ def handle(e: dict[str, Any], active: list[Campaign] | None = None) -> dict[str,
                           event=e))
     if tasks:
         out.update(delivery.worker().run_tasks(tasks))
-    return out
+    return {**out, **referral}
+
+
+def _referral(e: dict[str, Any]) -> dict[str, int]:
+    from chalicelib.services.engagement import referral_rewards
+
+    kind, member = e.get("type"), str(e.get("member_id") or "")
+    if kind == "first_order":
+        order = e.get("order") or {}
+        return {"referral_window": int(referral_rewards.on_first_order(
+            member, str(order.get("id")), str(order.get("placed_at") or e.get("at"))))}
+    if kind == "order_refunded":
+        return {"referral_reversed": int(referral_rewards.on_refund(
+            member, str(e.get("order_id"))))}
+    return {}
 
 
 def _params_match(t: Event, e: dict[str, Any]) -> bool:

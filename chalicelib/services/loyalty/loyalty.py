@@ -33,6 +33,7 @@ from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unproce
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
+from chalicelib.services.loyalty import gift_items
 from chalicelib.services.loyalty import hooks as loyalty_hooks
 from chalicelib.services.loyalty import program as programs
 
@@ -189,6 +190,8 @@ def _redeem_once(member_id: str, program: Program, reward: Reward, now: datetime
     spent = entry("spend", -reward.cost_points, f"reward {reward.id}", now_iso,
                   reward_id=reward.id, redemption_id=rid, lots=takes_summary(takes))
     extra = named("reward_coupon", issued)
+    if reward.kind == RewardKind.gift:  # the gift to send, in the same transaction
+        extra += gift_items.reward_gift_items(member_id, reward, rid, now_iso, shards[-1])
     if request_key:
         extra.append(("request", guard_put(request_key, record)))
     try:
@@ -364,3 +367,38 @@ def award_items(member_id: str, points_: int, *, reason: str, campaign_id: str,
                                source=f"campaign:{campaign_id}",
                                refs={"campaign_id": campaign_id, "ref": ref})
     return named
+
+
+def exchange_items(member_id: str, program: Program, spend: int, earn: int, *,
+                   reason: str, earn_reason: str, source: str,
+                   refs: dict[str, Any] | None = None,
+                   ) -> tuple[LoyaltyState, list[tuple[str, dict[str, Any]]]]:
+    """Spend ``spend`` points (earliest-expiring first; 409 when short) and credit ``earn``
+    now, from one fresh read, as named items for the caller's own transaction: ``loyalty``
+    (conditional on the version read), ``lot:<id>``, ``ledger``, ``ledger:earn``, ``lot``.
+    A failure of ``loyalty`` or a ``lot:`` item means: call again for items on a new read.
+    Returns the state read (its timezone, for member-local dates) and the items."""
+    now = clock.now()
+    today, now_iso = today_and_now(program, now)
+    state, lots = repo().member_points(member_id, consistent=True)
+    takes = plan_spend(lots, state.debt, spend, today, now_iso) if spend else ()
+    kept, repaid = earn_split(earn, state.debt)
+    lot, expiry_day = new_lot(program, now, kept, today, source)
+    new = replace(state, points=state.points - spend + earn, debt=state.debt - repaid,
+                  tier=state.tier or program.base.id,
+                  lifetime_spent=state.lifetime_spent + spend,
+                  lifetime_earned=state.lifetime_earned + earn)
+    spent = entry("spend", -spend, reason, now_iso, lots=takes_summary(takes),
+                  **(refs or {})) if spend else None
+    earned = entry("earn", earn, earn_reason, now_iso,
+                   lots=[{"lot_id": lot.lot_id, "points": kept}] if kept else [],
+                   debt_repaid=repaid or None, **(refs or {})) if earn else None
+    named = repo().exchange_items(new, state.version, program.base.id, takes, spent, earned,
+                                  lot=lot if kept else None, expiry_date=expiry_day,
+                                  now=now_iso)
+    return state, named
+
+
+def live_program() -> Program:
+    """The published program (NotFound when none is): for callers that build items."""
+    return programs.current()[1]

@@ -7,6 +7,7 @@ export const PAGES: Record<string, () => Promise<Page>> = {
   program: async () => (await import("./program")).programPage,
   members: async () => (await import("./member")).memberPage,
   audit: async () => (await import("./audit")).auditPage,
+  gifts: async () => (await import("./gifts")).giftsPage,
 };
 
-export const NAV = ["coupons", "program", "members", "audit"];
+export const NAV = ["coupons", "program", "members", "audit", "gifts"];

@@ -1,0 +1,26 @@
+"""Shared lucky-draw test data: a draw document open around the (frozen) clock."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timedelta
+from typing import Any
+
+PRIZES: list[dict[str, Any]] = [
+    {"id": "big", "kind": "points", "amount": 500, "weight": 5, "stock": 2},
+    {"id": "small", "kind": "points", "amount": 20, "weight": 30},
+    {"id": "mug", "kind": "gift", "sku": "GIFT-MUG", "cost": 3000, "weight": 5, "stock": 3},
+    {"id": "thanks", "kind": "none", "name": {"zh": "谢谢参与", "en": "Thanks"},
+     "weight": 60},
+]
+
+
+def draw(now: datetime, draw_id: str = "lucky", **fields: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": draw_id, "name": {"zh": "幸运抽奖", "en": "Lucky draw"},
+        "window": {"opens_at": (now - timedelta(hours=1)).isoformat(),
+                   "closes_at": (now + timedelta(days=1)).isoformat()},
+        "entry": {"cost_points": 10}, "limits": {"per_day": 5, "total": 50},
+        "budget": {"points": 5000, "fen": 100000}, "prizes": copy.deepcopy(PRIZES)}
+    doc.update(fields)
+    return doc
