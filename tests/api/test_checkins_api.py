@@ -116,3 +116,32 @@ def test_activities_award_once_per_natural_key_within_daily_and_monthly_caps(clu
     assert stats["totals"]["review_written"] == {"events": 5, "awarded": 3, "capped": 2,
                                                  "points": 60}
     assert club.post("/activities", role="member", body=activity("r9")).status_code == 403
+
+
+def test_the_cycle_day_coupon_is_issued_with_the_check_in_or_skipped_if_it_cannot_issue(
+        api_on):
+    api = api_on
+    assert api.put("/admin/coupon-templates/tpl-streak", role="marketer", body={
+        "name": "连续签到券", "benefit": {"type": "no_threshold", "amount": 500},
+        "validity": {"starts_at": "2026-11-01T00:00:00+08:00",
+                     "ends_at": "2027-01-01T00:00:00+08:00"},
+        "limits": {"stock": None, "per_member_claim": 1, "per_member_use": 1}}).status_code in (
+            200, 201)
+    streak = {"cycle_days": 2, "daily_points": 1,
+              "rewards": [{"day": 2, "points": 0, "coupon_template_id": "tpl-streak"}]}
+    api.put("/admin/program", role="admin", body=program(checkin=streak))
+    api.post("/members", role="service", body={"member_id": "m-1"})
+    on_day(0)
+    api.post("/me/checkins", role="member")
+    on_day(1)
+    r = api.post("/me/checkins", role="member")
+    assert (r.status_code, r.json["cycle_day"], r.json["points"]) == (201, 2, 0)
+    coupons = api.get("/me/coupons", role="member").json
+    assert [c["coupon_id"] for c in coupons] == [r.json["coupon_id"]]
+    streak["rewards"][0]["coupon_template_id"] = "tpl-missing"
+    api.put("/admin/program", role="admin", body=program(checkin=streak))
+    for n in (2, 3):
+        on_day(n)
+        r = api.post("/me/checkins", role="member")
+    assert r.status_code == 201 and r.json["coupon_skipped"] is True and r.json["streak"] == 4
+    assert len(api.get("/me/coupons", role="member").json) == 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
+
 from chalicelib.domain.models import Out, Strict
 
 
@@ -17,6 +19,8 @@ class CheckinDay(Out):
     points: int = 0
     coupon_template_id: str | None = None
     coupon_id: str | None = None
+    coupon_skipped: bool = Field(False, description="the streak coupon's template could not "
+                                 "issue (missing, paused or ended): the day counted without it")
     points_spent: int = 0
     at: str
 

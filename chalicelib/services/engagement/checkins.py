@@ -101,16 +101,12 @@ def _check_in_once(member_id: str, program: Program, cfg: CheckinProgram) -> Out
                               "at": dates.iso(now)}
     named: NamedItems = []
     if reward.coupon_template_id:
-        coupon_id, items = loyalty_hooks.coupon_issue_items(
-            member_id, reward.coupon_template_id, source="checkin",
-            ref=f"{member_id}:{today.isoformat()}", now=dates.iso(now))
-        record.update(coupon_template_id=reward.coupon_template_id, coupon_id=coupon_id)
-        named += loyalty.named("coupon", items)
+        named += _coupon(member_id, reward.coupon_template_id, today, now, record)
     named = [("day", repo().day_item(member_id, record)),
              ("checkin", repo().state_item(new, reads.state.version)),
              ("stat", repo().stat_item(member_id, today.isoformat(), {
                  "checkins": 1, "points_awarded": reward.points,
-                 "coupons": 1 if reward.coupon_template_id else 0})), *named]
+                 "coupons": 1 if record.get("coupon_id") else 0})), *named]
     try:
         if reward.points:
             loyalty.credit(member_id, program, reward.points, kind="earn",
@@ -124,6 +120,22 @@ def _check_in_once(member_id: str, program: Program, cfg: CheckinProgram) -> Out
     if reward.points:
         metrics_add("PointsEarned", reward.points)
     return Outcome(CheckinDay.model_validate(record), created=True)
+
+
+def _coupon(member_id: str, template_id: str, today: date, now: datetime,
+            record: dict[str, Any]) -> NamedItems:
+    """The streak coupon's items (recorded on the day); a template that cannot issue now
+    (missing, paused, ended) is skipped and noted, so the check-in itself still counts."""
+    try:
+        coupon_id, items = loyalty_hooks.coupon_issue_items(
+            member_id, template_id, source="checkin", ref=f"{member_id}:{today.isoformat()}",
+            now=dates.iso(now))
+    except Unprocessable:
+        record.update(coupon_template_id=template_id, coupon_skipped=True)
+        metrics_add("CheckinCouponSkipped")
+        return []
+    record.update(coupon_template_id=template_id, coupon_id=coupon_id)
+    return loyalty.named("coupon", items)
 
 
 def _first_record(e: TransactionCancelled, member_id: str, day: date) -> CheckinDay:
