@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLOSES = datetime(2026, 3, 1, tzinfo=UTC)
 DRAWS = {"spring": DrawFacts("spring", CLOSES, closed=False),
          "old": DrawFacts("old", datetime(2025, 1, 1, tzinfo=UTC), closed=True)}
+NO_TEMPLATES: dict[str, dict[str, object]] = {}
 GRANT = {"type": "draw_entries", "draw": "spring", "count": 2}
 
 
@@ -38,7 +39,7 @@ def errors(d: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def warnings(d: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(w["code"], w["path"]) for w in lint(parse_campaign(d), {}.get, DRAWS.get)]
+    return [(w["code"], w["path"]) for w in lint(parse_campaign(d), NO_TEMPLATES.get, DRAWS.get)]
 
 
 def test_a_draw_entries_action_parses_with_one_entry_by_default() -> None:
@@ -88,7 +89,7 @@ def test_lint_is_clean_for_an_open_draw_that_outlasts_the_campaign() -> None:
 
 
 def test_lint_names_an_unknown_draw() -> None:
-    found = lint(parse_campaign(doc({**GRANT, "draw": "sping"})), {}.get, DRAWS.get)
+    found = lint(parse_campaign(doc({**GRANT, "draw": "sping"})), NO_TEMPLATES.get, DRAWS.get)
     assert [(w["code"], w["path"]) for w in found] == [("unknown-draw", "/actions/0/draw")]
     assert "campaigns/draws" in found[0]["hint"]
 
