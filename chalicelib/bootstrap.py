@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
@@ -74,6 +76,8 @@ class Overrides(TypedDict, total=False):
     referrals: ReferralRepository
     gifts: GiftRepository
     gift_partner: GiftPartner
+    checkins: CheckinRepository
+    activities: ActivityRepository
     scan_segments: int
 
 
@@ -133,6 +137,8 @@ class _Repositories(TypedDict):
     contacts: ContactIndex
     draws: DrawRepository
     referrals: ReferralRepository
+    checkins: CheckinRepository
+    activities: ActivityRepository
 
 
 def _repositories(overrides: Overrides) -> _Repositories:
@@ -143,8 +149,10 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -168,6 +176,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "contacts": overrides.get("contacts") or ContactIndex(),
         "draws": overrides.get("draws") or DrawRepository(),
         "referrals": overrides.get("referrals") or ReferralRepository(),
+        "checkins": overrides.get("checkins") or CheckinRepository(),
+        "activities": overrides.get("activities") or ActivityRepository(),
     }
 
 

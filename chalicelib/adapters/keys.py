@@ -33,9 +33,11 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     MEMBER#<id>                CAP#<class>#<period> | LIMIT#<campaign>#<period> | INBOXUNREAD#<ttl>#<msg> | ATTR#<order>#<campaign>#<occ>
     MEMBER#<id>                REDEEMED#<coupon> (a campaign coupon's redemption, counted once)
     MEMBER#<id>                DUE#<campaign>#<occ>#<n>    -                                   DUE#<quarter>#<shard> / <due>#<campaign>#<id>
+    MEMBER#<id>                JOURNEY#<campaign>  (journey state: entry, resting step, due, seq; moved conditionally)
     MEMBER#<id>                OUTBOX#<campaign>#<occ>#<channel>  -                            OUTBOX#PENDING#<shard> / <retry-at>#<campaign>#<occ>#<id>#<channel> (while pending)
     CAMPAIGN#<id>              STATS#<occ>#<shard> | BUDGET#<shard> (BUDGET legacy) | BROADCAST#<occ>
     CAMPAIGN#<id>              DAY#<yyyy-mm-dd>#<shard> (daily results) | RECENT#<shard> (list sparkline)
+    CAMPAIGN#<id>              JOURNEY#<shard>   (journey step counters: entered, at/reached per step, exited, completed)
     CAMPAIGN#<id>              PREVIEWJOB#<job>  (exact audience count of a preview; TTL)
     CAMPAIGN#<id>              PREVIEWSLOT#<n>   (an open count job's slot; lease, TTL)
     SEGMENT#<slug>             CURRENT | V#<n>             CATALOG#SEGMENT / <slug>           -
@@ -51,6 +53,11 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     DRAWPOOL#<id>#<k>          POOL (a lucky draw's stock and budget shard k: hot counters spread)
     MEMBER#<id>                DRAWENTRY#<draw>#<entry>    DRAWLOG#<draw>#<s> / <at>#<entry> -
     MEMBER#<id>                DRAWLIMIT#<draw>#TOTAL | DRAWLIMIT#<draw>#DAY#<date> | DRAWGRANT#<draw> | DRAWGRANTREF#<draw>#<ref>
+    MEMBER#<id>                CHECKIN | CHECKIN#<yyyy-mm-dd> (check-in streak state; one record per day checked in or made up)
+    CHECKINSTAT#<s>            <yyyy-mm-dd> (check-in counters per member-local day; 16 shards by member)
+    ACTIVITY#<type>#<key-hash> ACTIVITY (an activity's natural key: awarded or capped, once, forever)
+    MEMBER#<id>                ACTCAP#<type>#<yyyy-mm-dd> | ACTCAP#<type>#<yyyy-mm> (awarded activities per local day/month)
+    ACTSTAT#<s>                <yyyy-mm-dd> (activity counters per day and type; 16 shards by member)
 """
 
 from __future__ import annotations
@@ -647,6 +654,22 @@ def deferred_work(member_id: str, campaign_id: str, occurrence: str, attempt: in
             "GSI2SK": f"{due_iso}#{campaign_id}#{member_id}"}
 
 
+# Journeys: one state item per (member, campaign journey); step counters on STATS_SHARDS
+# shards per campaign (the member picks the shard), read with one Query, never a Scan.
+JOURNEY = "JOURNEY#"
+
+
+def journey_state(member_id: str, campaign_id: str) -> dict[str, str]:
+    """Where a member stands in a campaign's journey (moved by conditional writes only)."""
+    return {"PK": member_pk(member_id), "SK": f"{JOURNEY}{campaign_id}"}
+
+
+def journey_stats(campaign_id: str, member_id: str) -> dict[str, str]:
+    """A journey step-counter shard of a campaign."""
+    return {"PK": f"CAMPAIGN#{campaign_id}",
+            "SK": f"{JOURNEY}{_shard(member_id, STATS_SHARDS):02d}"}
+
+
 def scheduler_cursor() -> dict[str, str]:
     """Where the planner's last completed window ended."""
     return {"PK": "SCHEDULER", "SK": "CURSOR"}
@@ -904,3 +927,61 @@ def gift_hook_index(fulfilment_id: str, event: str, retry_at: str) -> dict[str, 
 
 def gift_of_hook(pk: str) -> str:
     return pk.removeprefix(FULFIL)
+
+
+# --- engagement: daily check-in; loyalty: points for activities --------------------------
+# Counters for marketers sit on STAT_SHARDS partitions chosen by the member (never one
+# partition per day): a morning rush of check-ins spreads over 16 keys; a stats read is one
+# Query per shard (SK between two days).
+CHECKIN = "CHECKIN#"
+CHECKIN_STATE = "CHECKIN"
+CHECKIN_STATS = "CHECKINSTAT#"
+ACTIVITY = "ACTIVITY#"
+ACTIVITY_CAP = "ACTCAP#"
+ACTIVITY_STATS = "ACTSTAT#"
+STAT_SHARDS = 16
+
+
+def checkin_state(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": CHECKIN_STATE}
+
+
+def checkin_day(member_id: str, day: str) -> dict[str, str]:
+    """A member's check-in (or make-up) of the member-local ``day`` (yyyy-mm-dd)."""
+    return {"PK": member_pk(member_id), "SK": f"{CHECKIN}{day}"}
+
+
+def checkin_days(member_id: str, first: str, last: str) -> tuple[str, str, str]:
+    """(PK, SK low, SK high) of the member's day records from ``first`` to ``last``."""
+    return member_pk(member_id), f"{CHECKIN}{first}", f"{CHECKIN}{last}"
+
+
+def stat_shard(member_id: str) -> int:
+    return _shard(member_id, STAT_SHARDS)
+
+
+def checkin_stats(member_id: str, day: str) -> dict[str, str]:
+    return {"PK": f"{CHECKIN_STATS}{stat_shard(member_id):02d}", "SK": day}
+
+
+def checkin_stats_partitions() -> list[str]:
+    return [f"{CHECKIN_STATS}{s:02d}" for s in range(STAT_SHARDS)]
+
+
+def activity(activity_type: str, natural_key: str) -> dict[str, str]:
+    """The once-forever record of an activity event (the natural key hashed: any text)."""
+    digest = hashlib.sha256(natural_key.encode()).hexdigest()[:40]
+    return {"PK": f"{ACTIVITY}{activity_type}#{digest}", "SK": "ACTIVITY"}
+
+
+def activity_cap(member_id: str, activity_type: str, period: str) -> dict[str, str]:
+    """Awarded events of a type in a member-local day (yyyy-mm-dd) or month (yyyy-mm)."""
+    return {"PK": member_pk(member_id), "SK": f"{ACTIVITY_CAP}{activity_type}#{period}"}
+
+
+def activity_stats(member_id: str, day: str) -> dict[str, str]:
+    return {"PK": f"{ACTIVITY_STATS}{stat_shard(member_id):02d}", "SK": day}
+
+
+def activity_stats_partitions() -> list[str]:
+    return [f"{ACTIVITY_STATS}{s:02d}" for s in range(STAT_SHARDS)]

@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
@@ -86,6 +88,8 @@ class Deps:
     referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
     gifts: GiftRepository  # gift fulfilment records and partner webhooks (issue 14)
     gift_partner: GiftPartner  # the fulfilment partner's signed webhook
+    checkins: CheckinRepository  # daily check-in (engagement)
+    activities: ActivityRepository  # points for activities (loyalty)
 
 
 _lock = threading.Lock()

@@ -30,6 +30,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.delivery.items import epoch, parse_iso
+from chalicelib.adapters.delivery.journeys import JourneyStore
 from chalicelib.adapters.delivery.outbox import OutboxEntry, OutboxStore
 from chalicelib.adapters.delivery.reads import query_all
 from chalicelib.adapters.delivery.results import ResultsStore
@@ -95,7 +96,7 @@ class StaleRead(Exception):
     """A ``fresh`` item's condition failed: build it again from a new read."""
 
 
-class DeliveryRepository(OutboxStore, ResultsStore):
+class DeliveryRepository(OutboxStore, ResultsStore, JourneyStore):
     # --- guards -----------------------------------------------------------------------------
 
     def cap_guard(self, member_id: str, cap_class: str, period: str, ceiling: int,

@@ -360,6 +360,85 @@ Action = Annotated[IssueCoupon | AwardPoints | Message | DrawEntries,
                    Field(discriminator="type")]
 
 
+# --- journeys (multi-step campaigns; execution rules in journeys.py) -----------------------
+
+StepId = Ident
+
+
+class ActionStep(Strict):
+    """Do ``actions`` (coupon, points, message: the campaign actions), then go on to ``next``
+    (default: the step that follows in the list)."""
+
+    id: StepId
+    type: Literal["action"]
+    actions: Annotated[list[Action], Field(min_length=1, max_length=10)]
+    next: StepId | None = None
+
+
+class WaitStep(Strict):
+    """Wait ``days`` or ``hours``; with ``at`` (days only), until that time of day in the
+    member's own timezone on the day the wait ends."""
+
+    id: StepId
+    type: Literal["wait"]
+    days: Annotated[int, Field(ge=1, le=365)] | None = None
+    hours: Annotated[int, Field(ge=1, le=8760)] | None = None
+    at: WallTime | None = None
+    next: StepId | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> WaitStep:
+        if (self.days is None) == (self.hours is None):
+            raise ValueError("give exactly one of days or hours")
+        if self.at is not None and self.days is None:
+            raise ValueError("'at' needs days (a member-local time on the day the wait ends)")
+        return self
+
+
+class BranchStep(Strict):
+    """Go to ``then`` when ``if`` holds, else to ``else``. ``if`` is an audience expression
+    on member facts, or what happened since entry: ``{"event": "coupon_redeemed",
+    "of_step": "<action step>"}`` / ``{"event": "ordered"}``."""
+
+    model_config = Strict.model_config | {"serialize_by_alias": True, "populate_by_name": True}
+
+    id: StepId
+    type: Literal["branch"]
+    if_: dict[str, object] = Field(alias="if")
+    then: StepId
+    else_: StepId = Field(alias="else")
+
+
+class ExitStep(Strict):
+    """Leave the journey here (counted as exited; falling off the last step is completed)."""
+
+    id: StepId
+    type: Literal["exit"]
+
+
+Step = Annotated[ActionStep | WaitStep | BranchStep | ExitStep, Field(discriminator="type")]
+
+
+class ReentryAfter(Strict):
+    """A member may enter again ``after_days`` days after their previous entry, once that
+    one has ended."""
+
+    after_days: Annotated[int, Field(ge=1, le=3650)]
+
+
+class Journey(Strict):
+    """Steps a member walks through once per entry: actions, waits, branches, exits. Entry is
+    the campaign trigger (event, or audience + schedule)."""
+
+    entry: StepId | None = None
+    steps: Annotated[list[Step], Field(min_length=1, max_length=50)]
+    reentry: Literal["never"] | ReentryAfter = "never"
+
+    @property
+    def entry_step(self) -> str:
+        return self.entry or self.steps[0].id
+
+
 # --- limits, budget, delivery, experiment ---------------------------------------------------
 
 class Period(StrEnum):
@@ -453,7 +532,8 @@ class Campaign(Strict):
     priority: Annotated[int, Field(ge=0, le=1000)] = 100
     trigger: Trigger
     audience: dict[str, object] | None = None
-    actions: Annotated[list[Action], Field(min_length=1, max_length=10)]
+    actions: Annotated[list[Action], Field(max_length=10)] = []  # a journey has none
+    journey: Journey | None = None
     limits: Limits = Limits()
     budget: Budget | None = None
     delivery: Delivery = Delivery()
@@ -501,6 +581,8 @@ class Campaign(Strict):
     def document(self) -> dict[str, object]:
         """The canonical JSON document (no ``$schema``), as stored and compared by sync."""
         doc = self.model_dump(mode="json", exclude={"schema_"}, exclude_none=True)
+        if not self.actions and self.journey is not None:
+            doc.pop("actions", None)
         if self.delivery.quiet_hours is None:  # an explicit "no quiet hours" must survive
             doc["delivery"]["quiet_hours"] = None
         return doc
@@ -512,4 +594,8 @@ class Campaign(Strict):
         for v_i, v in enumerate(self.experiment.variants if self.experiment else []):
             for i, a in enumerate(v.actions or []):
                 out.append((f"/experiment/variants/{v_i}/actions", i, a))
+        for s_i, step in enumerate(self.journey.steps if self.journey else []):
+            if isinstance(step, ActionStep):
+                out += [(f"/journey/steps/{s_i}/actions", i, a)
+                        for i, a in enumerate(step.actions)]
         return out

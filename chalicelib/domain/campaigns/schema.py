@@ -134,8 +134,26 @@ def campaign_json_schema() -> dict[str, object]:
                          "default": None,
                          "description": "who may receive the campaign; null: every member"}
     schema["$defs"].update(_audience_defs())
+    branch = schema["$defs"].get("BranchStep")
+    if branch:
+        branch["properties"]["if"] = _branch_condition()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
             **schema}
+
+
+def _branch_condition() -> dict[str, object]:
+    """A journey branch's ``if``: an audience on member facts, or an event since entry."""
+    from chalicelib.domain.campaigns.journeys import EVENTS
+
+    return {"description": "an audience expression on member facts, or what happened since "
+                           "entry", "anyOf": [
+        {"$ref": "#/$defs/AudienceNode"},
+        {"type": "object", "title": "event since entry",
+         "properties": {"event": {"enum": list(EVENTS)},
+                        "of_step": {"type": "string",
+                                    "description": "coupon_redeemed: the action step that "
+                                                   "issued the coupon"}},
+         "required": ["event"], "additionalProperties": False}]}
 
 
 def schema_text() -> str:

@@ -32,6 +32,7 @@ from chalicelib.errors import ValidationFailed
 Error = dict[str, str]
 TRIGGER_TYPES = ("once", "recurring", "birthday", "holiday", "event")
 ACTION_TYPES = ("issue_coupon", "award_points", "message", "draw_entries")
+STEP_TYPES = ("action", "wait", "branch", "exit")
 ORDER_EVENTS = (EventType.order, EventType.first_order)
 
 
@@ -213,7 +214,8 @@ def pydantic_errors(err: ValidationError, data: object) -> list[Error]:
             hint = (f"did you mean '{close[0]}'? " if close else "") + "remove it, or check " \
                 "the spelling against campaigns/schema.json"
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            tags = ACTION_TYPES if "actions" in path else TRIGGER_TYPES
+            tags = ACTION_TYPES if "actions" in path else STEP_TYPES if "steps" in path \
+                else TRIGGER_TYPES
             path = [*path, "type"]
             msg = "missing 'type'" if kind == "union_tag_not_found" else \
                 f"unknown type {ctx.get('tag', '')!r}"
@@ -246,6 +248,7 @@ def semantic_errors(c: Campaign) -> list[Error]:
                          "end must be after start"))
     errors.extend(_trigger_errors(c))
     errors.extend(_action_errors(c))
+    errors.extend(_journey_errors(c))
     if c.experiment:
         seen: dict[str, int] = {}
         for i, v in enumerate(c.experiment.variants):
@@ -354,6 +357,22 @@ def _working_day_error(c: Campaign, calendar: str, rule: HolidayRule, path: str
         return None
     field = "working_day_after" if rule.working_day_after is not None else "working_day_before"
     return _e(f"{path}/{field}", str(stuck[0].problem), stuck[0].hint)
+
+
+def _journey_errors(c: Campaign) -> list[Error]:
+    """A campaign has actions or a journey (whose action steps hold the actions)."""
+    from chalicelib.domain.campaigns.journeys import journey_errors
+
+    if c.journey is None:
+        return [] if c.actions else [_e("/actions", "a campaign needs at least one action",
+                                        "add an action, or a \"journey\" of steps")]
+    errors = [_e("/actions", "a journey campaign has no campaign-level actions",
+                 "move them into an action step of the journey")] if c.actions else []
+    for i, v in enumerate(c.experiment.variants if c.experiment else []):
+        if v.actions:
+            errors.append(_e(f"/experiment/variants/{i}/actions", "journey variants cannot "
+                             "replace actions", "use a holdout, or two journey campaigns"))
+    return errors + journey_errors(c.journey, aud.check_audience)
 
 
 def _action_errors(c: Campaign) -> list[Error]:

@@ -70,3 +70,5 @@ class CampaignStats(Out):
     occurrences: list[OccurrenceStats]
     budget_used: dict[str, object] = {}
     attribution_days: int
+    # A journey's members: entered, active (at a wait), exited, completed, per-step counts.
+    journey: dict[str, object] | None = None

@@ -32,6 +32,8 @@ class CampaignResults(domain.Results, arm_stats.ArmSummary):
     timezone: str
     holdout_percent: float
     budget_used: dict[str, int]
+    # journeys: entered, active (at a wait), exited, completed and per-step counts
+    journey: dict[str, object] | None
 
 
 def results(campaign_id: str, first: str | None, last: str | None) -> CampaignResults:
@@ -47,9 +49,19 @@ def results(campaign_id: str, first: str | None, last: str | None) -> CampaignRe
     return {"campaign_id": campaign_id, "name": c.name, "timezone": c.timezone,
             "holdout_percent": c.experiment.holdout_percent if c.experiment else 0,
             "budget_used": deps().delivery.budget_used(campaign_id),
+            "journey": _journey(c),
             **domain.assemble(rows, *span, variants=arms),
             # per arm (each variant and the holdout) with intervals, and the SRM check
             **arm_stats.summary(rows, *span, *_split(c))}
+
+
+def _journey(c: Campaign) -> dict[str, object] | None:
+    """The journey's step counters (one Query of its shards), None for other campaigns."""
+    from chalicelib.domain.campaigns.journeys import summary
+
+    if c.journey is None:
+        return None
+    return summary(c.journey, deps().delivery.journey_rows(c.id))
 
 
 def _split(c: Campaign) -> tuple[float, list[tuple[str, int]]]:

@@ -111,6 +111,10 @@ def needs_loyalty(c: Campaign) -> bool:
     coupon read the member's LOYALTY item (otherwise workers read the profile only)."""
     import json
 
+    from chalicelib.services.delivery.journeys import needs_facts
+
+    if needs_facts(c.journey):
+        return True  # branches read facts: orders since entry, audiences on facts
     texts: list[str] = []
     multiplier = False
     for _, _, a in c.all_actions():

@@ -198,4 +198,14 @@ def campaign_stats(campaign_id: str) -> CampaignStats:
         "occurrences": [{"occurrence": o, **view(stats_domain.merge(rs))}
                         for o, rs in sorted(by_occ.items())],
         "budget_used": repo().budget_used(campaign_id),
-        "attribution_days": ATTRIBUTION_DAYS})
+        "attribution_days": ATTRIBUTION_DAYS, "journey": journey_summary(campaign_id)})
+
+
+def journey_summary(campaign_id: str) -> dict[str, object] | None:
+    """How many members entered a journey campaign, are at each wait, exited, completed."""
+    from chalicelib.domain.campaigns.journeys import summary
+
+    c = campaigns().get(campaign_id)
+    if c is None or c.journey is None:
+        return None
+    return summary(c.journey, repo().journey_rows(campaign_id))

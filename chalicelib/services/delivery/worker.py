@@ -40,6 +40,7 @@ from chalicelib.services.delivery.campaigns import (
     needs_loyalty,
 )
 from chalicelib.services.delivery.effects import Effect, Effects, EffectUnavailable
+from chalicelib.services.delivery.journeys import Move, is_step
 from chalicelib.services.delivery.outbox import Outbox, message_id, rendered_fields, retry_at
 
 MAX_DEFERRALS = 3
@@ -76,6 +77,7 @@ class Decision:
     actions: list[Any] = field(default_factory=list)
     msg: Message | None = None
     channels: list[str] = field(default_factory=list)
+    move: Move | None = None  # a journey's step (domain walk, state guard, due item)
 
     @property
     def tz(self) -> str:
@@ -186,7 +188,7 @@ class Worker:
         if profile is None:
             return "no_member"
         d = Decision(t, c, profile, loyalty, parse_iso(sim) if sim else clock.now())
-        return (self._screen(d) or self._choose(d) or self._quiet(d)
+        return (self._screen(d) or self._journey(d) or self._choose(d) or self._quiet(d)
                 or self._deliver(d))
 
     def _screen(self, d: Decision) -> str | None:
@@ -196,6 +198,8 @@ class Worker:
         t, c = d.task, d.campaign
         if d.profile.get("erased"):
             return self._final(d, "suppressed", "erased", treated=False)
+        if is_step(t):
+            return None  # a journey step after a wait: audience and holdout decided at entry
         if isinstance(c.trigger, Birthday) and not birthday_counts(d.profile, t.occurrence):
             return "birthday_too_recent"  # a member-set birthday on file < 30 days: not yet
         local_today = d.now.astimezone(policy.zone(d.tz)).date()
@@ -212,10 +216,24 @@ class Worker:
             return self._final(d, "held_out", None)
         return None
 
+    def _journey(self, d: Decision) -> str | None:
+        """A journey campaign: the member's move (None: go on), or why there is none."""
+        from chalicelib.services.delivery import journeys
+
+        if d.campaign.journey is None:
+            return None
+        found = journeys.move(self.repo, d.campaign, d.task, d.profile, d.loyalty, d.now, d.tz)
+        if isinstance(found, str):
+            return found
+        d.move = found
+        return None
+
     def _choose(self, d: Decision) -> str | None:
         """The experiment arm, its actions and the consented channels (None: go on)."""
         c, exp = d.campaign, d.campaign.experiment
-        d.actions = list(c.actions)
+        d.actions = list(c.actions) if d.move is None else list(d.move.walk.actions)
+        if d.move is not None and not d.actions:
+            return None  # a journey walk with nothing to do: only the move commits
         if exp and exp.variants:
             d.arm = policy.variant(c.id, d.task.member,
                                    [(v.id, v.weight) for v in exp.variants])
@@ -255,6 +273,8 @@ class Worker:
         t, c = d.task, d.campaign
         counter = {"held_out": "held_out", "failed": "failed"}.get(state, f"suppressed_{reason}")
         counters = {"targeted": 1, counter: 1}
+        if d.move is not None and not d.move.first:
+            counters = {counter: 1}  # a step after a wait: the member was targeted at entry
         group = None
         if state == "held_out":
             group = "holdout"
@@ -262,8 +282,10 @@ class Worker:
             group = "treated"
             counters["assigned"] = 1
         record = self._record(d, state, reason=reason, group=group, variant=d.arm)
-        out = with_retries(lambda: self.repo.commit(c.id, t.occurrence, t.member,
-                                                    Commit(record, counters, day=d.day)))
+        # A journey moves on past a step it could not deliver (consent, cap, budget …).
+        move = [d.move.guard] if d.move else []
+        commit = Commit(record, counters, move, d.move.effects if d.move else [], day=d.day)
+        out = with_retries(lambda: self.repo.commit(c.id, t.occurrence, t.member, commit))
         return state if out.status == "committed" else "duplicate"
 
     def _defer(self, t: Task, until: datetime, count: bool, day: str | None = None) -> str:
@@ -318,6 +340,8 @@ class Worker:
                    metrics: dict[str, int]) -> str:
         if out.status == "duplicate":
             return "duplicate"
+        if out.status == "suppressed" and out.reason == "journey":
+            return "journey_moved"  # another worker moved the member first: nothing happened
         if out.status == "suppressed":
             return self._final(d, "suppressed", out.reason)
         if out.status == "effect_failed":
@@ -344,6 +368,11 @@ class Worker:
             bundle.add(with_retries(partial(self.effects.coupons, t.member, template, qty,
                                             c.id, t.occurrence, stamp)))
         bundle.choices = chooser.made
+        if d.move is not None:
+            bundle.items += d.move.effects
+            if not d.move.first:
+                bundle.counters = {k: v for k, v in bundle.counters.items()
+                                   if k not in ("targeted", "assigned")}
         awards = [a for a in d.actions if isinstance(a, AwardPoints)]
         # Several awards become one (one balance write); multipliers: the earning rule's
         # exact floor.
@@ -376,9 +405,9 @@ class Worker:
         """Frequency cap, per-member limit and budget guards; None when the spend alone is
         over the budget."""
         t, c, now = d.task, d.campaign, d.now
-        guards = []
+        guards = [d.move.guard] if d.move else []
         cap = self.caps.get(str(c.delivery.cap_class))
-        if cap:
+        if cap and (d.move is None or d.msg is not None):
             day, week = policy.cap_periods(now, d.tz)
             for ceiling, period, keep in ((cap.per_day, day, 3), (cap.per_week, week, 15)):
                 if ceiling is not None:
@@ -386,9 +415,10 @@ class Worker:
                                                       period, ceiling,
                                                       now + timedelta(days=keep)))
         period = str(c.limits.period)
-        guards.append(self.repo.limit_guard(
-            t.member, c.id, policy.limit_period(now, d.tz, period), c.limits.per_member,
-            None if period == "campaign" else now + timedelta(days=400)))
+        if d.move is None or d.move.first:  # a journey's limits count entries, not steps
+            guards.append(self.repo.limit_guard(
+                t.member, c.id, policy.limit_period(now, d.tz, period), c.limits.per_member,
+                None if period == "campaign" else now + timedelta(days=400)))
         if not c.budget or c.budget.is_empty():
             return guards
         limits = {k: getattr(c.budget, k) for k in BUDGET_DIMENSIONS}

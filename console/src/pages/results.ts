@@ -16,7 +16,12 @@ export interface Results {
   days: Record<string, any>[]; totals: Record<string, number>;
   suppressed: Record<string, number>; sent: Record<string, number>;
   variants: Record<string, any>[]; holdout: Record<string, any>; lift: Record<string, any>;
-  arms?: Arm[]; srm?: Srm | null;
+  arms?: Arm[]; srm?: Srm | null; journey?: Journey | null;
+}
+
+export interface Journey {
+  entered: number; active: number; exited: number; completed: number;
+  steps: { id: string; type: string; reached: number; at?: number }[];
 }
 
 type Estimate = { ci_low: number | null; ci_high: number | null; [k: string]: any };
@@ -104,6 +109,25 @@ function srmBanner(srm: Srm | null | undefined): HTMLElement | null {
     tr("strong", "results.srm.title"),
     h("p", { class: "both" }, h("span", { lang: "zh-CN" }, srm.message_zh),
       h("span", { lang: "en" }, srm.message_en)));
+}
+
+// A journey campaign: members entered / in progress / exited / completed, and per step how
+// many reached it and (waits) how many wait there now. Counters, not the date range.
+function journeySection(j: Journey | null | undefined): HTMLElement[] {
+  if (!j) return [];
+  const totals = ["entered", "active", "exited", "completed"] as const;
+  return [tr("h2", "results.journey"),
+    h("div", { class: "kpis", id: "journey-totals" }, ...totals.map((k) =>
+      h("div", { class: "stat card", "data-kpi": `journey-${k}` },
+        tr("span", `results.journey.${k}`, { class: "muted" }),
+        h("span", { class: "big" }, String(j[k]))))),
+    h("div", { class: "table-wrap" }, h("table", { class: "list", id: "journey-steps" },
+      headRow(["results.journey.step", "results.journey.type", "results.journey.reached",
+        "results.journey.at"]),
+      h("tbody", {}, ...j.steps.map((s) => h("tr", { "data-step": s.id },
+        h("th", { scope: "row" }, s.id), h("td", {}, s.type),
+        h("td", { class: "num", "data-col": "reached" }, String(s.reached)),
+        h("td", { class: "num", "data-col": "at" }, s.at == null ? "—" : String(s.at)))))))];
 }
 
 function headRow(keys: string[]): HTMLElement {
@@ -197,6 +221,7 @@ function render(body: HTMLElement, r: Results): void {
       kpi("results.c.cost_minor", `¥${yuan(tot.cost_minor)}`, "cost"),
       h("div", { class: "stat card", "data-kpi": "verdict" }, tr("span", "results.verdict", { class: "muted" }),
         h("span", { class: "big" }, verdictBadge(r.lift)))),
+    ...journeySection(r.journey),
     h("div", { class: "charts" },
       h("section", { class: "card" }, tr("h2", "results.dailyChart"), daily),
       h("section", { class: "card" }, tr("h2", "results.suppressedChart"), reasons)),
