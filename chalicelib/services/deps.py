@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
+    from chalicelib.domain.campaigns.lint import DrawLookup
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
@@ -81,6 +82,7 @@ class Deps:
     worker: Worker
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
+    draw_lookup: DrawLookup | None  # lucky draws for campaign lint (draw_entries actions)
     contacts: ContactIndex  # members by phone (inbound SMS replies)
     draws: DrawRepository  # lucky draws (engagement)
     referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib.domain.campaigns import occurrences as occ
@@ -26,6 +27,7 @@ from chalicelib.domain.campaigns.model import (
     AwardPoints,
     Birthday,
     Campaign,
+    DrawEntries,
     Event,
     Holiday,
     IssueCoupon,
@@ -42,6 +44,8 @@ ASSUMPTIONS = [
     "variant weights split recipients; a message counts once per channel",
     "money = coupons x worst case (face value or max discount) + points x point value",
 ]
+DRAW_NOTE = ("draw entries cost the campaign nothing (money 0): prizes are paid from each "
+             "draw's own stock and budget")
 MAX_FIRES = 10_000
 PERIOD_DAYS = {Period.day: 1, Period.week: 7, Period.month: 30.44, Period.year: 365.25}
 
@@ -78,6 +82,38 @@ def limited(c: Campaign, fires: float, at: datetime) -> float:
     return min(fires, c.limits.per_member * periods)
 
 
+@dataclass
+class _Tally:
+    """Projected action counts over the arms."""
+
+    totals: dict[str, float] = field(default_factory=lambda: {
+        "coupons": 0.0, "points": 0.0, "messages": 0.0})
+    money: float = 0.0
+    unbounded: list[str] = field(default_factory=list)
+    multiplier: bool = False
+    draw_entries: dict[str, float] = field(default_factory=dict)  # draw id -> entries
+
+    def add(self, a: Action, n: float, coupons: Callable[[str], CouponFacts | None]) -> None:
+        if isinstance(a, IssueCoupon):
+            self.totals["coupons"] += n * a.quantity
+            # best_of: the costliest of the list (any member may get it)
+            worst = {tid: f.worst_case_minor if f else None
+                     for tid in a.candidates() for f in [coupons(tid)]}
+            if None in worst.values():
+                self.unbounded += [tid for tid, w in worst.items() if w is None]
+            else:
+                self.money += n * a.quantity * max(w or 0 for w in worst.values())
+        elif isinstance(a, AwardPoints):
+            if a.points is not None:
+                self.totals["points"] += n * a.points
+            else:
+                self.multiplier = True
+        elif isinstance(a, Message):
+            self.totals["messages"] += n * len(a.channels)
+        elif isinstance(a, DrawEntries):  # no cost: prizes come from the draw's own budget
+            self.draw_entries[a.draw] = self.draw_entries.get(a.draw, 0.0) + n * a.count
+
+
 def project(c: Campaign, *, at: datetime, audience_size: float,
             coupons: Callable[[str], CouponFacts | None],
             point_value_minor: float = 1.0) -> dict[str, object]:
@@ -86,31 +122,12 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     recipients = audience_size * (1 - holdout / 100)
     per_member = limited(c, fires_per_member(c, at), at)
     deliveries = recipients * per_member
-    arms = _arms(c)
-    totals = {"coupons": 0.0, "points": 0.0, "messages": 0.0}
-    money = 0.0
-    unbounded: list[str] = []
-    multiplier = False
-    for share, actions in arms:
-        n = deliveries * share
+    tally = _Tally()
+    for share, actions in _arms(c):
         for a in actions:
-            if isinstance(a, IssueCoupon):
-                totals["coupons"] += n * a.quantity
-                # best_of: the costliest of the list (any member may get it)
-                worst = {tid: f.worst_case_minor if f else None
-                         for tid in a.candidates() for f in [coupons(tid)]}
-                if None in worst.values():
-                    unbounded += [tid for tid, w in worst.items() if w is None]
-                else:
-                    money += n * a.quantity * max(w or 0 for w in worst.values())
-            elif isinstance(a, AwardPoints):
-                if a.points is not None:
-                    totals["points"] += n * a.points
-                else:
-                    multiplier = True
-            elif isinstance(a, Message):
-                totals["messages"] += n * len(a.channels)
-    money += totals["points"] * point_value_minor
+            tally.add(a, deliveries * share, coupons)
+    totals, unbounded = tally.totals, tally.unbounded
+    money = tally.money + totals["points"] * point_value_minor
     projected: dict[str, int | None] = {k: round(v) for k, v in totals.items()}
     projected["money_minor"] = None if unbounded else round(money)
     budget = c.budget.model_dump() if c.budget else {}
@@ -123,13 +140,17 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     notes = []
     if unbounded:
         notes.append("money is unbounded: no worst case for " + ", ".join(sorted(set(unbounded))))
-    if multiplier:
+    if tally.multiplier:
         notes.append("multiplier points depend on order totals and are not projected")
+    extra: dict[str, object] = {}
+    if tally.draw_entries:
+        extra["draw_entries"] = {d: round(v) for d, v in tally.draw_entries.items()}
+        notes.append(DRAW_NOTE)
     start, end = projection_range(c, at)
     return {
         "from": start.isoformat(), "until": end.isoformat(),
         "recipients": round(recipients), "deliveries_per_recipient": round(per_member, 3),
-        "projected": projected, "budget": against, "notes": notes,
+        "projected": projected, **extra, "budget": against, "notes": notes,
         "assumptions": ASSUMPTIONS,
     }
 
