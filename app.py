@@ -9,8 +9,10 @@ from chalice import Chalice, Rate
 from chalice.app import CloudWatchEvent, DynamoDBEvent, SQSEvent
 
 from chalicelib import bootstrap
+from chalicelib.api import activities as activities_api
 from chalicelib.api import auth, campaign_review, health, members
 from chalicelib.api import campaigns as campaigns_api
+from chalicelib.api import checkins as checkins_api
 from chalicelib.api import checkout as checkout_api
 from chalicelib.api import coupons as coupons_api
 from chalicelib.api import draws as draws_api
@@ -45,6 +47,8 @@ app.register_blueprint(unsubscribe_api.bp)
 app.register_blueprint(draws_api.bp)
 app.register_blueprint(referrals_api.bp)
 app.register_blueprint(gifts_api.bp)
+app.register_blueprint(checkins_api.bp)
+app.register_blueprint(activities_api.bp)
 
 
 # Loyalty jobs: daily at 00:05 Asia/Shanghai; each catches up on every local date it missed.

@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # types only: build() imports the adapters and services on fi
     from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
+    from chalicelib.domain.campaigns.lint import DrawFacts, DrawLookup
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
@@ -67,11 +70,14 @@ class Overrides(TypedDict, total=False):
     worker: Worker
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
+    draw_lookup: DrawLookup | None
     contacts: ContactIndex
     draws: DrawRepository
     referrals: ReferralRepository
     gifts: GiftRepository
     gift_partner: GiftPartner
+    checkins: CheckinRepository
+    activities: ActivityRepository
     scan_segments: int
 
 
@@ -86,6 +92,19 @@ def coupon_template_lookup(template_id: str) -> Mapping[str, object] | None:
         return None
 
 
+def draw_facts_lookup(draw_id: str) -> DrawFacts | None:
+    """Campaign lint reads lucky draws as stored: closing time, closed now (None when
+    unknown)."""
+    from chalicelib.domain.campaigns.lint import DrawFacts
+    from chalicelib.services import clock
+    from chalicelib.services.engagement import draws
+
+    found = draws.definition(draw_id)
+    if found is None:
+        return None
+    return DrawFacts(found.id, found.window.closes_at, found.closed_at(clock.now()))
+
+
 def build(**overrides: Unpack[Overrides]) -> Deps:
     """The graph with real adapters; ``overrides`` replace fields by name (tests).
 
@@ -98,6 +117,7 @@ def build(**overrides: Unpack[Overrides]) -> Deps:
     delivery = _delivery(overrides, repos["delivery"], repos["delivery_queues"])
     return Deps(**repos, **delivery, coupon_hooks=_coupon_hooks(overrides),
                 template_lookup=overrides.get("template_lookup", coupon_template_lookup),
+                draw_lookup=overrides.get("draw_lookup", draw_facts_lookup),
                 **_gifts(overrides))
 
 
@@ -117,6 +137,8 @@ class _Repositories(TypedDict):
     contacts: ContactIndex
     draws: DrawRepository
     referrals: ReferralRepository
+    checkins: CheckinRepository
+    activities: ActivityRepository
 
 
 def _repositories(overrides: Overrides) -> _Repositories:
@@ -127,8 +149,10 @@ def _repositories(overrides: Overrides) -> _Repositories:
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.perks import PerkRepository
     from chalicelib.adapters.loyalty.programs import ProgramRepository
     from chalicelib.adapters.loyalty.repository import LoyaltyRepository
@@ -152,6 +176,8 @@ def _repositories(overrides: Overrides) -> _Repositories:
         "contacts": overrides.get("contacts") or ContactIndex(),
         "draws": overrides.get("draws") or DrawRepository(),
         "referrals": overrides.get("referrals") or ReferralRepository(),
+        "checkins": overrides.get("checkins") or CheckinRepository(),
+        "activities": overrides.get("activities") or ActivityRepository(),
     }
 
 
@@ -166,7 +192,7 @@ class _Delivery(TypedDict):
 def _delivery(overrides: Overrides, repo: DeliveryRepository,
               queues: DeliveryQueues) -> _Delivery:
     """Delivery's graph: campaigns as the planner and workers see them, channels, effects
-    (coupons and points through their services), caps from the live program."""
+    (coupons, points and draw entries through their services), caps from the live program."""
     from chalicelib.adapters.delivery.channels import default_channels
     from chalicelib.adapters.delivery.email import EmailChannel
     from chalicelib.config import get_settings
@@ -178,6 +204,7 @@ def _delivery(overrides: Overrides, repo: DeliveryRepository,
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
     from chalicelib.services.delivery.worker import Worker
+    from chalicelib.services.engagement import draws
     from chalicelib.services.loyalty import hooks as loyalty_hooks
     from chalicelib.services.loyalty import loyalty, perks
 
@@ -189,7 +216,8 @@ def _delivery(overrides: Overrides, repo: DeliveryRepository,
     effects = overrides.get("effects") or Effects(
         issue_coupon=loyalty_hooks.coupon_issue_items, template_facts=coupons.template_facts,
         award_items=loyalty.award_items, definition=coupon_ranking.template_definition,
-        tiers=coupon_ranking.tier_ladder)
+        tiers=coupon_ranking.tier_ladder, draw=draws.definition,
+        grant_entries=draws.campaign_grant_items)
     return {
         "channels": channels,
         "campaign_source": source,

@@ -53,6 +53,11 @@ Single-table layout (docs/data-model.md renders this table at build time, docs/h
     DRAWPOOL#<id>#<k>          POOL (a lucky draw's stock and budget shard k: hot counters spread)
     MEMBER#<id>                DRAWENTRY#<draw>#<entry>    DRAWLOG#<draw>#<s> / <at>#<entry> -
     MEMBER#<id>                DRAWLIMIT#<draw>#TOTAL | DRAWLIMIT#<draw>#DAY#<date> | DRAWGRANT#<draw> | DRAWGRANTREF#<draw>#<ref>
+    MEMBER#<id>                CHECKIN | CHECKIN#<yyyy-mm-dd> (check-in streak state; one record per day checked in or made up)
+    CHECKINSTAT#<s>            <yyyy-mm-dd> (check-in counters per member-local day; 16 shards by member)
+    ACTIVITY#<type>#<key-hash> ACTIVITY (an activity's natural key: awarded or capped, once, forever)
+    MEMBER#<id>                ACTCAP#<type>#<yyyy-mm-dd> | ACTCAP#<type>#<yyyy-mm> (awarded activities per local day/month)
+    ACTSTAT#<s>                <yyyy-mm-dd> (activity counters per day and type; 16 shards by member)
 """
 
 from __future__ import annotations
@@ -922,3 +927,61 @@ def gift_hook_index(fulfilment_id: str, event: str, retry_at: str) -> dict[str, 
 
 def gift_of_hook(pk: str) -> str:
     return pk.removeprefix(FULFIL)
+
+
+# --- engagement: daily check-in; loyalty: points for activities --------------------------
+# Counters for marketers sit on STAT_SHARDS partitions chosen by the member (never one
+# partition per day): a morning rush of check-ins spreads over 16 keys; a stats read is one
+# Query per shard (SK between two days).
+CHECKIN = "CHECKIN#"
+CHECKIN_STATE = "CHECKIN"
+CHECKIN_STATS = "CHECKINSTAT#"
+ACTIVITY = "ACTIVITY#"
+ACTIVITY_CAP = "ACTCAP#"
+ACTIVITY_STATS = "ACTSTAT#"
+STAT_SHARDS = 16
+
+
+def checkin_state(member_id: str) -> dict[str, str]:
+    return {"PK": member_pk(member_id), "SK": CHECKIN_STATE}
+
+
+def checkin_day(member_id: str, day: str) -> dict[str, str]:
+    """A member's check-in (or make-up) of the member-local ``day`` (yyyy-mm-dd)."""
+    return {"PK": member_pk(member_id), "SK": f"{CHECKIN}{day}"}
+
+
+def checkin_days(member_id: str, first: str, last: str) -> tuple[str, str, str]:
+    """(PK, SK low, SK high) of the member's day records from ``first`` to ``last``."""
+    return member_pk(member_id), f"{CHECKIN}{first}", f"{CHECKIN}{last}"
+
+
+def stat_shard(member_id: str) -> int:
+    return _shard(member_id, STAT_SHARDS)
+
+
+def checkin_stats(member_id: str, day: str) -> dict[str, str]:
+    return {"PK": f"{CHECKIN_STATS}{stat_shard(member_id):02d}", "SK": day}
+
+
+def checkin_stats_partitions() -> list[str]:
+    return [f"{CHECKIN_STATS}{s:02d}" for s in range(STAT_SHARDS)]
+
+
+def activity(activity_type: str, natural_key: str) -> dict[str, str]:
+    """The once-forever record of an activity event (the natural key hashed: any text)."""
+    digest = hashlib.sha256(natural_key.encode()).hexdigest()[:40]
+    return {"PK": f"{ACTIVITY}{activity_type}#{digest}", "SK": "ACTIVITY"}
+
+
+def activity_cap(member_id: str, activity_type: str, period: str) -> dict[str, str]:
+    """Awarded events of a type in a member-local day (yyyy-mm-dd) or month (yyyy-mm)."""
+    return {"PK": member_pk(member_id), "SK": f"{ACTIVITY_CAP}{activity_type}#{period}"}
+
+
+def activity_stats(member_id: str, day: str) -> dict[str, str]:
+    return {"PK": f"{ACTIVITY_STATS}{stat_shard(member_id):02d}", "SK": day}
+
+
+def activity_stats_partitions() -> list[str]:
+    return [f"{ACTIVITY_STATS}{s:02d}" for s in range(STAT_SHARDS)]

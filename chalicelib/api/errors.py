@@ -99,6 +99,21 @@ REASONS: dict[str, str] = {
                     "(referral sign-up)",
     "FULFILMENT_STATUS": "the gift is `status` and `action` needs one of `allowed_from` "
                          "(to_fulfil → shipped → delivered; to_fulfil|shipped → cancelled; 409)",
+    "CHECKIN_DISABLED": "the program has no enabled `checkin` section (422)",
+    "ALREADY_CHECKED_IN": "the day is already checked in; a make-up cannot fill it (409)",
+    "MAKEUP_DISABLED": "the program's `checkin` offers no make-up cards (422)",
+    "MAKEUP_NOT_PAST": "only a day before today (member-local) can be made up (422)",
+    "MAKEUP_OTHER_MONTH": "only a day of the current member-local month can be made up (422)",
+    "MAKEUP_LIMIT": "the month's make-up cards (`checkin.makeup.max_per_month`) are used (422)",
+    "UNKNOWN_ACTIVITY": "the activity type is not in the program's `activities`; the "
+                        "message suggests the closest (422)",
+    "IN_FUTURE": "`occurred_at` is after now (5 minutes of clock skew allowed; 422)",
+    "TOO_OLD": "`occurred_at` is older than `activities.max_age_days` (422)",
+    "NATURAL_KEY_USED": "the activity's natural key was recorded for another member (409)",
+    "CAP_DAILY": "an activity result: recorded with 0 points, the type's `daily_cap` is "
+                 "reached for the member-local day (not an error)",
+    "CAP_MONTHLY": "an activity result: recorded with 0 points, the type's `monthly_cap` is "
+                   "reached for the member-local month (not an error)",
 }
 
 

@@ -2,7 +2,7 @@
 
 Layout: ``campaigns/*.json`` are campaigns (``schema.json`` and ``*.schema.json`` are schemas,
 ``program.json`` is the loyalty program), ``campaigns/coupons/*.json`` coupon templates
-whose id is ``template_id`` or the file name.
+whose id is ``template_id`` or the file name, ``campaigns/draws/*.json`` lucky draws.
 """
 
 from __future__ import annotations
@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.domain.campaigns.lint import DrawFacts
 
 ROOT = Path(__file__).resolve().parents[2]
 CAMPAIGNS_DIR = ROOT / "campaigns"
@@ -96,6 +100,27 @@ def load_templates(directory: Path) -> dict[str, Mapping[str, object]]:
             continue
         if isinstance(doc, dict):
             out[str(doc.get("template_id") or f.stem)] = doc
+    return out
+
+
+def load_draws(directory: Path, now: datetime) -> dict[str, DrawFacts]:
+    """Lucky draws by id from ``directory`` for lint (``closed`` as of ``now``); invalid
+    files are skipped here, ``perks draws validate`` reports them."""
+    from chalicelib.domain.campaigns.lint import DrawFacts
+    from chalicelib.domain.engagement.draws import parse_draw
+    from chalicelib.errors import ValidationFailed
+
+    out: dict[str, DrawFacts] = {}
+    if not directory.is_dir():
+        return out
+    for f in sorted(directory.glob("*.json")):
+        if f.name.endswith("schema.json"):
+            continue
+        try:
+            d = parse_draw(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, ValueError, ValidationFailed):
+            continue
+        out[d.id] = DrawFacts(d.id, d.window.closes_at, d.closed_at(now))
     return out
 
 

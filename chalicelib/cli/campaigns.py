@@ -94,20 +94,22 @@ def _check_files(args: argparse.Namespace, with_lint: bool) -> tuple[list[files.
     paths = files.campaign_files(args.files)
     if not paths:
         console.print("[yellow]no campaign files found[/]")
-    lookup = None
+    lookup = draws = None
     if with_lint:
         from chalicelib.domain.campaigns.lint import lint
+        from chalicelib.services import clock
 
         tdir = Path(args.templates) if getattr(args, "templates", None) else \
             files.templates_dir(paths)
         templates = files.load_templates(tdir)
         lookup = templates.get
+        draws = files.load_draws(tdir.parent / "draws", clock.now()).get
     results = []
     for path in track(paths, description="checking", console=console, transient=True,
                       disable=len(paths) < 20):
         r = files.read(path)
         if with_lint and r.campaign is not None:
-            r.warnings = [*r.warnings, *lint(r.campaign, lookup)]
+            r.warnings = [*r.warnings, *lint(r.campaign, lookup, draws)]
         results.append(r)
     return results, console
 

@@ -250,8 +250,8 @@ def _print_stats(campaign_id: str, as_json: bool,
     table = Table(title=f"campaign {campaign_id}")
     table.add_column("occurrence")
     cols = ("targeted", "held_out", "delivered", "deferred", "suppressed", "sent", "failed",
-            "coupons_issued", "coupons_redeemed", "points_awarded", "cost_minor",
-            "orders_treated", "lift")
+            "coupons_issued", "coupons_redeemed", "points_awarded", "draw_entries_granted",
+            "cost_minor", "orders_treated", "lift")
     for c in cols:
         table.add_column(c, justify="right")
     rows = [(o.occurrence, o) for o in stats.occurrences] + [("TOTAL", stats.totals)]

@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.delivery.inbox import InboxRepository
     from chalicelib.adapters.delivery.queues import DeliveryQueues
     from chalicelib.adapters.delivery.repository import DeliveryRepository
+    from chalicelib.adapters.engagement.checkins import CheckinRepository
     from chalicelib.adapters.engagement.draws import DrawRepository
     from chalicelib.adapters.engagement.referrals import ReferralRepository
+    from chalicelib.adapters.loyalty.activities import ActivityRepository
     from chalicelib.adapters.loyalty.gifts import GiftRepository
     from chalicelib.adapters.loyalty.partner import GiftPartner
     from chalicelib.adapters.loyalty.perks import PerkRepository
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # types only: the classes live in services that import this m
     from chalicelib.adapters.members.contacts import ContactIndex
     from chalicelib.adapters.members.index import MemberIndex
     from chalicelib.adapters.members.repository import MemberRepository
+    from chalicelib.domain.campaigns.lint import DrawLookup
     from chalicelib.services.delivery.campaigns import CampaignSource
     from chalicelib.services.delivery.effects import Effects
     from chalicelib.services.delivery.planner import Planner
@@ -79,11 +82,14 @@ class Deps:
     worker: Worker
     coupon_hooks: CouponHooks
     template_lookup: TemplateLookup | None
+    draw_lookup: DrawLookup | None  # lucky draws for campaign lint (draw_entries actions)
     contacts: ContactIndex  # members by phone (inbound SMS replies)
     draws: DrawRepository  # lucky draws (engagement)
     referrals: ReferralRepository  # 老带新: codes, referral records, due index, stats
     gifts: GiftRepository  # gift fulfilment records and partner webhooks (issue 14)
     gift_partner: GiftPartner  # the fulfilment partner's signed webhook
+    checkins: CheckinRepository  # daily check-in (engagement)
+    activities: ActivityRepository  # points for activities (loyalty)
 
 
 _lock = threading.Lock()

@@ -215,8 +215,12 @@ class DrawRepository(TableRepository):
             named.append(("pool", self._take(draw.id, prize, pool)))
         named += self._limits(draw, member, day)
         if use_grant:
-            args = update_args(add={"used": 1}, condition="#used < #granted",
-                               names={"#used": "used", "#granted": "granted"})
+            # ``used`` is absent until the first granted entry: compared as missing it
+            # would fail every first use.
+            args = update_args(add={"used": 1}, condition="(attribute_not_exists(#used) AND "
+                               "#granted > :zero) OR #used < #granted",
+                               names={"#used": "used", "#granted": "granted"},
+                               values={":zero": 0})
             named.append(("grant", {"Update": {"TableName": self.table.name, **OLD,
                                                "Key": keys.draw_grant(member, draw.id),
                                                **args}}))

@@ -1,8 +1,9 @@
 """Warnings about costly or silent mistakes in a valid campaign. Pure.
 
-``lint(campaign, templates)`` returns ``[{code, path, message, hint}]``; ``templates`` looks
-a coupon template up by id (from ``campaigns/coupons/*.json`` offline, from the table
-online) and returns its JSON as a dict, or None when there is no such template.
+``lint(campaign, templates, draws)`` returns ``[{code, path, message, hint}]``; ``templates``
+looks a coupon template up by id (from ``campaigns/coupons/*.json`` offline, from the table
+online) and returns its JSON as a dict, or None when there is no such template; ``draws``
+looks a lucky draw up by id the same way and returns its ``DrawFacts`` (or None).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from chalicelib.domain.campaigns.cron import CronError, parse_cron
 from chalicelib.domain.campaigns.model import (
     Birthday,
     Campaign,
+    DrawEntries,
     Event,
     EventType,
     Holiday,
@@ -29,6 +31,19 @@ from chalicelib.domain.coupons.validity import use_until
 
 Warning_ = dict[str, str]
 TemplateLookup = Callable[[str], Mapping[str, object] | None]
+
+
+@dataclass(frozen=True)
+class DrawFacts:
+    """What lint needs of a lucky draw: when it closes, and whether it had closed when the
+    caller looked (the caller reads the clock; lint stays pure)."""
+
+    id: str
+    closes_at: datetime
+    closed: bool
+
+
+DrawLookup = Callable[[str], DrawFacts | None]
 
 
 @dataclass(frozen=True)
@@ -110,7 +125,8 @@ def _w(code: str, path: str, message: str, hint: str) -> Warning_:
     return {"code": code, "path": path, "message": message, "hint": hint}
 
 
-def lint(c: Campaign, templates: TemplateLookup | None = None) -> list[Warning_]:
+def lint(c: Campaign, templates: TemplateLookup | None = None,
+         draws: DrawLookup | None = None) -> list[Warning_]:
     """Warnings for a valid campaign (an empty list means lint clean)."""
     out: list[Warning_] = []
     if c.budget is None or c.budget.is_empty():
@@ -129,6 +145,32 @@ def lint(c: Campaign, templates: TemplateLookup | None = None) -> list[Warning_]
     out.extend(_placeholders(c))
     if templates is not None:
         out.extend(_coupons(c, templates))
+    if draws is not None:
+        out.extend(_draws(c, draws))
+    return out
+
+
+def _draws(c: Campaign, draws: DrawLookup) -> list[Warning_]:
+    """Each draw_entries action names a draw that exists, is still open for entries, and
+    does not close before the campaign stops granting them."""
+    out: list[Warning_] = []
+    for prefix, i, a in c.all_actions():
+        if not isinstance(a, DrawEntries):
+            continue
+        path = f"{prefix}/{i}/draw"
+        d = draws(a.draw)
+        if d is None:
+            out.append(_w("unknown-draw", path, f"no lucky draw '{a.draw}'",
+                          "create it in campaigns/draws/ (and sync), or fix the id"))
+        elif d.closed:
+            out.append(_w("draw-closed", path, f"the draw '{a.draw}' has closed "
+                          f"({d.closes_at.isoformat()})", "granted entries could not be "
+                          "used: grant entries of an open draw, or remove the action"))
+        elif c.ends_at is None or c.ends_at > d.closes_at:
+            out.append(_w("draw-closes-first", path, f"the draw '{a.draw}' closes at "
+                          f"{d.closes_at.isoformat()}, before the campaign window ends",
+                          "deliveries after the close fail (effect unavailable): end the "
+                          "campaign by then, or extend the draw"))
     return out
 
 

@@ -48,6 +48,7 @@ ShortText = Annotated[str, length(1, 200), OneLine]
 LinkText = Annotated[str, length(1, 500), OneLine]
 HtmlText = Annotated[str, length(1, 10_000), MultiLine]  # an email's html template
 DaysBefore = Annotated[int, Field(ge=0, le=60)]
+DrawRef = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]  # a draw id
 
 
 def _campaign_year(value: datetime) -> datetime:
@@ -345,7 +346,18 @@ class Message(Strict):
     fallback: Locale = "zh-CN"
 
 
-Action = Annotated[IssueCoupon | AwardPoints | Message, Field(discriminator="type")]
+class DrawEntries(Strict):
+    """Grant ``count`` entries of a lucky draw (``campaigns/draws/<draw>.json``): the member
+    uses them before points, and one delivery grants them once (docs/draws.md). They cost
+    the campaign nothing; prizes are paid from the draw's own stock and budget."""
+
+    type: Literal["draw_entries"]
+    draw: DrawRef
+    count: Annotated[int, Field(ge=1, le=100)] = 1
+
+
+Action = Annotated[IssueCoupon | AwardPoints | Message | DrawEntries,
+                   Field(discriminator="type")]
 
 
 # --- journeys (multi-step campaigns; execution rules in journeys.py) -----------------------

@@ -31,6 +31,7 @@ from chalicelib.domain.campaigns.model import (
     AwardPoints,
     Birthday,
     Campaign,
+    DrawEntries,
     Event,
     Holiday,
     IssueCoupon,
@@ -51,6 +52,8 @@ JOURNEY_ASSUMPTIONS = [
     "journey: deliveries are entries (one per member with reentry 'never'); each entry "
     "counts every action step's coupons, points and messages: an upper bound (up to)",
 ]
+DRAW_NOTE = ("draw entries cost the campaign nothing (money 0): prizes are paid from each "
+             "draw's own stock and budget")
 MAX_FIRES = 10_000
 PERIOD_DAYS = {Period.day: 1, Period.week: 7, Period.month: 30.44, Period.year: 365.25}
 
@@ -96,6 +99,7 @@ class Tally:
     money: float = 0.0
     unbounded: list[str] = field(default_factory=list)
     multiplier: bool = False
+    draw_entries: dict[str, float] = field(default_factory=dict)  # draw id -> entries
 
     def add(self, actions: list[Action], n: float,
             coupons: Callable[[str], CouponFacts | None]) -> None:
@@ -116,6 +120,8 @@ class Tally:
                     self.multiplier = True
             elif isinstance(a, Message):
                 self.totals["messages"] += n * len(a.channels)
+            elif isinstance(a, DrawEntries):  # no cost: prizes come from the draw's budget
+                self.draw_entries[a.draw] = self.draw_entries.get(a.draw, 0.0) + n * a.count
 
     def rounded(self) -> dict[str, int]:
         return {k: round(v) for k, v in self.totals.items()}
@@ -161,7 +167,8 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
     out: dict[str, object] = {
         "from": start.isoformat(), "until": end.isoformat(),
         "recipients": round(recipients), "deliveries_per_recipient": round(per_member, 3),
-        "projected": projected, "budget": _against(c, projected), "notes": notes,
+        "projected": projected, **_draws(tally, notes), "budget": _against(c, projected),
+        "notes": notes,
         "assumptions": ASSUMPTIONS + (JOURNEY_ASSUMPTIONS if c.journey else []),
     }
     if c.journey is not None:
@@ -170,6 +177,14 @@ def project(c: Campaign, *, at: datetime, audience_size: float,
         notes.append("journey: up to — every action step counted for each entering member; "
                      "branches decide who reaches each step")
     return out
+
+
+def _draws(tally: Tally, notes: list[str]) -> dict[str, object]:
+    """Draw entries granted (no campaign cost: a note says so)."""
+    if not tally.draw_entries:
+        return {}
+    notes.append(DRAW_NOTE)
+    return {"draw_entries": {d: round(v) for d, v in tally.draw_entries.items()}}
 
 
 def _against(c: Campaign, projected: dict[str, int | None]) -> dict[str, dict[str, object]]:

@@ -31,7 +31,7 @@ from chalicelib.errors import ValidationFailed
 
 Error = dict[str, str]
 TRIGGER_TYPES = ("once", "recurring", "birthday", "holiday", "event")
-ACTION_TYPES = ("issue_coupon", "award_points", "message")
+ACTION_TYPES = ("issue_coupon", "award_points", "message", "draw_entries")
 STEP_TYPES = ("action", "wait", "branch", "exit")
 ORDER_EVENTS = (EventType.order, EventType.first_order)
 
@@ -195,6 +195,7 @@ _PATTERN_HINTS = {
     "template": "the id of a coupon template, e.g. \"new-member-5\"",
     "best_of": "ids of coupon templates, e.g. [\"coffee-5\", \"tea-5\"]",
     "calendar": "a country code such as \"CN\"",
+    "draw": "the id of a lucky draw (campaigns/draws/<id>.json), e.g. \"spring-lucky-draw\"",
 }
 
 
@@ -218,7 +219,9 @@ def pydantic_errors(err: ValidationError, data: object) -> list[Error]:
             path = [*path, "type"]
             msg = "missing 'type'" if kind == "union_tag_not_found" else \
                 f"unknown type {ctx.get('tag', '')!r}"
-            hint = "type is one of: " + ", ".join(tags)
+            close = difflib.get_close_matches(str(ctx.get("tag", "")), tags, n=1)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + \
+                "type is one of: " + ", ".join(tags)
         elif kind in ("literal_error", "enum"):
             hint = f"use {ctx.get('expected', '')}"
         elif kind == "string_pattern_mismatch":

@@ -23,6 +23,7 @@ COUNTERS = (
     "orders_holdout", "revenue_holdout", "converters_holdout",
     "assigned",  # new counters go last: CSV columns keep their positions
     "sent_email", "failed_email",
+    "draw_entries_granted",  # lucky-draw entries granted by draw_entries actions
 )
 
 

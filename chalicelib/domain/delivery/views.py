@@ -41,6 +41,7 @@ class Counters(Out):
     coupons_issued: int = 0
     coupons_redeemed: int = 0
     points_awarded: int = 0
+    draw_entries_granted: int = 0  # lucky-draw entries (no cost: the draw pays its prizes)
     cost_minor: int = 0
     orders_treated: int = 0
     revenue_treated: int = 0

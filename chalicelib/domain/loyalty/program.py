@@ -27,7 +27,9 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from chalicelib.domain.campaigns.model import CapClass
+from chalicelib.domain.engagement.checkin import CheckinProgram
 from chalicelib.domain.engagement.referrals import Referrals
+from chalicelib.domain.loyalty.activities import ActivitiesProgram
 from chalicelib.domain.loyalty.perks import (
     MAX_MONTHLY_COUPONS,
     BirthdayWindow,
@@ -216,6 +218,10 @@ class Program(Strict):
     referrals: Referrals | None = Field(
         None, description="老带新 referrals: rewards for both sides after the referee's first "
         "order passes its refund window (docs/referrals.md); absent: referrals are off")
+    checkin: CheckinProgram | None = Field(
+        None, description="daily check-in (签到): streak rewards and make-up cards")
+    activities: ActivitiesProgram | None = Field(
+        None, description="points for activities (review_written, store_visit, …) with caps")
 
     @field_validator("tiers")
     @classmethod

@@ -213,9 +213,10 @@ def _audit_view(item: Mapping[str, object]) -> dict[str, object]:
 
 def lint(campaign: Campaign, *, online: bool = True,
          templates: TemplateLookup | None = None) -> list[dict[str, str]]:
-    """Lint warnings; coupon templates come from the stack unless ``templates`` is given."""
+    """Lint warnings; coupon templates come from the stack unless ``templates`` is given,
+    lucky draws from the stack when ``online``."""
     lookup = templates if templates is not None else (template_lookup() if online else None)
-    return linter.lint(campaign, lookup)
+    return linter.lint(campaign, lookup, deps().draw_lookup if online else None)
 
 
 def check(campaign_id: str, raw: object) -> dict[str, object]:

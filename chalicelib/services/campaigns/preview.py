@@ -219,7 +219,7 @@ def preview_on_stack(c: Campaign, *, at: datetime, samples: int, scan_limit: int
         "audience": audience, "samples": sample_views, "occurrences": fires,
         "timezones": biggest,
         "projection": project(c, at=at, audience_size=size, coupons=facts),
-        "warnings": lint(c, templates),
+        "warnings": lint(c, templates, deps().draw_lookup),
     }
 
 

@@ -8,7 +8,13 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.domain.campaigns.model import AwardPoints, Campaign, IssueCoupon, Message
+from chalicelib.domain.campaigns.model import (
+    AwardPoints,
+    Campaign,
+    DrawEntries,
+    IssueCoupon,
+    Message,
+)
 
 TTL_SECONDS = 30.0
 LOYALTY_ATTRS = frozenset({"tier", "points.available", "lifetime_spend", "qualifying_spend",
@@ -133,4 +139,13 @@ def coupon_actions(actions: Iterable[Any],
             ids = a.candidates()
             tid = choose(ids) if a.coupon is not None and choose is not None else ids[0]
             out[tid] = out.get(tid, 0) + a.quantity
+    return out
+
+
+def draw_actions(actions: Iterable[Any]) -> dict[str, int]:
+    """Draw → total entries (one transaction may touch a member's grant item once)."""
+    out: dict[str, int] = {}
+    for a in actions:
+        if isinstance(a, DrawEntries):
+            out[a.draw] = out.get(a.draw, 0) + a.count
     return out

@@ -12,6 +12,11 @@
   coupon center's pure ranking (``domain/coupons/ranking.py``) over the definitions
   (``definition``, cached) and program tiers (``tiers``) bootstrap wires from the coupons
   service; the picks go into the send record.
+- draw entries: ``grant_entries`` (bootstrap wires the draws service's
+  ``campaign_grant_items``) over the draw ``draw`` looks up (cached briefly; a missing or
+  closed draw is ``EffectUnavailable``). The grant is keyed by (member, draw, campaign,
+  occurrence) and create-only, besides the send record: granted once. Items are named
+  ``draw:<draw id>:<draws' name>``; no budget dimension (prizes are the draw's own cost).
 
 The collaborators are passed at construction (``chalicelib/bootstrap.py``); a deployment
 without one of them gets ``EffectUnavailable`` for that effect.
@@ -30,11 +35,13 @@ from typing import Any
 from chalicelib.adapters.dynamo import NamedItems
 from chalicelib.domain.coupons.ranking import Tiers, for_member
 from chalicelib.domain.coupons.template import CouponTemplate
+from chalicelib.domain.engagement.draws import Draw
 from chalicelib.errors import NotFound
 
 TEMPLATE_TTL_SECONDS = 60.0
 IssueCoupon = Callable[..., tuple[str, list[dict[str, Any]]]]
 AwardItems = Callable[..., NamedItems]
+GrantEntries = Callable[[str, str, int, str, str], NamedItems]  # member, draw, count, ref, now
 
 
 class EffectUnavailable(Exception):
@@ -80,12 +87,17 @@ class Effects:
                  template_facts: Callable[[str], dict[str, Any] | None] | None = None,
                  award_items: AwardItems | None = None,
                  definition: Callable[[str], CouponTemplate | None] | None = None,
-                 tiers: Callable[[], Tiers] | None = None) -> None:
+                 tiers: Callable[[], Tiers] | None = None,
+                 draw: Callable[[str], Draw | None] | None = None,
+                 grant_entries: GrantEntries | None = None) -> None:
         self._issue_coupon = issue_coupon
         self._template_facts = template_facts
         self._award_items = award_items
         self._definition = definition
         self._tiers = tiers
+        self._draw = draw
+        self._grant_entries = grant_entries
+        self._draws: dict[str, tuple[float, Draw | None]] = {}
         self._templates: dict[str, tuple[float, dict[str, Any] | None]] = {}
         self._definitions: dict[str, tuple[float, CouponTemplate | None]] = {}
 
@@ -166,6 +178,29 @@ class Effects:
         return Effect(counters={"points_awarded": points}, spend={"points": points},
                       fresh=build, stale=frozenset({"points:loyalty"}),
                       metrics={"PointsEarned": points})
+
+    def draw_entries(self, member_id: str, draw_id: str, count: int, campaign_id: str,
+                     occurrence: str, now: str) -> Effect:
+        """``count`` entries of a lucky draw, granted once per (campaign, occurrence,
+        member): the draws repository's create-only ``grant_ref`` and the ``grant`` ADD."""
+        import time
+
+        grant, lookup = self._grant_entries, self._draw
+        if grant is None or lookup is None:
+            raise EffectUnavailable("lucky draws are not wired here")
+        hit = self._draws.get(draw_id)
+        if hit is None or time.monotonic() - hit[0] >= TEMPLATE_TTL_SECONDS:
+            hit = (time.monotonic(), lookup(draw_id))
+            self._draws[draw_id] = hit
+        draw = hit[1]
+        if draw is None:
+            raise EffectUnavailable(f"no lucky draw {draw_id}")
+        if draw.closed_at(datetime.fromisoformat(now.replace("Z", "+00:00"))):
+            raise EffectUnavailable(f"the lucky draw {draw_id} has closed")
+        items = grant(member_id, draw_id, count, f"campaign:{campaign_id}#{occurrence}", now)
+        return Effect(items=[(f"draw:{draw_id}:{name}", item) for name, item in items],
+                      counters={"draw_entries_granted": count},
+                      metrics={"DrawEntriesGranted": count})
 
 
 class Chooser:

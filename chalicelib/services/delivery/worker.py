@@ -35,6 +35,7 @@ from chalicelib.services import clock
 from chalicelib.services.delivery.campaigns import (
     CampaignSource,
     coupon_actions,
+    draw_actions,
     message_action,
     needs_loyalty,
 )
@@ -105,6 +106,7 @@ class Bundle:
     spend: dict[str, int] = field(default_factory=dict)
     metrics: dict[str, int] = field(default_factory=dict)
     choices: list[dict[str, Any]] = field(default_factory=list)  # best_of picks
+    draws: dict[str, int] = field(default_factory=dict)  # draw id -> entries granted
 
     def add(self, e: Effect) -> None:
         self.items += e.items
@@ -335,7 +337,8 @@ class Worker:
                               channels=d.channels,
                               **{f"ch_{ch}": "pending" for ch in d.external},
                               coupon_ids=(bundle.facts.get("coupon") or {}).get("ids"),
-                              coupon_choices=bundle.choices or None)
+                              coupon_choices=bundle.choices or None,
+                              draw_entries=bundle.draws or None)
         commit = Commit(record, bundle.counters, guards, bundle.items, bundle.fresh,
                         bundle.stale, outbox, day=d.day)
         try:
@@ -368,7 +371,8 @@ class Worker:
         return self._final(d, "failed", "effect_unavailable")
 
     def _bundle(self, d: Decision) -> Bundle:
-        """The coupons and points of the chosen actions (raises EffectUnavailable)."""
+        """The coupons, points and draw entries of the chosen actions (raises
+        EffectUnavailable)."""
         t, c, stamp = d.task, d.campaign, iso(d.now)
         bundle = Bundle()
         chooser = self.effects.chooser(d.profile, d.loyalty, d.now, d.tz)  # ranked per member
@@ -389,6 +393,11 @@ class Worker:
         if pts > 0:
             reason = next((a.reason for a in awards if a.reason), None) or c.name
             bundle.add(self.effects.points(t.member, pts, reason, c.id, t.occurrence, stamp))
+        draws = draw_actions(d.actions)
+        for draw_id, count in draws.items():
+            bundle.add(self.effects.draw_entries(t.member, draw_id, count, c.id, t.occurrence,
+                                                 stamp))
+        bundle.draws = draws
         return bundle
 
     def _message(self, d: Decision, bundle: Bundle) -> Rendered | None:

@@ -286,6 +286,19 @@ def grant_items(member_id: str, draw_id: str, count: int, ref: str) -> Named:
     return repo().grant_items(member_id, draw_id, count, ref, clock.iso())
 
 
+def campaign_grant_items(member_id: str, draw_id: str, count: int, ref: str, now: str
+                         ) -> Named:
+    """``grant_items`` for campaign delivery, which has already looked the draw up (its
+    effects cache ``definition``): no read per member."""
+    return repo().grant_items(member_id, draw_id, count, ref, now)
+
+
+def definition(draw_id: str) -> dom.Draw | None:
+    """The live draw, or None (campaign lint, delivery's draw_entries effect)."""
+    found = repo().current(draw_id)
+    return found[0] if found else None
+
+
 def grant(member_id: str, draw_id: str, count: int, ref: str) -> bool:
     """Grant entries once per ``ref``; False when that ref had already granted."""
     try:

@@ -1,5 +1,5 @@
-// Routes of the coupon, program, member-support and audit pages: each page is its own lazily
-// loaded chunk (the initial bundle only holds this table).
+// Routes of the coupon, program, member-support, audit, gift, referral and draw pages: each
+// page is its own lazily loaded chunk (the initial bundle only holds this table).
 type Page = (main: HTMLElement, id: string | null) => Promise<void>;
 
 export const PAGES: Record<string, () => Promise<Page>> = {
@@ -8,6 +8,8 @@ export const PAGES: Record<string, () => Promise<Page>> = {
   members: async () => (await import("./member")).memberPage,
   audit: async () => (await import("./audit")).auditPage,
   gifts: async () => (await import("./gifts")).giftsPage,
+  referrals: async () => (await import("./referrals")).referralsPage,
+  draws: async () => (await import("./draws")).drawsPage,
 };
 
-export const NAV = ["coupons", "program", "members", "audit", "gifts"];
+export const NAV = ["coupons", "program", "members", "audit", "gifts", "referrals", "draws"];
