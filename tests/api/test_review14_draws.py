@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -38,3 +38,16 @@ def test_a_gift_won_in_a_draw_reaches_the_fulfilment_queue_and_the_members_gifts
     mine = club.get("/me/gifts", role="member").json["gifts"]
     assert [g["sku"] for g in mine] == ["GIFT-MUG"]
 
+
+def test_a_closed_draw_whose_seed_is_public_cannot_be_reopened(club):
+    doc = draw(NOW)
+    assert club.put("/admin/draws/lucky", role="marketer", body=doc).status_code == 200
+    clock.freeze(NOW + timedelta(days=2))
+    assert club.get("/draws/lucky", role="member").json["seed"]  # anyone can read it now
+    doc["window"]["closes_at"] = (NOW + timedelta(days=5)).isoformat()
+    r = club.put("/admin/draws/lucky", role="marketer", body=doc)
+    assert r.status_code == 409, r.json
+    assert r.json["error"]["details"][0]["reason"] == "DRAW_CLOSED"
+    entered = club.post("/me/draws/lucky/entries", role="member",
+                        headers={"Idempotency-Key": "k-1"})
+    assert entered.status_code == 422

@@ -60,6 +60,10 @@ def put(draw_id: str, draw: dom.Draw, who: str) -> Item:
         commitment = dom.commitment(seed)
     else:
         commitment = str(rec["commitment"])
+        if before.closed_at(now) and draw.window != before.window:
+            raise Conflict("the draw has closed and its seed is public: its window is fixed",
+                           details=[{"path": "/window", "message": "fixed once the draw "
+                                     "closed", "reason": "DRAW_CLOSED"}])
         frozen = dom.frozen_changes(before, draw) if now >= before.window.opens_at else []
         if frozen:
             raise Conflict("the draw has opened: its prizes, odds, stock, budget, entry cost "
