@@ -80,7 +80,8 @@ REASONS: dict[str, str] = {
     "STACKING_CONFLICT": "breaks a stacking rule (`rule`) with the coupons in `with`",
     "NOT_FOUND": "an explicit coupon id that is not in the wallet",
     "DRAW_NOT_OPEN": "the lucky draw has not opened yet (422)",
-    "DRAW_CLOSED": "the lucky draw has closed (422)",
+    "DRAW_CLOSED": "the lucky draw has closed (422); its window can no longer change, the "
+                   "seed is public (409)",
     "DRAW_NO_ENTRIES": "the draw is entered with campaign-granted entries and none are left "
                        "(422)",
     "DRAW_LIMIT_DAY": "the member used the draw's entries for their local day (409)",

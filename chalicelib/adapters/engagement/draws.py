@@ -12,7 +12,8 @@ budget pools, members' entries, limits and campaign-granted entries.
 
 An entry is ONE transaction of named items: ``entry``, ``pool``, ``limit_total``,
 ``limit_day``, ``grant``, ``gift`` and the items other capabilities hand in (``loyalty``,
-``lot:<id>``, ``ledger``, ``ledger:earn``, ``lot``, ``coupon:<n>``).
+``lot:<id>``, ``ledger``, ``ledger:earn``, ``lot``, ``coupon:<n>``, ``fulfilment``,
+``fulfilment_hook``).
 """
 
 from __future__ import annotations

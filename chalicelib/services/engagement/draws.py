@@ -20,8 +20,8 @@ from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unproce
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
+from chalicelib.services.loyalty import gift_items, loyalty
 from chalicelib.services.loyalty import hooks as loyalty_hooks
-from chalicelib.services.loyalty import loyalty
 
 ATTEMPTS = 60
 Item = dict[str, Any]
@@ -60,6 +60,10 @@ def put(draw_id: str, draw: dom.Draw, who: str) -> Item:
         commitment = dom.commitment(seed)
     else:
         commitment = str(rec["commitment"])
+        if before.closed_at(now) and draw.window != before.window:
+            raise Conflict("the draw has closed and its seed is public: its window is fixed",
+                           details=[{"path": "/window", "message": "fixed once the draw "
+                                     "closed", "reason": "DRAW_CLOSED"}])
         frozen = dom.frozen_changes(before, draw) if now >= before.window.opens_at else []
         if frozen:
             raise Conflict("the draw has opened: its prizes, odds, stock, budget, entry cost "
@@ -201,6 +205,8 @@ def _enter_once(a: _Attempt) -> Item:
                  if use_grant else "points")
     day = local_date(a.now, tz or draw.timezone).isoformat()
     gift = _gift(a, prize) if prize.kind == dom.PrizeKind.gift else None
+    if gift is not None:
+        named += _fulfilment(a, prize, str(gift["redemption_id"]))
     named = [*repo().entry_items(draw, entry, prize=prize, pool=pool.shard, day=day,
                                  use_grant=use_grant, gift=gift), *named]
     try:
@@ -245,6 +251,17 @@ def _gift(a: _Attempt, prize: dom.Prize) -> Item:
             "kind": "gift", "points_spent": 0, "gift_sku": prize.sku, "status": "to_fulfil",
             "source": "draw", "draw_id": a.draw.id, "entry_id": a.entry_id,
             "created_at": clock.iso(a.now)}
+
+
+def _fulfilment(a: _Attempt, prize: dom.Prize, gift_id: str) -> Named:
+    """The won gift in the operators' fulfilment queue and the member's gifts (same id as
+    its redemption record; nothing to refund: the entry's points bought a chance)."""
+    assert prize.sku
+    _, items = gift_items.create_fulfilment_items(
+        a.member_id, prize.sku, source="draw", source_ref=a.entry_id,
+        created_at=clock.iso(a.now), name=prize.name.zh if prize.name else "",
+        fulfilment_id=gift_id)
+    return items
 
 
 def _cancelled(a: _Attempt, e: TransactionCancelled) -> Item:
