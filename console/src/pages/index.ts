@@ -1,4 +1,5 @@
-// Routes of the coupon, program, member-support, audit, gift, referral and draw pages: each
+// Routes of the coupon, program, member-support, audit, gift, referral, draw and check-in
+// pages: each
 // page is its own lazily loaded chunk (the initial bundle only holds this table).
 type Page = (main: HTMLElement, id: string | null) => Promise<void>;
 
@@ -10,6 +11,7 @@ export const PAGES: Record<string, () => Promise<Page>> = {
   gifts: async () => (await import("./gifts")).giftsPage,
   referrals: async () => (await import("./referrals")).referralsPage,
   draws: async () => (await import("./draws")).drawsPage,
+  checkins: async () => (await import("./checkins")).checkinsPage,
 };
 
-export const NAV = ["coupons", "program", "members", "audit", "gifts", "referrals", "draws"];
+export const NAV = ["coupons", "program", "members", "audit", "gifts", "referrals", "draws", "checkins"];
