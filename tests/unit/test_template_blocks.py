@@ -38,9 +38,9 @@ def test_captured_blocks_never_build_more_than_the_output_limit(name: str) -> No
     ctx = tpl.context_for({"name": "x", "locale": "zh-CN"})
     tracemalloc.start()
     try:
-        t0 = time.monotonic()
+        t0 = time.thread_time()
         out = tpl.render(BLOCK_BLOW_UPS[name], ctx)
-        elapsed = time.monotonic() - t0
+        elapsed = time.thread_time() - t0
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
