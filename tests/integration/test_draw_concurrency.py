@@ -4,7 +4,6 @@ one outcome, paid for exactly once; the verifier recomputes every outcome afterw
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -56,14 +55,11 @@ def test_200_concurrent_entries_respect_stock_budget_and_pay_once(engine):
         loyalty.award(m, 100, reason="seed")
     doc = _hot_draw()
     draws.put("lucky", parse_draw(doc), "tester")
-    started = time.perf_counter()
     results = run_all(lambda m: draws.enter(m, "lucky"), [m for m in members
                                                          for _ in range(PER_MEMBER)])
-    elapsed = time.perf_counter() - started
     failed = [r for r in results if isinstance(r, Exception)]
     assert failed == [], {type(r).__name__: str(r) for r in failed}
     assert len({r["entry_id"] for r in results}) == n  # one outcome per entry
-    assert elapsed < 30, elapsed
     stats = draws.stats("lucky")
     won = {p["id"]: p["won"] for p in stats["prizes"]}
     assert stats["entries"] == n and sum(won.values()) == n

@@ -77,9 +77,9 @@ BLOW_UPS = [
 def test_the_reported_template_renders_nothing_big_and_fast() -> None:
     import time
 
-    t0 = time.monotonic()
+    t0 = time.thread_time()
     out = tpl.render("{{ ('x'*10000000)*20 }}", tpl.context_for({"name": "x"}))
-    assert out == "" and time.monotonic() - t0 < 1.0
+    assert out == "" and time.thread_time() - t0 < 1.0
 
 
 def test_blow_ups_stay_within_the_limits_when_rendered() -> None:
@@ -87,10 +87,10 @@ def test_blow_ups_stay_within_the_limits_when_rendered() -> None:
 
     ctx = tpl.context_for({"name": "x", "locale": "zh-CN"})
     for text in BLOW_UPS:
-        t0 = time.monotonic()
+        t0 = time.thread_time()
         out = tpl.render(text, ctx)
         assert len(out) <= tpl.MAX_OUTPUT, text
-        assert time.monotonic() - t0 < 1.0, text
+        assert time.thread_time() - t0 < 1.0, text
 
 
 def test_blow_ups_are_rejected_at_save_with_the_path_and_a_hint() -> None:

@@ -24,9 +24,9 @@ ADVERSARIAL = {
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_a_one_megabyte_adversarial_body_is_scanned_quickly(name: str) -> None:
     body = ADVERSARIAL[name]
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     json_depth_exceeded(body)
-    assert time.perf_counter() - t0 < 0.5, name
+    assert time.thread_time() - t0 < 0.5, name
 
 
 def test_depths_are_counted_outside_strings_only() -> None:
