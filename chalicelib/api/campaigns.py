@@ -9,6 +9,13 @@ from chalice import Blueprint
 from pydantic import AwareDatetime, Field
 
 from chalicelib.api.auth import Role
+from chalicelib.api.documents import (
+    page_args,
+    page_query,
+    query_int,
+    version_arg,
+    version_query,
+)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.campaigns.model import Campaign, Status
 from chalicelib.domain.campaigns.validate import parse_campaign
@@ -19,8 +26,6 @@ from chalicelib.services.campaigns import campaigns
 bp = Blueprint(__name__)
 api = Api(bp)
 MARKETING = (Role.marketer, Role.admin)
-LIMIT = {"schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-         "description": "page size"}
 
 
 class CampaignBody(Campaign):
@@ -101,16 +106,6 @@ class PreviewOut(Out):
     warnings: list[dict[str, Any]]
 
 
-def _int(ctx: Ctx, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = ctx.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}",
-                               details=[{"path": f"/{name}", "message": f"{lo}-{hi}"}])
-    return int(raw)
-
-
 @api.route("PUT", "/admin/campaigns/{campaign_id}", roles=MARKETING, body=CampaignBody,
            response=CampaignRecord, errors=(400, 409))
 def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> Mapping[str, object]:
@@ -121,23 +116,22 @@ def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> Mapping[str, obj
 @api.route("GET", "/admin/campaigns", roles=MARKETING, response=CampaignPage,
            query={"status": {"schema": {"enum": [s.value for s in Status]},
                              "description": "only campaigns in this status (GSI2)"},
-                  "limit": LIMIT, "cursor": "next_cursor of the previous page",
+                  **page_query(),
                   "activity": {"schema": {"enum": ["true", "false"]}, "description":
                                "add next_occurrence, budget_used and the 7-day sparkline"}},
            errors=(400,))
 def list_campaigns(ctx: Ctx) -> Mapping[str, object]:
     """List campaigns by key (every campaign, or one status)."""
-    return campaigns.page(ctx.query.get("status"), _int(ctx, "limit", 50, 1, 100) or 50,
-                          ctx.query.get("cursor"), ctx.query.get("activity") == "true")
+    return campaigns.page(ctx.query.get("status"), *page_args(ctx),
+                          ctx.query.get("activity") == "true")
 
 
 @api.route("GET", "/admin/campaigns/{campaign_id}", roles=MARKETING, response=CampaignRecord,
-           query={"version": {"schema": {"type": "integer", "minimum": 1},
-                              "description": "a stored version (default: the live one)"}},
+           query=version_query(),
            errors=(400, 404))
 def get_campaign(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """The live campaign with its version list, or one past version."""
-    return campaigns.get(campaign_id, _int(ctx, "version", None, 1, 10**6))
+    return campaigns.get(campaign_id, version_arg(ctx))
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/status", roles=MARKETING, body=StatusChange,
@@ -178,10 +172,9 @@ def delete_campaign(ctx: Ctx, campaign_id: str) -> None:
 
 @api.route("GET", "/admin/audit", roles=MARKETING, response=AuditPage,
            query={"month": {"schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
-                            "description": "YYYY-MM (default: this month)"}, "limit": LIMIT,
-                  "cursor": "next_cursor of the previous page",
+                            "description": "YYYY-MM (default: this month)"}, **page_query(),
                   "entity_id": "only changes to this campaign"}, errors=(400,))
 def audit_log(ctx: Ctx) -> Mapping[str, object]:
     """Who changed which campaign, when, and what changed (newest first)."""
-    return campaigns.audit(ctx.query.get("month"), _int(ctx, "limit", 50, 1, 100) or 50,
+    return campaigns.audit(ctx.query.get("month"), query_int(ctx, "limit", 50, 1, 100) or 50,
                            ctx.query.get("cursor"), ctx.query.get("entity_id"))

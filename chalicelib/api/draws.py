@@ -3,22 +3,28 @@ commitment; members' entries (docs/draws.md)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalice import Blueprint
 
 from chalicelib.api.auth import Role
+from chalicelib.api.documents import (
+    page_args,
+    page_query,
+    parse_json_body,
+    version_arg,
+    version_query,
+)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.engagement.draws import Draw, parse_draw
 from chalicelib.domain.models import Out
-from chalicelib.errors import ValidationFailed
 from chalicelib.services.engagement import draws
 
 bp = Blueprint(__name__)
 api = Api(bp)
 MARKETING = (Role.marketer, Role.admin)
 EVERYONE = (Role.member, Role.service, Role.marketer, Role.admin)
+QUERY = "/query/"  # draws' query errors name /query/<param>
 
 
 class DrawBody(Draw):
@@ -26,12 +32,7 @@ class DrawBody(Draw):
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **_: Any) -> Draw:  # type: ignore[override]
-        try:
-            data = json.loads(json_data) if isinstance(json_data, (str, bytes)) else json_data
-        except ValueError:
-            raise ValidationFailed("the body is not JSON", details=[
-                {"path": "/", "message": "expected a JSON object"}]) from None
-        return parse_draw(data)
+        return parse_json_body(json_data, parse_draw)
 
 
 class DrawRecord(Out):
@@ -100,16 +101,6 @@ class MyEntries(Out):
     granted_left: int
 
 
-def _int(ctx: Ctx, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = ctx.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}",
-                               details=[{"path": f"/query/{name}", "message": f"{lo}-{hi}"}])
-    return int(raw)
-
-
 @api.route("PUT", "/admin/draws/{draw_id}", roles=MARKETING, body=DrawBody,
            response=DrawRecord, errors=(400, 404, 409, 422))
 def put_draw(ctx: Ctx, draw_id: str, body: Draw) -> dict[str, Any]:
@@ -119,21 +110,18 @@ def put_draw(ctx: Ctx, draw_id: str, body: Draw) -> dict[str, Any]:
 
 
 @api.route("GET", "/admin/draws", roles=MARKETING, response=DrawPage,
-           query={"limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                       "default": 50}, "description": "page size"},
-                  "cursor": "next_cursor of the previous page"}, errors=(400,))
+           query=page_query(), errors=(400,))
 def list_draws(ctx: Ctx) -> dict[str, Any]:
     """List draws by id."""
-    return draws.page(_int(ctx, "limit", 50, 1, 100) or 50, ctx.query.get("cursor"))
+    return draws.page(*page_args(ctx, QUERY))
 
 
 @api.route("GET", "/admin/draws/{draw_id}", roles=MARKETING, response=DrawRecord,
-           query={"version": {"schema": {"type": "integer", "minimum": 1},
-                              "description": "a stored version (default: the live one)"}},
+           query=version_query(),
            errors=(400, 404))
 def get_draw(ctx: Ctx, draw_id: str) -> dict[str, Any]:
     """The live draw with its versions, or one past version."""
-    return draws.get(draw_id, _int(ctx, "version", None, 1, 10**6))
+    return draws.get(draw_id, version_arg(ctx, QUERY))
 
 
 @api.route("GET", "/admin/draws/{draw_id}/stats", roles=MARKETING, response=DrawStats,

@@ -7,10 +7,16 @@ from typing import Any
 from chalice import Blueprint
 
 from chalicelib.api.auth import Role
+from chalicelib.api.documents import (
+    page_args,
+    page_query,
+    parse_json_body,
+    version_arg,
+    version_query,
+)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.campaigns.segments import Segment, parse_segment
 from chalicelib.domain.models import Out
-from chalicelib.errors import ValidationFailed
 from chalicelib.services.campaigns import segments
 
 bp = Blueprint(__name__)
@@ -23,14 +29,7 @@ class SegmentBody(Segment):
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **_: Any) -> Segment:  # type: ignore[override]
-        import json
-
-        try:
-            data = json.loads(json_data) if isinstance(json_data, (str, bytes)) else json_data
-        except ValueError:
-            raise ValidationFailed("the body is not JSON", details=[
-                {"path": "/", "message": "expected a JSON object"}]) from None
-        return parse_segment(data)
+        return parse_json_body(json_data, parse_segment)
 
 
 class SegmentRecord(Out):
@@ -66,16 +65,6 @@ class SegmentSize(Out):
     trend: list[dict[str, Any]] = []
 
 
-def _int(ctx: Ctx, name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = ctx.query.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
-        raise ValidationFailed(f"{name} must be a whole number from {lo} to {hi}",
-                               details=[{"path": f"/{name}", "message": f"{lo}-{hi}"}])
-    return int(raw)
-
-
 @api.route("PUT", "/admin/segments/{slug}", roles=MARKETING, body=SegmentBody,
            response=SegmentRecord, errors=(400, 409))
 def put_segment(ctx: Ctx, slug: str, body: Segment) -> dict[str, Any]:
@@ -85,21 +74,18 @@ def put_segment(ctx: Ctx, slug: str, body: Segment) -> dict[str, Any]:
 
 
 @api.route("GET", "/admin/segments", roles=MARKETING, response=SegmentPage,
-           query={"limit": {"schema": {"type": "integer", "minimum": 1, "maximum": 100,
-                                       "default": 50}, "description": "page size"},
-                  "cursor": "next_cursor of the previous page"}, errors=(400,))
+           query=page_query(), errors=(400,))
 def list_segments(ctx: Ctx) -> dict[str, Any]:
     """List segments by key (the segment catalog)."""
-    return segments.page(_int(ctx, "limit", 50, 1, 100) or 50, ctx.query.get("cursor"))
+    return segments.page(*page_args(ctx))
 
 
 @api.route("GET", "/admin/segments/{slug}", roles=MARKETING, response=SegmentRecord,
-           query={"version": {"schema": {"type": "integer", "minimum": 1},
-                              "description": "a stored version (default: the live one)"}},
+           query=version_query(),
            errors=(400, 404))
 def get_segment(ctx: Ctx, slug: str) -> dict[str, Any]:
     """The live segment with its versions and weekly sizes, or one past version."""
-    return segments.get(slug, _int(ctx, "version", None, 1, 10**6))
+    return segments.get(slug, version_arg(ctx))
 
 
 @api.route("POST", "/admin/segments/{slug}/size", roles=MARKETING, response=SegmentSize,
