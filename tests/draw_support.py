@@ -1,10 +1,16 @@
-"""Shared lucky-draw test data: a draw document open around the (frozen) clock."""
+"""Shared lucky-draw test data: a draw document open around the (frozen) clock, and a
+club (program, member m-1 with 1000 points) to enter it over HTTP."""
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+
+from chalicelib.services import clock
+from tests.loyalty_support import PROGRAM
 
 PRIZES: list[dict[str, Any]] = [
     {"id": "big", "kind": "points", "amount": 500, "weight": 5, "stock": 2},
@@ -24,3 +30,16 @@ def draw(now: datetime, draw_id: str = "lucky", **fields: Any) -> dict[str, Any]
         "budget": {"points": 5000, "fen": 100000}, "prizes": copy.deepcopy(PRIZES)}
     doc.update(fields)
     return doc
+
+
+@contextmanager
+def club_at(api: Any, now: datetime) -> Iterator[Any]:
+    """The clock frozen at ``now``, the program set, member m-1 seeded with 1000 points."""
+    clock.freeze(now)
+    assert api.put("/admin/program", role="admin", body=PROGRAM).status_code == 200
+    assert api.post("/members", role="service", body={"member_id": "m-1"}).status_code == 201
+    r = api.post("/admin/members/m-1/points", role="admin", body={"delta": 1000,
+                                                                  "reason": "seed"})
+    assert r.status_code in (200, 201), r.json
+    yield api
+    clock.freeze(None)

@@ -10,22 +10,15 @@ import pytest
 
 from chalicelib.services import clock
 from chalicelib.services.engagement import draws
-from tests.draw_support import draw
-from tests.loyalty_support import PROGRAM
+from tests.draw_support import club_at, draw
 
 NOW = datetime(2027, 1, 30, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def club(api):
-    clock.freeze(NOW)
-    assert api.put("/admin/program", role="admin", body=PROGRAM).status_code == 200
-    assert api.post("/members", role="service", body={"member_id": "m-1"}).status_code == 201
-    r = api.post("/admin/members/m-1/points", role="admin", body={"delta": 1000,
-                                                                  "reason": "seed"})
-    assert r.status_code in (200, 201), r.json
-    yield api
-    clock.freeze(None)
+    with club_at(api, NOW) as ready:
+        yield ready
 
 
 def test_a_draw_is_defined_committed_entered_revealed_and_verified(club):
