@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.counters import add_item, summed_stats
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
-    parallel_query_all,
     plain,
     query_all,
     storable,
@@ -140,10 +140,8 @@ class CheckinRepository(TableRepository):
 
     def stat_item(self, member_id: str, day: str, counts: dict[str, int]) -> Item:
         """A commutative ADD on the member's counter shard of ``day``."""
-        args = update_args(add={k: v for k, v in counts.items() if v},
-                           set_={"entity": "checkin_stats"})
-        return {"Update": {"TableName": self.table.name,
-                           "Key": keys.checkin_stats(member_id, day), **args}}
+        return add_item(self.table.name, keys.checkin_stats(member_id, day), "checkin_stats",
+                        counts)
 
     def write(self, named: NamedItems, token: str | None = None) -> None:
         write_named(self.table.meta.client, named, token)
@@ -154,22 +152,4 @@ def _day_record(item: Item | None) -> Item | None:
         return None
     return {k: v for k, v in item.items()
             if k not in ("PK", "SK", "entity", "member_id")}
-
-
-def summed_stats(table: Any, partitions: list[str], first: str, last: str
-            ) -> dict[str, dict[str, int]]:
-    """Counter items of several shards between two days, summed per day (attribute by
-    attribute; keys and ``entity`` left out). The activity stats use it too."""
-    from boto3.dynamodb.conditions import Key
-
-    items = parallel_query_all(table, [
-        {"KeyConditionExpression": Key("PK").eq(p) & Key("SK").between(first, last)}
-        for p in partitions])
-    out: dict[str, dict[str, int]] = {}
-    for item in items:
-        day = out.setdefault(str(item["SK"]), {})
-        for k, v in item.items():
-            if k not in ("PK", "SK", "entity") and isinstance(v, int):
-                day[k] = day.get(k, 0) + v
-    return out
 

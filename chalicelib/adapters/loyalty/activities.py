@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.adapters import keys
+from chalicelib.adapters.counters import add_item, summed_stats
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
@@ -20,7 +21,6 @@ from chalicelib.adapters.dynamo import (
     update_args,
     write_named,
 )
-from chalicelib.adapters.engagement.checkins import summed_stats
 
 Item = dict[str, Any]
 OLD = {"ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
@@ -77,10 +77,8 @@ class ActivityRepository(TableRepository):
                   capped: bool) -> Item:
         add = {f"{activity_type}:events": 1, f"{activity_type}:points": points,
                f"{activity_type}:{'capped' if capped else 'awarded'}": 1}
-        args = update_args(add={k: v for k, v in add.items() if v},
-                           set_={"entity": "activity_stats"})
-        return {"Update": {"TableName": self.table.name,
-                           "Key": keys.activity_stats(member_id, day), **args}}
+        return add_item(self.table.name, keys.activity_stats(member_id, day), "activity_stats",
+                        add)
 
     def write(self, named: NamedItems, token: str | None = None) -> None:
         write_named(self.table.meta.client, named, token)
