@@ -8,14 +8,8 @@ from typing import Annotated, Any
 from chalice import Blueprint
 from pydantic import AwareDatetime, Field
 
+from chalicelib.api import documents as doc
 from chalicelib.api.auth import Role
-from chalicelib.api.documents import (
-    page_args,
-    page_query,
-    query_int,
-    version_arg,
-    version_query,
-)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.campaigns.model import Campaign, Status
 from chalicelib.domain.campaigns.validate import parse_campaign
@@ -116,22 +110,22 @@ def put_campaign(ctx: Ctx, campaign_id: str, body: Campaign) -> Mapping[str, obj
 @api.route("GET", "/admin/campaigns", roles=MARKETING, response=CampaignPage,
            query={"status": {"schema": {"enum": [s.value for s in Status]},
                              "description": "only campaigns in this status (GSI2)"},
-                  **page_query(),
+                  **doc.page_query(),
                   "activity": {"schema": {"enum": ["true", "false"]}, "description":
                                "add next_occurrence, budget_used and the 7-day sparkline"}},
            errors=(400,))
 def list_campaigns(ctx: Ctx) -> Mapping[str, object]:
     """List campaigns by key (every campaign, or one status)."""
-    return campaigns.page(ctx.query.get("status"), *page_args(ctx),
+    return campaigns.page(ctx.query.get("status"), *doc.page_args(ctx),
                           ctx.query.get("activity") == "true")
 
 
 @api.route("GET", "/admin/campaigns/{campaign_id}", roles=MARKETING, response=CampaignRecord,
-           query=version_query(),
+           query=doc.version_query(),
            errors=(400, 404))
 def get_campaign(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """The live campaign with its version list, or one past version."""
-    return campaigns.get(campaign_id, version_arg(ctx))
+    return campaigns.get(campaign_id, doc.version_arg(ctx))
 
 
 @api.route("POST", "/admin/campaigns/{campaign_id}/status", roles=MARKETING, body=StatusChange,
@@ -172,9 +166,9 @@ def delete_campaign(ctx: Ctx, campaign_id: str) -> None:
 
 @api.route("GET", "/admin/audit", roles=MARKETING, response=AuditPage,
            query={"month": {"schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
-                            "description": "YYYY-MM (default: this month)"}, **page_query(),
+                            "description": "YYYY-MM (default: this month)"}, **doc.page_query(),
                   "entity_id": "only changes to this campaign"}, errors=(400,))
 def audit_log(ctx: Ctx) -> Mapping[str, object]:
     """Who changed which campaign, when, and what changed (newest first)."""
-    return campaigns.audit(ctx.query.get("month"), query_int(ctx, "limit", 50, 1, 100) or 50,
+    return campaigns.audit(ctx.query.get("month"), doc.query_int(ctx, "limit", 50, 1, 100) or 50,
                            ctx.query.get("cursor"), ctx.query.get("entity_id"))

@@ -7,14 +7,8 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api import documents as doc
 from chalicelib.api.auth import Role
-from chalicelib.api.documents import (
-    page_args,
-    page_query,
-    parse_json_body,
-    version_arg,
-    version_query,
-)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.engagement.draws import Draw, parse_draw
 from chalicelib.domain.models import Out
@@ -32,7 +26,7 @@ class DrawBody(Draw):
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **_: Any) -> Draw:  # type: ignore[override]
-        return parse_json_body(json_data, parse_draw)
+        return doc.parse_json_body(json_data, parse_draw)
 
 
 class DrawRecord(Out):
@@ -110,18 +104,18 @@ def put_draw(ctx: Ctx, draw_id: str, body: Draw) -> dict[str, Any]:
 
 
 @api.route("GET", "/admin/draws", roles=MARKETING, response=DrawPage,
-           query=page_query(), errors=(400,))
+           query=doc.page_query(), errors=(400,))
 def list_draws(ctx: Ctx) -> dict[str, Any]:
     """List draws by id."""
-    return draws.page(*page_args(ctx, QUERY))
+    return draws.page(*doc.page_args(ctx, QUERY))
 
 
 @api.route("GET", "/admin/draws/{draw_id}", roles=MARKETING, response=DrawRecord,
-           query=version_query(),
+           query=doc.version_query(),
            errors=(400, 404))
 def get_draw(ctx: Ctx, draw_id: str) -> dict[str, Any]:
     """The live draw with its versions, or one past version."""
-    return draws.get(draw_id, version_arg(ctx, QUERY))
+    return draws.get(draw_id, doc.version_arg(ctx, QUERY))
 
 
 @api.route("GET", "/admin/draws/{draw_id}/stats", roles=MARKETING, response=DrawStats,

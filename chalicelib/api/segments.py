@@ -6,14 +6,8 @@ from typing import Any
 
 from chalice import Blueprint
 
+from chalicelib.api import documents as doc
 from chalicelib.api.auth import Role
-from chalicelib.api.documents import (
-    page_args,
-    page_query,
-    parse_json_body,
-    version_arg,
-    version_query,
-)
 from chalicelib.api.http import Api, Ctx
 from chalicelib.domain.campaigns.segments import Segment, parse_segment
 from chalicelib.domain.models import Out
@@ -29,7 +23,7 @@ class SegmentBody(Segment):
 
     @classmethod
     def model_validate_json(cls, json_data: Any, **_: Any) -> Segment:  # type: ignore[override]
-        return parse_json_body(json_data, parse_segment)
+        return doc.parse_json_body(json_data, parse_segment)
 
 
 class SegmentRecord(Out):
@@ -74,18 +68,18 @@ def put_segment(ctx: Ctx, slug: str, body: Segment) -> dict[str, Any]:
 
 
 @api.route("GET", "/admin/segments", roles=MARKETING, response=SegmentPage,
-           query=page_query(), errors=(400,))
+           query=doc.page_query(), errors=(400,))
 def list_segments(ctx: Ctx) -> dict[str, Any]:
     """List segments by key (the segment catalog)."""
-    return segments.page(*page_args(ctx))
+    return segments.page(*doc.page_args(ctx))
 
 
 @api.route("GET", "/admin/segments/{slug}", roles=MARKETING, response=SegmentRecord,
-           query=version_query(),
+           query=doc.version_query(),
            errors=(400, 404))
 def get_segment(ctx: Ctx, slug: str) -> dict[str, Any]:
     """The live segment with its versions and weekly sizes, or one past version."""
-    return segments.get(slug, version_arg(ctx))
+    return segments.get(slug, doc.version_arg(ctx))
 
 
 @api.route("POST", "/admin/segments/{slug}/size", roles=MARKETING, response=SegmentSize,
