@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from chalicelib.services import clock
 from tests.loyalty_support import PROGRAM
 
@@ -43,3 +45,14 @@ def club_at(api: Any, now: datetime) -> Iterator[Any]:
     assert r.status_code in (200, 201), r.json
     yield api
     clock.freeze(None)
+
+
+def club_fixture(now: datetime) -> Any:
+    """A ``club`` fixture for a test module: ``club = club_fixture(NOW)``."""
+
+    @pytest.fixture(name="club")
+    def club(api: Any) -> Iterator[Any]:
+        with club_at(api, now) as ready:
+            yield ready
+
+    return club

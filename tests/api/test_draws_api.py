@@ -6,19 +6,12 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from chalicelib.services import clock
 from chalicelib.services.engagement import draws
-from tests.draw_support import club_at, draw
+from tests.draw_support import club_fixture, draw
 
 NOW = datetime(2027, 1, 30, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def club(api):
-    with club_at(api, NOW) as ready:
-        yield ready
+club = club_fixture(NOW)
 
 
 def test_a_draw_is_defined_committed_entered_revealed_and_verified(club):

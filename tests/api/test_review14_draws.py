@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from chalicelib.services import clock
-from tests.draw_support import club_at, draw
+from tests.draw_support import club_fixture, draw
 
 NOW = datetime(2027, 1, 30, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def club(api):
-    with club_at(api, NOW) as ready:
-        yield ready
+club = club_fixture(NOW)
 
 
 def test_a_gift_won_in_a_draw_reaches_the_fulfilment_queue_and_the_members_gifts(club):
