@@ -439,6 +439,11 @@ CAMPAIGN_STATUS = "CAMPAIGNSTATUS#"
 AUDIT = "AUDIT#"
 
 
+def version_sk(version: int) -> str:
+    """The sort key of a stored version of a versioned document (campaign, segment, draw)."""
+    return f"{CAMPAIGN_VERSION}{version:06d}"
+
+
 SEGMENT = "SEGMENT#"
 SEGMENT_CATALOG = "CATALOG#SEGMENT"
 SEGMENT_SIZE = "SIZE#"
@@ -453,7 +458,7 @@ def segment_current(slug: str) -> dict[str, str]:
 
 
 def segment_version(slug: str, version: int) -> dict[str, str]:
-    return {"PK": segment_pk(slug), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+    return {"PK": segment_pk(slug), "SK": version_sk(version)}
 
 
 def segment_catalog(slug: str) -> dict[str, str]:
@@ -477,7 +482,7 @@ def campaign_current(campaign_id: str) -> dict[str, str]:
 
 def campaign_version(campaign_id: str, version: int) -> dict[str, str]:
     """An immutable past version (zero-padded so versions sort numerically)."""
-    return {"PK": campaign_pk(campaign_id), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+    return {"PK": campaign_pk(campaign_id), "SK": version_sk(version)}
 
 
 def campaign_catalog(campaign_id: str) -> dict[str, str]:
@@ -780,7 +785,7 @@ def draw_current(draw_id: str) -> dict[str, str]:
 
 
 def draw_version(draw_id: str, version: int) -> dict[str, str]:
-    return {"PK": draw_pk(draw_id), "SK": f"{CAMPAIGN_VERSION}{version:06d}"}
+    return {"PK": draw_pk(draw_id), "SK": version_sk(version)}
 
 
 def draw_seed(draw_id: str) -> dict[str, str]:
