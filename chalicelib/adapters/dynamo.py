@@ -276,6 +276,23 @@ def parallel_query_all(table: Any, queries: list[dict[str, Any]],
     """Every item of several Queries (see parallel_pages), in shard order per round."""
     return [i for page in parallel_pages(table, queries, workers, retry) for i in page]
 
+def get_labelled(table: Any, wanted: dict[str, dict[str, str]]
+                 ) -> dict[str, dict[str, Any] | None]:
+    """Strongly consistent BatchGetItem of labelled keys: ``{label: item or None}``, in one
+    request (more only when DynamoDB returns UnprocessedKeys under throttling)."""
+    name = table.name
+    by_key = {(k["PK"], k["SK"]): label for label, k in wanted.items()}
+    out: dict[str, dict[str, Any] | None] = dict.fromkeys(wanted)
+    request: dict[str, Any] = {name: {"Keys": list(wanted.values()), "ConsistentRead": True}}
+    while request:
+        with translated():
+            resp = table.meta.client.batch_get_item(RequestItems=request)
+        for item in resp.get("Responses", {}).get(name, []):
+            out[by_key[(item["PK"], item["SK"])]] = plain(item)
+        request = resp.get("UnprocessedKeys") or {}
+    return out
+
+
 def hydrate(table: Any, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The base items of index entries, in the entries' order (BatchGetItem, 100 keys a
     request, eventually consistent like the index). For the few catalog readers that need a

@@ -17,6 +17,7 @@ from chalicelib.adapters.counters import add_item, summed_stats
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
+    get_labelled,
     plain,
     query_all,
     storable,
@@ -57,17 +58,7 @@ class CheckinReads:
 class CheckinRepository(TableRepository):
     # --- reads --------------------------------------------------------------------------
     def _batch(self, wanted: dict[str, dict[str, str]]) -> dict[str, Item | None]:
-        name = self.table.name
-        by_key = {(k["PK"], k["SK"]): label for label, k in wanted.items()}
-        out: dict[str, Item | None] = dict.fromkeys(wanted)
-        request: dict[str, Any] = {name: {"Keys": list(wanted.values()), "ConsistentRead": True}}
-        while request:
-            with translated():
-                resp = self.table.meta.client.batch_get_item(RequestItems=request)
-            for item in resp.get("Responses", {}).get(name, []):
-                out[by_key[(item["PK"], item["SK"])]] = plain(item)
-            request = resp.get("UnprocessedKeys") or {}
-        return out
+        return get_labelled(self.table, wanted)
 
     def reads(self, member_id: str, day: str | None = None) -> CheckinReads:
         """Profile (timezone), the check-in state and, when given, the record of ``day``."""

@@ -23,8 +23,8 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
+    get_labelled,
     parallel_pages,
-    plain,
     storable,
     translated,
     write_named,
@@ -64,17 +64,7 @@ class PerkRepository(TableRepository):
     # --- reads --------------------------------------------------------------------------
     def _get_many(self, wanted: dict[str, dict[str, str]]) -> dict[str, dict[str, Any] | None]:
         """Strongly consistent BatchGetItem of a few named keys (one request)."""
-        name = self.table.name
-        by_key = {(k["PK"], k["SK"]): label for label, k in wanted.items()}
-        out: dict[str, dict[str, Any] | None] = dict.fromkeys(wanted)
-        request: dict[str, Any] = {name: {"Keys": list(wanted.values()), "ConsistentRead": True}}
-        while request:
-            with translated():
-                resp = self.table.meta.client.batch_get_item(RequestItems=request)
-            for item in resp.get("Responses", {}).get(name, []):
-                out[by_key[(item["PK"], item["SK"])]] = plain(item)
-            request = resp.get("UnprocessedKeys") or {}
-        return out
+        return get_labelled(self.table, wanted)
 
     def records(self, member_id: str, tier_id: str, month: str) -> PerkRecords:
         """The tier's gift record and the month's record (one BatchGetItem)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.dynamo import (
+    get_labelled,
     parallel_pages,
     plain,
     translated,
@@ -33,17 +34,7 @@ class LoyaltyRepository(LoyaltyWrites):
     def get_many(self, wanted: dict[str, dict[str, str]]) -> dict[str, dict[str, Any] | None]:
         """Strongly consistent BatchGetItem of named keys: one request (more only when
         DynamoDB returns UnprocessedKeys under throttling)."""
-        name = self.table.name
-        by_key = {(k["PK"], k["SK"]): label for label, k in wanted.items()}
-        out: dict[str, dict[str, Any] | None] = dict.fromkeys(wanted)
-        request = {name: {"Keys": list(wanted.values()), "ConsistentRead": True}}
-        while request:
-            with translated():
-                resp = self.table.meta.client.batch_get_item(RequestItems=request)
-            for item in resp.get("Responses", {}).get(name, []):
-                out[by_key[(item["PK"], item["SK"])]] = plain(item)
-            request = resp.get("UnprocessedKeys") or {}
-        return out
+        return get_labelled(self.table, wanted)
 
     def get(self, key: dict[str, str], consistent: bool = True) -> dict[str, Any] | None:
         with translated():
