@@ -67,6 +67,20 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
             {"path": "/cursor", "message": "use the next_cursor of a previous page"}]) from None
 
 
+def hydrated_page(table: Any, args: dict[str, Any], limit: int, cursor: str | None
+                  ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of an index Query (``args``: IndexName, KeyConditionExpression) and the
+    next cursor; the indexes project no documents, so the listed items are read back whole
+    (<= limit keys)."""
+    args = {**args, "Limit": limit}
+    start = decode_cursor(cursor)
+    if start:
+        args["ExclusiveStartKey"] = start
+    with translated():
+        resp = table.query(**args)
+    return hydrate(table, resp.get("Items", [])), encode_cursor(resp.get("LastEvaluatedKey"))
+
+
 def _decoded(item: dict[str, Any] | None) -> dict[str, Any] | None:
     return _document(item) if item else None
 
@@ -113,15 +127,8 @@ class CampaignRepository(TableRepository):
         else:
             args = {"IndexName": keys.GSI1,
                     "KeyConditionExpression": Key("GSI1PK").eq(keys.CAMPAIGN_CATALOG)}
-        args["Limit"] = limit
-        start = decode_cursor(cursor)
-        if start:
-            args["ExclusiveStartKey"] = start
-        with translated():
-            resp = self.table.query(**args)
-        # The indexes project no documents: read the listed CURRENT items (<= limit keys).
-        return [_document(i) for i in hydrate(self.table, resp.get("Items", []))], \
-            encode_cursor(resp.get("LastEvaluatedKey"))
+        items, next_cursor = hydrated_page(self.table, args, limit, cursor)
+        return [_document(i) for i in items], next_cursor
 
     def by_status(self, status: str) -> list[dict[str, Any]]:
         """Every CURRENT item in ``status`` (the scheduler's key query for active ones)."""

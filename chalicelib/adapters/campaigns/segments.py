@@ -17,14 +17,13 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.audit_log import audit_item
-from chalicelib.adapters.campaigns.repository import decode_cursor, encode_cursor
+from chalicelib.adapters.campaigns.repository import hydrated_page
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
     TransactionCancelled,
     doc_text,
     doc_value,
-    hydrate,
     plain,
     query_all,
     storable,
@@ -86,16 +85,10 @@ class SegmentRepository(TableRepository):
         """One page of CURRENT records by key (GSI1 CATALOG#SEGMENT)."""
         from boto3.dynamodb.conditions import Key
 
-        args: dict[str, Any] = {"IndexName": keys.GSI1, "Limit": limit,
-                                "KeyConditionExpression": Key("GSI1PK").eq(
-                                    keys.SEGMENT_CATALOG)}
-        start = decode_cursor(cursor)
-        if start:
-            args["ExclusiveStartKey"] = start
-        with translated():
-            resp = self.table.query(**args)
-        items = hydrate(self.table, resp.get("Items", []))
-        return [_record(i) for i in items], encode_cursor(resp.get("LastEvaluatedKey"))
+        items, next_cursor = hydrated_page(self.table, {
+            "IndexName": keys.GSI1,
+            "KeyConditionExpression": Key("GSI1PK").eq(keys.SEGMENT_CATALOG)}, limit, cursor)
+        return [_record(i) for i in items], next_cursor
 
     def slugs(self) -> list[str]:
         """Every segment slug (a keys-only Query of the catalog; for did-you-mean)."""

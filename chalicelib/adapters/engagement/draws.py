@@ -24,7 +24,7 @@ from typing import Any
 
 from chalicelib.adapters import keys
 from chalicelib.adapters.audit_log import audit_item
-from chalicelib.adapters.campaigns.repository import decode_cursor, encode_cursor
+from chalicelib.adapters.campaigns.repository import hydrated_page
 from chalicelib.adapters.dynamo import (
     NamedItems,
     TableRepository,
@@ -86,15 +86,10 @@ class DrawRepository(TableRepository):
     def page(self, limit: int, cursor: str | None) -> tuple[list[Item], str | None]:
         from boto3.dynamodb.conditions import Key
 
-        args: dict[str, Any] = {"IndexName": keys.GSI1, "Limit": limit,
-                                "KeyConditionExpression": Key("GSI1PK").eq(keys.DRAW_CATALOG)}
-        start = decode_cursor(cursor)
-        if start:
-            args["ExclusiveStartKey"] = start
-        with translated():
-            resp = self.table.query(**args)
-        items = hydrate(self.table, resp.get("Items", []))
-        return [_record(i) for i in items], encode_cursor(resp.get("LastEvaluatedKey"))
+        items, next_cursor = hydrated_page(self.table, {
+            "IndexName": keys.GSI1,
+            "KeyConditionExpression": Key("GSI1PK").eq(keys.DRAW_CATALOG)}, limit, cursor)
+        return [_record(i) for i in items], next_cursor
 
     def seed(self, draw_id: str) -> str | None:
         with translated():
