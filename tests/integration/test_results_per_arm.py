@@ -38,9 +38,9 @@ PLACED = "2025-03-02T04:00:00Z"
 MEMBERS = [f"m-{i:03d}" for i in range(240)]
 
 
-def _deliver(occurrence: str, at: str) -> None:
-    for n in range(0, len(MEMBERS), 80):
-        delivery.worker().run_tasks([Task(CID, occurrence, m, at) for m in MEMBERS[n:n + 80]],
+def _deliver(occurrence: str, at: str, members: list[str] = MEMBERS) -> None:
+    for n in range(0, len(members), 80):
+        delivery.worker().run_tasks([Task(CID, occurrence, m, at) for m in members[n:n + 80]],
                                     sim=at)
 
 
@@ -113,7 +113,7 @@ def test_per_arm_intervals_and_the_srm_check(engine, monkeypatch, capsys):
 
     # a broken split: an assignment bug sends every treated member to A
     monkeypatch.setattr(policy, "variant", lambda *_: "A")
-    _deliver("2026", "2026-03-01T04:00:00.000Z")
+    _deliver("2026", "2026-03-01T04:00:00.000Z", MEMBERS[:100])  # 100 show the broken split
     broken = campaign_results.results(CID, "2026-03-01", "2026-03-01")
     assert broken["srm"]["flagged"] and broken["srm"]["status"] == "mismatch"
     assert broken["srm"]["p_value"] < 0.001
