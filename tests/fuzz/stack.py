@@ -53,12 +53,12 @@ def running_stack(url: str | None = None, stage: str = "dev",
         print(f"using the running stack at {url}", flush=True)
         yield url.rstrip("/")
         return
-    api, ddb, moto = free_ports(3)
+    api, console, ddb, moto = free_ports(4)  # the console's too: api + 1 may be taken
     data = data_dir or tempfile.mkdtemp(prefix="perks-stack-")
     log = Path(data) / "stack.log"
     cmd = [sys.executable, "-m", "chalicelib.local.stack", "--stage", stage, "--port", str(api),
-           "--ddb-port", str(ddb), "--moto-port", str(moto), "--data-dir", data,
-           "--timeout", str(int(startup_timeout))]
+           "--console-port", str(console), "--ddb-port", str(ddb), "--moto-port", str(moto),
+           "--data-dir", data, "--timeout", str(int(startup_timeout))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
     print(f"starting a local stack on port {api} (log: {log})", flush=True)

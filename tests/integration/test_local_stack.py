@@ -50,10 +50,10 @@ def _clean_env() -> dict[str, str]:
 class LocalStack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.ports = [ddblocal.free_port() for _ in range(3)]
-        while len(set(self.ports)) < 3:
-            self.ports = [ddblocal.free_port() for _ in range(3)]
-        self.api, self.ddb, self.moto = self.ports
+        self.ports = [ddblocal.free_port() for _ in range(4)]
+        while len(set(self.ports)) < 4:  # the console's too: api + 1 may be taken
+            self.ports = [ddblocal.free_port() for _ in range(4)]
+        self.api, self.console, self.ddb, self.moto = self.ports
         self.log = data_dir / "stack.log"
         self.proc: subprocess.Popen | None = None
 
@@ -63,8 +63,8 @@ class LocalStack:
         out = open(self.log, "ab")  # noqa: SIM115 (closed with the process)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "chalicelib.local.stack", "--port", str(self.api),
-             "--ddb-port", str(self.ddb), "--moto-port", str(self.moto),
-             "--data-dir", str(self.data_dir)],
+             "--console-port", str(self.console), "--ddb-port", str(self.ddb),
+             "--moto-port", str(self.moto), "--data-dir", str(self.data_dir)],
             cwd=ROOT, env=_clean_env(), stdout=out, stderr=subprocess.STDOUT)
         out.close()
         deadline = time.monotonic() + STARTUP_TIMEOUT
