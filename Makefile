@@ -80,7 +80,7 @@ lint: $(STAMP)
 # file's tests stay on one worker, tests/browser on one (tests/conftest.py, docs/testing.md).
 TEST_WORKERS ?= 2
 test: deps lint console chromium
-	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || test $$? -eq 5
+	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || test $$? -eq 5
 
 unit: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests/unit -q -p no:cacheprovider

@@ -215,6 +215,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 # Under xdist, whole files go to a worker in collection order and the run ends when the last
 # file does: the long files (both engines, a stack, a browser) go out first and the many short
 # unit and API files fill in behind them. A one-process run keeps pytest's order.
+# The Makefile turns off xdist's own reordering (largest file by test count first), which put
+# these one-test files last and left one worker running them alone for minutes. Longest first
+# (CI durations), then by folder:
+_SLOWEST = ("integration/test_results_per_arm.py", "integration/test_results_intent_to_treat.py",
+            "integration/test_readme.py", "browser", "integration/test_delivery_broadcast.py",
+            "integration/test_delivery_schedule.py", "integration/test_draw_concurrency.py",
+            "integration/test_delivery_birthday_trust.py", "integration/test_delivery_faults.py",
+            "integration/test_delivery_rules.py")
 _FIRST = ("integration", "browser", "faults", "api", "fuzz", "security", "unit")
 
 
@@ -223,10 +231,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     here = Path(__file__).resolve().parent
 
-    def rank(item: pytest.Item) -> int:
+    def rank(item: pytest.Item) -> tuple[int, int]:
         path = item.path.resolve()
         parts = path.relative_to(here).parts if path.is_relative_to(here) else ()
-        return _FIRST.index(parts[0]) if len(parts) > 1 and parts[0] in _FIRST else len(_FIRST)
+        slow = [i for i, s in enumerate(_SLOWEST)
+                if "/".join(parts) == s or (parts and parts[0] == s)]
+        folder = _FIRST.index(parts[0]) if len(parts) > 1 and parts[0] in _FIRST else len(_FIRST)
+        return (slow[0] if slow else len(_SLOWEST), folder)
 
     items.sort(key=rank)  # stable: the order within a folder is pytest's
 
