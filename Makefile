@@ -79,7 +79,9 @@ lint: $(STAMP)
 # TEST_WORKERS pytest-xdist workers (0: one process), each with its own DynamoDB Local; a
 # file's tests stay on one worker, tests/browser on one (tests/conftest.py, docs/testing.md).
 TEST_WORKERS ?= 2
-test: deps lint console chromium
+# The set-up steps are mostly downloads and installs: they run side by side (-j4).
+test:
+	$(MAKE) -j4 deps lint console chromium
 	PYTHONPATH=$(CURDIR) $(PY) -m pytest tests -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || test $$? -eq 5
 
 unit: $(STAMP)
