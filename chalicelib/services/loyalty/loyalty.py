@@ -29,7 +29,14 @@ from chalicelib.domain.loyalty.views import (
     TierView,
 )
 from chalicelib.domain.loyalty.wallet import Lot, Take, balance, earn_split, plan_spend
-from chalicelib.errors import Conflict, LimitReached, NotFound, SoldOut, Unprocessable
+from chalicelib.errors import (
+    Conflict,
+    InsufficientFunds,
+    LimitReached,
+    NotFound,
+    SoldOut,
+    Unprocessable,
+)
 from chalicelib.observability import metrics_add
 from chalicelib.services import clock
 from chalicelib.services.deps import deps
@@ -380,8 +387,7 @@ def exchange_items(member_id: str, program: Program, spend: int, earn: int, *,
     Returns the state read (its timezone, for member-local dates) and the items."""
     now = clock.now()
     today, now_iso = today_and_now(program, now)
-    state, lots = repo().member_points(member_id, consistent=True)
-    takes = plan_spend(lots, state.debt, spend, today, now_iso) if spend else ()
+    state, takes = _read_to_spend(member_id, spend, today, now_iso)
     kept, repaid = earn_split(earn, state.debt)
     lot, expiry_day = new_lot(program, now, kept, today, source)
     new = replace(state, points=state.points - spend + earn, debt=state.debt - repaid,
@@ -397,6 +403,29 @@ def exchange_items(member_id: str, program: Program, spend: int, earn: int, *,
                                   lot=lot if kept else None, expiry_date=expiry_day,
                                   now=now_iso)
     return state, named
+
+
+TORN_READS = 3  # reads of a member's points before a shortfall is believed
+
+
+def _read_to_spend(member_id: str, spend: int, today: str, now_iso: str
+                   ) -> tuple[LoyaltyState, tuple[Take, ...]]:
+    """The member's points and the lots ``spend`` takes, from one consistent Query. A Query
+    is not isolated from a transaction committing in the same partition (read-committed per
+    item), so it can catch the LOYALTY item and the lots mid-change: when the lots read
+    cannot pay but the balance read with them says they can, read again (a few times)
+    before answering 409 — a member who can afford an entry is never refused by a torn read."""
+    for attempt in range(TORN_READS):
+        state, lots = repo().member_points(member_id, consistent=True)
+        if not spend:
+            return state, ()
+        try:
+            return state, plan_spend(lots, state.debt, spend, today, now_iso)
+        except InsufficientFunds:
+            if state.points < spend or attempt == TORN_READS - 1:
+                raise
+            time.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def live_program() -> Program:
