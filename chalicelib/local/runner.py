@@ -417,7 +417,7 @@ class Runner:
 
     def start(self) -> Runner:
         for cfg in self.streams:
-            self.reader(cfg)  # resolve streams now: LATEST means "from when the stack started"
+            self.reader(cfg).prime()  # LATEST means "from when the stack started"
         for topic in self.topics:
             self.subscribe(topic)  # before anything publishes
         targets: list[tuple[str, Callable[..., None], tuple[Any, ...]]] = []

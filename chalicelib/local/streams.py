@@ -136,6 +136,16 @@ class StreamReader:
             del saved[sid]  # shard expired from the stream
         self._started = True
 
+    def prime(self) -> None:
+        """Take the starting position now (LATEST: records written from this moment on).
+
+        Without it, LATEST would mean "from the first poll", and a record written between
+        the stack starting and its stream thread's first read would never be delivered.
+        """
+        if not self._started:
+            self._discover()
+            self._discover_at = time.monotonic() + DISCOVER_EVERY
+
     def poll_once(self) -> int:
         """One GetRecords round over every readable shard; returns records processed."""
         now = time.monotonic()
