@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 _PII = [
@@ -17,6 +18,11 @@ _PII = [
 ]
 
 _state: dict[str, Any] = {}
+# The first requests of a fresh process arrive together (200 clients at once on the local
+# server). Two threads creating the Logger at once left the second one, which powertools
+# treats as "preconfigured", bound to the logger's first handler: chalice's plain one,
+# whose formatter has no append_keys. One lock makes each object exactly once.
+_init = threading.Lock()
 
 
 def redact(text: str) -> str:
@@ -39,20 +45,24 @@ class _Redact(logging.Filter):
 def logger() -> Any:
     """The process-wide powertools Logger (service 'perks')."""
     if "logger" not in _state:
-        from aws_lambda_powertools.logging import Logger
+        with _init:
+            if "logger" not in _state:
+                from aws_lambda_powertools.logging import Logger
 
-        log = Logger(service="perks")
-        log.addFilter(_Redact())
-        _state["logger"] = log
+                log = Logger(service="perks")
+                log.addFilter(_Redact())
+                _state["logger"] = log
     return _state["logger"]
 
 
 def metrics() -> Any:
     """The process-wide powertools Metrics (EMF, namespace 'Perks')."""
     if "metrics" not in _state:
-        from aws_lambda_powertools.metrics import Metrics
+        with _init:
+            if "metrics" not in _state:
+                from aws_lambda_powertools.metrics import Metrics
 
-        _state["metrics"] = Metrics(namespace="Perks", service="perks")
+                _state["metrics"] = Metrics(namespace="Perks", service="perks")
     return _state["metrics"]
 
 
