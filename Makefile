@@ -78,7 +78,7 @@ lint: $(STAMP)
 # pytest exits 5 when it collects no tests (e.g. a filter in PYTEST_ARGS): not a failure.
 # TEST_WORKERS pytest-xdist workers (0: one process), each with its own DynamoDB Local; a
 # file's tests stay on one worker, tests/browser on one (tests/conftest.py, docs/testing.md).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 # The set-up steps are mostly downloads and installs: they run side by side (-j4).
 test:
 	$(MAKE) -j4 deps lint console chromium

@@ -133,7 +133,7 @@ def pytest_runtest_call(item: pytest.Item) -> None:
         _RAN["fuzz"] += 1
 
 
-# Under pytest-xdist (`make test` runs two workers) each worker judges what it logged and
+# Under pytest-xdist (`make test` runs three workers) each worker judges what it logged and
 # hands its verdict and fuzz statistics to the controller, which fails the run.
 _FROM_WORKERS: list[dict[str, Any]] = []
 

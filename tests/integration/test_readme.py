@@ -233,6 +233,7 @@ def test_the_readme_and_docs_blocks_run_top_to_bottom(stack: tuple[str, Path],
     for page, line, code in runs:
         ran += 1
         script = PRELUDE + adapt(code, port)
+        t0 = time.monotonic()
         out = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True,
                              text=True, timeout=180, check=False)
         log = status_log.read_text() if status_log.exists() else ""
@@ -241,7 +242,8 @@ def test_the_readme_and_docs_blocks_run_top_to_bottom(stack: tuple[str, Path],
         if out.returncode != 0 or bad:
             failures.append(f"{page}:{line}: exit {out.returncode}, unstated {bad}\n"
                             f"{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
-        print(f"{page}:{line}: exit {out.returncode}, statuses {statuses}")
+        print(f"{page}:{line}: exit {out.returncode} in {time.monotonic() - t0:.1f}s, "
+              f"statuses {statuses}")
         if "m-3" in code and '"member_id": "m-3"' in code and not welcome_reached(
                 base, env, "m-3"):
             failures.append(f"{page}:{line}: no welcome message in m-3's inbox within 30 s")
