@@ -78,6 +78,25 @@ def test_cancel_returns_the_points_and_the_stock_exactly_once(club):
     assert [g["fulfilment_id"] for g in cancelled] == [fid]
 
 
+def test_a_cancelled_gift_no_longer_counts_towards_the_rewards_per_member_limit(club):
+    import copy
+
+    program = copy.deepcopy(PROGRAM)
+    tote = next(r for r in program["rewards"] if r["id"] == "tote")
+    tote["per_member_limit"] = 1
+    assert club.put("/admin/program", role="admin", body=program).status_code == 200
+    fid = redeem(club, "tote")
+    assert club.post("/me/rewards/tote/redeem", role="member").status_code == 409  # the limit
+    r = club.post(f"/admin/fulfilments/{fid}/cancel", role="admin",
+                  body={"reason": "缺货 out of stock"})
+    assert r.status_code == 200 and r.json["status"] == "cancelled", r.json
+    again = redeem(club, "tote")  # the cancelled one is given back, points and count
+    assert again != fid
+    assert club.post("/me/rewards/tote/redeem", role="member").status_code == 409
+    assert club.post(f"/admin/fulfilments/{fid}/cancel", role="admin",
+                     body={"reason": "twice"}).status_code == 409  # no second give-back
+
+
 def test_the_queue_pages_newest_first_across_its_shards(club):
     ids = [redeem(club, "limited") for _ in range(5)]
     seen, cursor = [], None

@@ -138,14 +138,16 @@ def _move_items(before: Fulfilment, after: Fulfilment, action: Action, at: str, 
 
 def _returns(f: Fulfilment) -> Named:
     """What a cancellation gives back: the points (loyalty's named ``loyalty``/``ledger``/
-    ``lot`` items, from a fresh read) and one unit of a stocked reward."""
+    ``lot`` items, from a fresh read), the redemption's count towards the reward's
+    per-member limit and one unit of a stocked reward."""
     named: Named = []
     if f.refund_points > 0:
         _, program = programs.current()
         _, _, named = loyalty.credit_items(
             f.member_id, program, f.refund_points, kind="return",
             reason=f"gift {f.fulfilment_id} cancelled", source=f"gift:{f.fulfilment_id}",
-            refs={"fulfilment_id": f.fulfilment_id, "reward_id": f.reward_id})
+            refs={"fulfilment_id": f.fulfilment_id, "reward_id": f.reward_id},
+            reward_back=f.reward_id if f.source == "reward" else None)
     if f.reward_id and f.stock_shard is not None:
         named.append(("stock", repo().stock_return_item(f.reward_id, f.stock_shard)))
     return named

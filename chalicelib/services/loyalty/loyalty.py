@@ -263,17 +263,22 @@ def credit(member_id: str, program: Program, points_: int, *, kind: str, reason:
 
 def credit_items(member_id: str, program: Program, points_: int, *, kind: str, reason: str,
                  source: str, refs: dict[str, Any] | None = None,
+                 reward_back: str | None = None,
                  ) -> tuple[dict[str, Any], LoyaltyState, list[tuple[str, dict[str, Any]]]]:
     """(ledger entry, new state, named items) crediting ``points_`` now, from a fresh read:
     ``loyalty`` (conditional on the version read: when it fails, read again), ``ledger``
-    and ``lot`` (absent when everything repays debt)."""
+    and ``lot`` (absent when everything repays debt). ``reward_back``: a redemption of that
+    reward is undone, so it no longer counts towards the reward's per-member limit."""
     now = clock.now()
     today, now_iso = today_and_now(program, now)
     state, _ = repo().member_points(member_id, consistent=True)
     kept, repaid = earn_split(points_, state.debt)
     lot, expiry_day = new_lot(program, now, kept, today, source)
+    rewards = state.rewards
+    if reward_back and rewards.get(reward_back, 0) > 0:
+        rewards = {**rewards, reward_back: rewards[reward_back] - 1}
     new = replace(state, points=state.points + points_, debt=state.debt - repaid,
-                  tier=state.tier or program.base.id,
+                  tier=state.tier or program.base.id, rewards=rewards,
                   lifetime_earned=state.lifetime_earned + (points_ if kind == "earn" else 0))
     e = entry(kind, points_, reason, now_iso, lots=[{"lot_id": lot.lot_id, "points": kept}]
               if kept else [], debt_repaid=repaid or None, **(refs or {}))
