@@ -94,18 +94,36 @@ class ReferralRepository(TableRepository):
             KeyConditionExpression=Key("PK").eq(keys.member_pk(referrer_id))
             & Key("SK").begins_with(keys.REFEREE))]
 
-    def due(self, now_iso: str, limit: int) -> list[Item]:
-        """Referrals whose window ended by ``now_iso``: one key query per due shard."""
+    def due(self, now_iso: str, limit: int, first_shard: int = 0) -> list[Item]:
+        """Up to ``limit`` referrals whose window ended by ``now_iso``, oldest first per shard.
+
+        Every due shard gets a fair share (``limit`` / shards, rounded up) from
+        ``first_shard`` on, then what is left of ``limit`` goes to the shards that had more:
+        a shard full of due (or failing) referrals cannot starve the others."""
         from boto3.dynamodb.conditions import Key
 
-        out: list[Item] = []
-        for shard in range(keys.REFERRAL_DUE_SHARDS):
-            out += query_all(self.table, limit=max(1, limit - len(out)), IndexName=keys.GSI2,
+        def read(shard: int, n: int) -> list[Item]:
+            return query_all(self.table, limit=n, IndexName=keys.GSI2,
                              KeyConditionExpression=Key("GSI2PK").eq(
                                  keys.referral_due_partition(shard))
                              & Key("GSI2SK").lt(f"{now_iso}$"))
+
+        shards = keys.REFERRAL_DUE_SHARDS
+        order = [(first_shard + i) % shards for i in range(shards)]
+        share = max(1, -(-limit // shards))
+        out: list[Item] = []
+        fuller: list[int] = []
+        for shard in order:
+            got = read(shard, min(share, limit - len(out)))
+            out += got
+            if len(got) == share:
+                fuller.append(shard)
             if len(out) >= limit:
                 break
+        for shard in fuller:
+            if len(out) >= limit:
+                break
+            out += read(shard, share + limit - len(out))[share:]  # past its first share
         return [_strip(i) for i in hydrate(self.table, out)]  # GSI2 projects keys only
 
     def stats(self) -> dict[str, int]:

@@ -76,9 +76,12 @@ def _move(rec: Item, from_: State, to: State, before: str | None = None) -> bool
 
 def run_due(limit: int = 200) -> dict[str, int]:
     """The scheduled job: every referral whose window has passed, qualified then rewarded
-    (one key query per due shard; a failed one stays due for the next run)."""
+    (a key query per due shard, each shard a fair share of ``limit``, the first shard turning
+    each run; a failed one stays due for the next run)."""
     out = {"due": 0, "qualified": 0, "reversed": 0, "rewarded": 0, "failed": 0}
-    for rec in with_retries(lambda: repo().due(clock.iso(), limit)):
+    now = clock.now()
+    first = int(now.timestamp() // 900)  # each 15-minute run starts at the next shard
+    for rec in with_retries(lambda: repo().due(clock.iso(now), limit, first)):
         out["due"] += 1
         try:  # each step re-checks its state: a retry after an ambiguous commit is safe
             for step in with_retries(partial(advance, rec)):
