@@ -533,6 +533,11 @@ def send_record(member_id: str, campaign_id: str, occurrence: str) -> dict[str, 
     return {"PK": member_pk(member_id), "SK": f"{SEND}{campaign_id}#{occurrence}"}
 
 
+def campaign_sends(member_id: str, campaign_id: str) -> tuple[str, str]:
+    """(PK, SK prefix) of the member's send records of one campaign, every occurrence."""
+    return member_pk(member_id), f"{SEND}{campaign_id}#"
+
+
 def campaign_stats(campaign_id: str, occurrence: str, member_id: str) -> dict[str, str]:
     """A stats counter shard; the member picks the shard so concurrent workers spread out."""
     shard = _shard(member_id, STATS_SHARDS)

@@ -89,7 +89,10 @@ class SrmCheck(Out):
 
 
 class CampaignResults(Out):
-    """Days are calendar days in the campaign's timezone; money in fen."""
+    """Days are calendar days in the campaign's timezone; money in fen. ``unsubscribed`` (in
+    ``days``, ``totals`` and ``variants``): members who withdrew consent through one of the
+    campaign's messages (one-click unsubscribe, SES complaint or permanent bounce), counted
+    once, on the day of the withdrawal."""
 
     campaign_id: str
     name: str
@@ -113,9 +116,10 @@ class CampaignResults(Out):
            response=CampaignResults, query=RANGE, errors=(400, 404))
 def campaign_results(ctx: Ctx, campaign_id: str) -> Mapping[str, object]:
     """Per day and in total: targeted, delivered, suppressed by reason, sent per channel,
-    coupons issued and redeemed, points, cost; per variant; lift over the holdout (95 % CI,
-    verdict in zh and en); per arm conversion and revenue per member with 95 % intervals and
-    the difference to the holdout; the SRM check of the split. One key Query, never a Scan."""
+    coupons issued and redeemed, points, cost, unsubscribes; per variant; lift over the
+    holdout (95 % CI, verdict in zh and en); per arm conversion and revenue per member with
+    95 % intervals and the difference to the holdout; the SRM check of the split. One key
+    Query, never a Scan."""
     from chalicelib.services.campaigns import results as svc
 
     return svc.results(campaign_id, ctx.query.get("from"), ctx.query.get("to"))

@@ -141,3 +141,62 @@ def test_list_live_columns_come_from_a_bounded_batch_read(engine):
     assert "dynamodb.Scan" not in n.calls
     assert campaigns.page(None, 50, None)["items"][0].get("recent") is None
     del c
+
+
+def _complaint(ticket: str, address: str) -> str:
+    """An SES complaint event (as SNS delivers it) about an email carrying ``ticket``."""
+    import json
+
+    mail = {"messageId": "0100-ses", "destination": [address], "headersTruncated": False,
+            "headers": [{"name": "List-Unsubscribe",
+                         "value": f"<https://api.example.com/api/unsubscribe/{ticket}>"}]}
+    return json.dumps({"eventType": "Complaint", "mail": mail, "complaint": {
+        "complaintFeedbackType": "abuse", "feedbackId": "fb-1",
+        "complainedRecipients": [{"emailAddress": address}]}})
+
+
+def test_an_unsubscribe_counts_once_on_its_day_and_arm_with_the_consent_change(
+        engine, api_on, monkeypatch):
+    from datetime import UTC, datetime
+
+    from chalicelib import config
+    from chalicelib.domain.delivery import unsubscribe as tickets
+    from chalicelib.services.members import consent_events
+
+    monkeypatch.setenv("UNSUBSCRIBE_SECRET", "unsubscribe-key")
+    config.reset()
+    _setup(0)
+    members = [f"u-{i}" for i in range(12)]
+    for m in members:
+        add_member(m, birthday="1990-03-02", email=f"{m}@example.com",
+                   consent={"push": True, "sms": False, "email": True})
+    _run(members, "2025-03-01T17:30:00.000Z")
+    a, b = [s for m in members for s in sends(m) if s.get("variant")][:2]
+
+    def ticket(member_id: str) -> str:
+        return tickets.sign(["unsubscribe-key"], tickets.Ticket("email", member_id, "res"))
+
+    clock.freeze(datetime(2025, 3, 2, 16, 30, tzinfo=UTC))  # 00:30 on 3 March in Shanghai
+    for _ in range(2):  # the one-click POST twice: one consent change, one count
+        resp = api_on.call("POST", f"/unsubscribe/{ticket(a['member_id'])}",
+                           raw="List-Unsubscribe=One-Click",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert resp.json == {"status": "unsubscribed", "channel": "email"}
+    # a complaint about the same email afterwards: consent is off already, nothing counts
+    assert consent_events.email_feedback(
+        _complaint(ticket(a["member_id"]), f"{a['member_id']}@example.com")) == {"already": 1}
+    got = api_on.get("/admin/campaigns/res/results?from=2025-03-01&to=2025-03-03",
+                     role="marketer").json
+    by_day = {d["day"]: d["unsubscribed"] for d in got["days"]}
+    assert by_day == {"2025-03-01": 0, "2025-03-02": 0, "2025-03-03": 1}
+    assert got["totals"]["unsubscribed"] == 1
+    arms = {v["variant"]: v["unsubscribed"] for v in got["variants"]}
+    assert arms[a["variant"]] == 1 and sum(arms.values()) == 1
+
+    # another member's complaint carrying the ticket: counted once too, for that member's arm
+    assert consent_events.email_feedback(
+        _complaint(ticket(b["member_id"]), f"{b['member_id']}@example.com")) == {"withdrawn": 1}
+    after = campaign_results.results("res", "2025-03-01", "2025-03-03")
+    assert after["totals"]["unsubscribed"] == 2
+    arms = {v["variant"]: v["unsubscribed"] for v in after["variants"]}
+    assert arms[b["variant"]] == (2 if b["variant"] == a["variant"] else 1)

@@ -63,6 +63,16 @@ def test_daily_adds_name_the_variant_counters():
     assert r.daily_adds({"held_out": 1}, None) == {"held_out": 1}
 
 
+def test_an_unsubscribe_counts_for_the_arm_of_the_latest_send_of_its_campaign():
+    sends = [{"campaign_id": "c", "variant": "A", "decided_at": "2025-03-01T02:00:00Z"},
+             {"campaign_id": "c", "variant": "B", "decided_at": "2025-03-08T02:00:00Z"},
+             {"campaign_id": "c", "group": "holdout", "decided_at": "2025-03-09T02:00:00Z"},
+             {"campaign_id": "other", "variant": "C", "decided_at": "2025-03-10T02:00:00Z"}]
+    assert r.arm_of(sends, "c") == "B"
+    assert r.arm_of(sends[2:3], "c") is None and r.arm_of([], "c") is None
+    assert r.daily_adds({"unsubscribed": 1}, "B") == {"unsubscribed": 1, "unsubscribed@B": 1}
+
+
 def test_recent_keeps_the_week_and_drops_the_week_before():
     assert r.recent_adds({"delivered": 2, "targeted": 2}, "2025-03-10") == {
         "delivered@2025-03-10": 2}

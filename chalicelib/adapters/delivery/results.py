@@ -112,6 +112,12 @@ class ResultsStore(DeliveryReads):
                                 variant if group == "treated" else None)]
         return self.transact_unless(named, "send_record", "conversion update")
 
+    def unsubscribe_items(self, campaign_id: str, member_id: str, day: str | None,
+                          variant: str | None) -> NamedItems:
+        """The daily ``unsubscribed`` counter (and the arm's) that rides in the transaction of
+        the consent change it counts, so a withdrawal is counted once or not at all."""
+        return self.day_items(campaign_id, member_id, {"unsubscribed": 1}, day, variant)
+
     # --- reads ------------------------------------------------------------------------------
 
     def sends_of(self, member_id: str) -> list[dict[str, Any]]:
@@ -120,6 +126,14 @@ class ResultsStore(DeliveryReads):
 
         return [strip_keys(i) for i in query_all(self.table, KeyConditionExpression=Key(
             "PK").eq(keys.member_pk(member_id)) & Key("SK").begins_with(keys.SEND))]
+
+    def campaign_sends_of(self, member_id: str, campaign_id: str) -> list[dict[str, Any]]:
+        """The member's send records of one campaign (one Query of the member partition)."""
+        from boto3.dynamodb.conditions import Key
+
+        pk, prefix = keys.campaign_sends(member_id, campaign_id)
+        return [strip_keys(i) for i in query_all(self.table, KeyConditionExpression=Key(
+            "PK").eq(pk) & Key("SK").begins_with(prefix))]
 
     def stats_rows(self, campaign_id: str) -> list[dict[str, Any]]:
         from boto3.dynamodb.conditions import Key

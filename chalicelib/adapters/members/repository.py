@@ -8,6 +8,7 @@ from chalicelib.adapters import keys
 from chalicelib.adapters.audit_log import audit_item
 from chalicelib.adapters.dynamo import (
     ConditionFailed,
+    NamedItems,
     TableRepository,
     TransactionCancelled,
     plain,
@@ -108,9 +109,11 @@ class MemberRepository(TableRepository):
         self.replace_audited(before, after, now, audit, guard)
 
     def replace_audited(self, before: dict[str, Any], after: dict[str, Any], now: str,
-                        audit: dict[str, Any], guard: dict[str, Any] | None = None) -> None:
+                        audit: dict[str, Any], guard: dict[str, Any] | None = None,
+                        extra: NamedItems | None = None) -> None:
         """Profile at ``before``'s version → ``after``, with its audit entry (and the keyed
-        request's guard) in one transaction: no change without its record."""
+        request's guard, and ``extra`` named items another capability counts the change
+        with: unconditional) in one transaction: no change without its record."""
         member_id = before["member_id"]
         entry = {**audit_item(now, str(audit.get("who")), "member", member_id,
                               str(audit.get("action"))), **audit}
@@ -125,6 +128,10 @@ class MemberRepository(TableRepository):
             named["summary"] = summary_item(self.table.name, after)
         if guard is not None:
             named["request"] = guard
+        for name, item in extra or []:
+            if name in named:
+                raise ValueError(f"transaction item {name} named twice")
+            named[name] = item
         failed = self._transact(named)
         if "request" in failed:
             raise failed["request"]  # this keyed request already ran: the caller replays it

@@ -10,6 +10,11 @@ Variant arms: a write tied to a treated member's arm (delivered, suppressed or f
 adds ``<counter>@<arm>`` for the ``VARIANT_COUNTERS`` (and ``suppressed@<arm>``, every
 reason); the holdout is its own group (``held_out``, ``converters_holdout``).
 
+Unsubscribes: a consent withdrawn through a campaign's message (its one-click link, an SES
+complaint or permanent bounce) adds ``unsubscribed`` on the day of the withdrawal, in the
+consent change's own transaction, and ``unsubscribed@<arm>`` for the arm of the member's
+latest send of the campaign (``arm_of``).
+
 Lift is intent to treat: the treated group is every member assigned to it (``assigned``),
 not only those delivered, since the holdout is drawn before consent, quiet hours and caps.
 
@@ -41,7 +46,7 @@ MAX_RANGE_DAYS = 366
 RECENT_DAYS = 7           # the campaign list's sparkline
 VARIANT_COUNTERS = ("targeted", "assigned", "delivered", "suppressed", "coupons_issued",
                     "coupons_redeemed", "points_awarded", "cost_minor", "orders_treated",
-                    "revenue_treated", "converters_treated")
+                    "revenue_treated", "converters_treated", "unsubscribed")
 SPARK_COUNTERS = ("delivered", "coupons_redeemed")  # what the list's sparkline draws
 # Revenue per assignment's sum of squares and the orders it counts (domain/delivery/arms.py):
 # daily and per arm, never in the CSV or the totals.
@@ -84,6 +89,15 @@ def daily_adds(counters: Mapping[str, int], variant: str | None) -> dict[str, in
         if suppressed:
             out[f"suppressed@{variant}"] = suppressed
     return out
+
+
+def arm_of(sends: Iterable[Mapping[str, object]], campaign_id: str) -> str | None:
+    """The arm of the member's latest send record of ``campaign_id`` that has one (None: no
+    variant, the holdout, or no send record left)."""
+    armed = [s for s in sends if s.get("campaign_id") == campaign_id and s.get("variant")]
+    if not armed:
+        return None
+    return str(max(armed, key=lambda s: str(s.get("decided_at") or ""))["variant"])
 
 
 def recent_adds(counters: Mapping[str, int], day: str) -> dict[str, int]:

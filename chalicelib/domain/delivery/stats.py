@@ -24,6 +24,9 @@ COUNTERS = (
     "assigned",  # new counters go last: CSV columns keep their positions
     "sent_email", "failed_email",
     "draw_entries_granted",  # lucky-draw entries granted by draw_entries actions
+    # members who withdrew consent through one of the campaign's messages (the one-click
+    # unsubscribe link, an SES complaint or permanent bounce): daily results only
+    "unsubscribed",
 )
 
 

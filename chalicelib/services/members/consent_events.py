@@ -2,7 +2,9 @@
 
 - ``withdraw``: one channel's consent off, with an audit entry in the same transaction
   (who: ``channel:<source>``; the path ``/consent/<channel>``, never an address). Idempotent:
-  consent already off, or a member erased or unknown, changes nothing.
+  consent already off, or a member erased or unknown, changes nothing. Withdrawn through a
+  campaign's message (``campaign_id``), the same transaction adds the campaign's daily
+  ``unsubscribed`` counter (campaign-timezone day, the member's arm): counted exactly once.
 - ``sms_reply``: an inbound SMS (SNS, End User Messaging two-way SMS) whose text is an opt-out
   word turns SMS consent off for every member holding the sending number (the phone index).
 - ``email_feedback``: an SES bounce or complaint (SNS) for one of our emails turns email
@@ -19,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.adapters.dynamo import retrying
+from chalicelib.adapters.dynamo import NamedItems, retrying
 from chalicelib.config import get_settings
-from chalicelib.domain.delivery import unsubscribe
+from chalicelib.domain.delivery import results, unsubscribe
 from chalicelib.domain.members import consent_events as rules
 from chalicelib.errors import Conflict
 from chalicelib.observability import flush_metrics, logger, metrics_add
@@ -53,13 +55,25 @@ def withdraw(member_id: str, channel: str, *, source: str, campaign_id: str | No
             audit["campaign_id"] = campaign_id
         if detail:
             audit["detail"] = detail[:100]
-        repo.replace_audited(profile, after, now, audit)
+        counted = _unsubscribe_counter(campaign_id, member_id, now) if campaign_id else []
+        repo.replace_audited(profile, after, now, audit, extra=counted)
         return WITHDRAWN
 
     outcome = str(retrying(attempt, retry_on=(Conflict,)))
     if outcome == WITHDRAWN:
         metrics_add(f"ConsentWithdrawn{channel.capitalize()}")
     return outcome
+
+
+def _unsubscribe_counter(campaign_id: str, member_id: str, now: str) -> NamedItems:
+    """The campaign's daily ``unsubscribed`` counter on ``now``'s day in its timezone, for
+    the arm of the member's latest send of it (none when the campaign is gone)."""
+    c = deps().campaign_source.get(campaign_id)
+    if c is None:
+        return []
+    day = results.local_day(now, c.timezone)
+    arm = results.arm_of(deps().delivery.campaign_sends_of(member_id, campaign_id), campaign_id)
+    return deps().delivery.unsubscribe_items(campaign_id, member_id, day, arm)
 
 
 def _tally(counts: dict[str, int], outcome: str) -> None:
