@@ -90,13 +90,14 @@ def local_stack() -> Iterator[tuple[str, str, int]]:
 
 def load_campaigns(ddb_port: int, first: int, last: int) -> None:
     """Campaigns bench-<first>..bench-<last - 1>, through the service into the stack's table."""
-    from chalicelib import config
+    from chalicelib import bootstrap, config
     from chalicelib.domain.campaigns.validate import parse_campaign
     from chalicelib.local.stack import stage_env
     from chalicelib.services.campaigns import campaigns
 
     os.environ.update(stage_env("dev", {"DYNAMODB_ENDPOINT_URL": f"http://127.0.0.1:{ddb_port}"}))
     config.reset()
+    bootstrap.reset()  # the services, wired afresh on the stack's table
     base = json.loads((ROOT / "campaigns" / "double11.json").read_text())
     base.pop("$schema", None)
     for i in range(first, last):

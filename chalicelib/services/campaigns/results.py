@@ -95,7 +95,7 @@ def results_csv(campaign_id: str, first: str | None, last: str | None) -> tuple[
 def list_columns(items: Sequence[Mapping[str, object]]) -> dict[str, dict[str, object]]:
     """Live columns for a page of stored campaign items (CURRENT, with ``doc``): next
     occurrence (computed from the definition), budget used and the 7-day sparkline, all
-    from one batched read (ceil(11 x page size / 100) BatchGetItem requests)."""
+    from one batched read (ceil(27 x page size / 100) BatchGetItem requests)."""
     from chalicelib.domain.campaigns.validate import parse_campaign
 
     now = clock.now()
