@@ -114,8 +114,10 @@ class ItemsRead:
 # --- fixture ---------------------------------------------------------------------------------
 
 def seed(n: int, rng: random.Random) -> None:
-    """n member profiles (birthday index entries included), written in batches."""
+    """n member profiles (birthday index entries included) and their LOYALTY summaries (the
+    member index a broadcast reads, as ``POST /members`` writes them), in batches."""
     from chalicelib.adapters import aws, keys
+    from chalicelib.adapters.members.summary import summary_of
     from chalicelib.domain.members.model import month_day
 
     zones = [z for z, w in ZONES for _ in range(w)]
@@ -135,6 +137,9 @@ def seed(n: int, rng: random.Random) -> None:
             assert md is not None
             item.update(keys.birthday_index(md, tz, mid))
             batch.put_item(Item=item)
+            batch.put_item(Item={**keys.member_loyalty(mid), "member_id": mid,
+                                 "entity": "loyalty", "profile": summary_of(item),
+                                 **keys.member_index(mid), "version": 1})
 
 
 def campaigns() -> list[Any]:
